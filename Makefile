@@ -1,0 +1,99 @@
+# goscope build. `make` builds ./goscope; `make test` runs the whole suite;
+# `make deps` installs every build and test dependency (Debian 12, root).
+# SAN=1 builds with AddressSanitizer + UBSan into build-san/.
+
+CC      ?= cc
+CLANG   ?= clang
+V       ?= 0
+SAN     ?= 0
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+BUILD   := build
+SANFLAGS :=
+endif
+
+PKGS    := libelf libdw
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	   -Wno-missing-field-initializers $(SANFLAGS) \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf) -lz -lm
+LDFLAGS += $(SANFLAGS)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c src/output/*.c src/cli/*.c)
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+MAIN_OBJ := $(BUILD)/obj/main.o
+LIB      := $(BUILD)/libgoscope.a
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+ifeq ($(SAN),1)
+TARGET := $(BUILD)/goscope
+else
+TARGET := goscope
+endif
+
+.PHONY: all clean test unit deps fuzz bench install testbins
+all: $(TARGET)
+
+$(TARGET): $(MAIN_OBJ) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+# Fuzzers need clang's libFuzzer; built on demand by tests/run.sh.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
+FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+fuzz: $(FUZZ_BINS)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p build-fuzz
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+test: all
+	$(Q)tests/run.sh
+
+deps:
+	$(Q)scripts/deps.sh
+
+testbins:
+	$(Q)scripts/testbins.sh
+
+bench: all
+	$(Q)bench/run.sh
+
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 goscope $(DESTDIR)$(PREFIX)/bin/goscope
+
+clean:
+	rm -rf build build-san build-fuzz goscope

@@ -1,0 +1,36 @@
+/*
+ * cli: goscope's subcommands and the pieces they share (opening a TARGET,
+ * printing the one-line error).
+ */
+#ifndef GOSCOPE_CLI_H
+#define GOSCOPE_CLI_H
+
+#include <stdint.h>
+
+#include "../gobin/gobin.h"
+#include "../proc/proc.h"
+
+#define GOSCOPE_VERSION "0.1.0"
+
+/* An opened TARGET: the process (if any) and its Go binary. */
+struct cli_target {
+	struct proc_target proc;
+	struct gobin *gb;
+	uint64_t bias; /* run-time address = link address + bias */
+};
+
+/*
+ * Open TARGET (a path or a PID). On failure prints "goscope: <reason>" to
+ * stderr and returns -1.
+ */
+int cli_target_open(const char *arg, struct cli_target *t);
+void cli_target_close(struct cli_target *t);
+
+/* printf-style "goscope: ..." line on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_info(int argc, char **argv);
+int cmd_addr2line(int argc, char **argv);
+int cmd_funcs(int argc, char **argv);
+
+#endif

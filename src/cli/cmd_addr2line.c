@@ -1,0 +1,125 @@
+/*
+ * goscope addr2line: addresses to function and file:line, from the
+ * pclntab alone (stripped binaries included).
+ *
+ * Without -i the output is byte for byte what `go tool addr2line` prints
+ * (function line, then file:line; "?" and "?:0" when unknown), so the two
+ * can be diffed. With -i every inlined frame is listed, innermost first.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define A2L_MAX_FRAMES 64
+
+static void a2l_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: goscope addr2line [-i] TARGET [ADDR...]\n"
+		"  TARGET   path to a Go executable, or the PID of a running Go program\n"
+		"           (for a PID, addresses are run-time addresses)\n"
+		"  ADDR     hex address, 0x optional; read one per line from stdin if none\n"
+		"  -i       show inlined frames: a line 0x<addr>, then function and\n"
+		"           file:line pairs, innermost first, the physical function last\n");
+}
+
+/* Parse a hex address with optional 0x; false on anything else. */
+static bool a2l_parse(const char *s, uint64_t *out)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	if (!*s)
+		return false;
+	errno = 0;
+	*out = strtoull(s, &end, 16);
+	if (errno || end == s)
+		return false;
+	while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+		end++;
+	return *end == 0;
+}
+
+static int a2l_one(struct cli_target *t, const char *arg, bool inl)
+{
+	struct pclntab_frame fr[A2L_MAX_FRAMES];
+	uint64_t addr, pc;
+	int n;
+
+	if (!a2l_parse(arg, &addr)) {
+		cli_error("invalid address: %s", arg);
+		return -1;
+	}
+	pc = addr - t->bias;
+	if (!inl) {
+		pclntab_addr2line(t->gb->pcln, pc, &fr[0]);
+		printf("%s\n%s:%d\n", fr[0].func, fr[0].file, fr[0].line);
+		return 0;
+	}
+	printf("0x%016" PRIx64 "\n", addr);
+	n = pclntab_symbolize(t->gb->pcln, pc, fr, A2L_MAX_FRAMES);
+	if (n == 0) {
+		printf("?\n?:0\n");
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+		printf("%s\n%s:%d\n", fr[i].func, fr[i].file, fr[i].line);
+	return 0;
+}
+
+int cmd_addr2line(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "inline", no_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_target t;
+	bool inl = false;
+	int c, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "+ih", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			inl = true;
+			break;
+		case 'h':
+			a2l_usage(stdout);
+			return 0;
+		default:
+			a2l_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("addr2line needs a TARGET (a path or a PID)");
+		return 2;
+	}
+	if (cli_target_open(argv[optind], &t) != 0)
+		return 1;
+	if (optind + 1 < argc) {
+		for (int i = optind + 1; i < argc; i++)
+			if (a2l_one(&t, argv[i], inl) != 0)
+				rc = 1;
+	} else {
+		char line[256];
+
+		while (fgets(line, sizeof(line), stdin)) {
+			if (line[0] == '\n')
+				continue;
+			if (a2l_one(&t, line, inl) != 0)
+				rc = 1;
+			fflush(stdout);
+		}
+	}
+	cli_target_close(&t);
+	return rc;
+}

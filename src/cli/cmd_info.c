@@ -1,0 +1,225 @@
+/*
+ * goscope info: what a Go binary (or the binary of a running process) is:
+ * Go version, build info, pclntab format, architecture, PIE/static/cgo/
+ * stripped/DWARF, runtime struct offsets and, for a PID, load bias and
+ * threads.
+ */
+#include "cli.h"
+
+#include "../output/jsonw.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static void info_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: goscope info [--json] [-v] TARGET\n"
+		"  TARGET   path to a Go executable, or the PID of a running Go program\n"
+		"  --json   one JSON object instead of the table\n"
+		"  -v       list every dependency and runtime offset\n");
+}
+
+static const char *info_yesno(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+struct info_offs_ctx {
+	struct jsonw *w;
+	int col;
+};
+
+static void info_off_text(const char *name, int off, void *arg)
+{
+	struct info_offs_ctx *c = arg;
+
+	if (off < 0)
+		return;
+	printf("%s%s=0x%x", c->col++ % 4 == 0 ? "\n    " : "  ", name, off);
+}
+
+static void info_off_json(const char *name, int off, void *arg)
+{
+	struct info_offs_ctx *c = arg;
+
+	if (off < 0)
+		jsonw_key(c->w, name), jsonw_null(c->w);
+	else
+		jsonw_kint(c->w, name, off);
+}
+
+static void info_json(const struct cli_target *t)
+{
+	const struct gobin *gb = t->gb;
+	struct jsonw w;
+	struct info_offs_ctx c = { &w, 0 };
+	char why[256];
+
+	jsonw_init(&w, stdout);
+	jsonw_obj_begin(&w);
+	jsonw_kstr(&w, "path", t->proc.exe);
+	if (t->proc.pid) {
+		jsonw_kint(&w, "pid", t->proc.pid);
+		jsonw_kstr(&w, "exe", t->proc.exe);
+		jsonw_kstr(&w, "comm", t->proc.comm);
+		jsonw_khex(&w, "load_bias", t->bias);
+		jsonw_kint(&w, "threads", proc_thread_count(t->proc.pid));
+	}
+	jsonw_kstr(&w, "go_version", gb->bi.go_version);
+	jsonw_kstr(&w, "go_version_source", gb->bi.source);
+	jsonw_kstr(&w, "pclntab_format", pclntab_format_name(pclntab_format(gb->pcln)));
+	jsonw_kstr(&w, "pclntab_location", gb->pclntab_where);
+	jsonw_khex(&w, "pclntab_addr", gb->pclntab_addr);
+	jsonw_kstr(&w, "arch", elfimg_arch_name(gb->arch));
+	jsonw_kbool(&w, "pie", gb->pie);
+	jsonw_kbool(&w, "static", gb->is_static);
+	jsonw_kbool(&w, "cgo", gb->cgo);
+	jsonw_kbool(&w, "stripped", gb->stripped);
+	jsonw_kbool(&w, "dwarf", gb->dwarf);
+	jsonw_kstr(&w, "main_path", gb->bi.path);
+	jsonw_kstr(&w, "main_module", gb->bi.main.path);
+	jsonw_kstr(&w, "main_version", gb->bi.main.version);
+	jsonw_kuint(&w, "functions", pclntab_nfunc(gb->pcln));
+	jsonw_khex(&w, "text", pclntab_text(gb->pcln));
+	if (gb->moduledata)
+		jsonw_khex(&w, "moduledata", gb->moduledata);
+	else
+		jsonw_key(&w, "moduledata"), jsonw_null(&w);
+	jsonw_kbool(&w, "traceable", gobin_traceable(gb, why, sizeof(why)));
+	if (!gobin_traceable(gb, why, sizeof(why)))
+		jsonw_kstr(&w, "not_traceable_reason", why);
+	jsonw_key(&w, "settings");
+	jsonw_obj_begin(&w);
+	for (size_t i = 0; i < gb->bi.nsettings; i++)
+		jsonw_kstr(&w, gb->bi.settings[i].key, gb->bi.settings[i].value);
+	jsonw_obj_end(&w);
+	jsonw_key(&w, "deps");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < gb->bi.ndeps; i++) {
+		jsonw_obj_begin(&w);
+		jsonw_kstr(&w, "path", gb->bi.deps[i].path);
+		jsonw_kstr(&w, "version", gb->bi.deps[i].version);
+		jsonw_kstr(&w, "sum", gb->bi.deps[i].sum);
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_kstr(&w, "offsets_source", gb->offsets_known ? gb->off.source : "none");
+	jsonw_key(&w, "offsets");
+	jsonw_obj_begin(&w);
+	goruntime_offsets_each(&gb->off, info_off_json, &c);
+	jsonw_obj_end(&w);
+	jsonw_obj_end(&w);
+}
+
+static void info_text(const struct cli_target *t, bool verbose)
+{
+	const struct gobin *gb = t->gb;
+	const char *v;
+	char why[256];
+	struct info_offs_ctx c = { NULL, 0 };
+
+	if (t->proc.pid) {
+		printf("pid:             %d (%s)\n", (int)t->proc.pid, t->proc.comm);
+		printf("executable:      %s\n", t->proc.exe);
+		printf("load bias:       0x%" PRIx64 "\n", t->bias);
+		printf("threads:         %d\n", proc_thread_count(t->proc.pid));
+	} else {
+		printf("path:            %s\n", t->proc.exe);
+	}
+	printf("go version:      %s (from %s)\n", gobin_go_version(gb), gb->bi.source);
+	printf("pclntab:         Go %s+ format, %zu functions, at 0x%" PRIx64 " (%s)\n",
+	       pclntab_format_name(pclntab_format(gb->pcln)), pclntab_nfunc(gb->pcln),
+	       gb->pclntab_addr, gb->pclntab_where);
+	printf("text:            0x%" PRIx64 "\n", pclntab_text(gb->pcln));
+	if (gb->moduledata)
+		printf("moduledata:      0x%" PRIx64 "\n", gb->moduledata);
+	else
+		printf("moduledata:      not found\n");
+	printf("arch:            %s\n", elfimg_arch_name(gb->arch));
+	printf("pie:             %s\n", info_yesno(gb->pie));
+	printf("static:          %s\n", info_yesno(gb->is_static));
+	printf("cgo:             %s\n", info_yesno(gb->cgo));
+	printf("stripped:        %s\n", info_yesno(gb->stripped));
+	printf("dwarf:           %s\n", info_yesno(gb->dwarf));
+	if (gb->bi.path)
+		printf("main package:    %s\n", gb->bi.path);
+	if (gb->bi.main.path)
+		printf("main module:     %s %s\n", gb->bi.main.path,
+		       gb->bi.main.version ? gb->bi.main.version : "");
+	if (gb->bi.nsettings) {
+		printf("build settings: ");
+		for (size_t i = 0; i < gb->bi.nsettings; i++)
+			printf(" %s=%s", gb->bi.settings[i].key, gb->bi.settings[i].value);
+		printf("\n");
+	}
+	v = buildinfo_setting(&gb->bi, "vcs.revision");
+	if (v)
+		printf("vcs revision:    %s%s\n", v,
+		       (buildinfo_setting(&gb->bi, "vcs.modified") &&
+			strcmp(buildinfo_setting(&gb->bi, "vcs.modified"), "true") == 0)
+			       ? " (modified)"
+			       : "");
+	printf("dependencies:    %zu\n", gb->bi.ndeps);
+	if (verbose)
+		for (size_t i = 0; i < gb->bi.ndeps; i++)
+			printf("    %s %s\n", gb->bi.deps[i].path, gb->bi.deps[i].version);
+	printf("runtime offsets: %s", gb->offsets_known ? gb->off.source : "unknown");
+	if (gb->offsets_known) {
+		if (verbose)
+			goruntime_offsets_each(&gb->off, info_off_text, &c);
+		else
+			printf(" (g.goid=0x%x g.atomicstatus=0x%x g.waitreason=0x%x m.curg=0x%x)",
+			       gb->off.g_goid, gb->off.g_atomicstatus, gb->off.g_waitreason,
+			       gb->off.m_curg);
+	}
+	printf("\n");
+	if (gobin_traceable(gb, why, sizeof(why)))
+		printf("tracing:         supported\n");
+	else
+		printf("tracing:         not supported: %s\n", why);
+}
+
+int cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false, verbose = false;
+	struct cli_target t;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			info_usage(stdout);
+			return 0;
+		default:
+			info_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("info takes exactly one TARGET (a path or a PID)");
+		return 2;
+	}
+	if (cli_target_open(argv[optind], &t) != 0)
+		return 1;
+	if (json)
+		info_json(&t);
+	else
+		info_text(&t, verbose);
+	cli_target_close(&t);
+	return 0;
+}

@@ -1,0 +1,690 @@
+/*
+ * pclntab: parse the Go runtime's function/line table and answer
+ * "which function, file:line and inlined calls are at this pc".
+ *
+ * Layouts follow the Go linker (cmd/link/internal/ld/pcln.go) and the
+ * runtime (runtime/symtab.go) of each format; see GO-INTERNALS.md. Every
+ * offset read from the table is checked against the table's length before
+ * use, because the table comes from a file we do not trust.
+ */
+#include "pclntab.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCLNTAB_CACHE_SIZE 4096 /* entries, power of two */
+#define PCLNTAB_CACHE_FRAMES 6
+#define PCLNTAB_MAX_INLINE 64   /* depth bound against corrupt trees */
+#define PCDATA_INLTREEINDEX 2
+
+/* Where each format keeps the fields of a _func record. */
+struct pclntab_layout {
+	unsigned ftab_entsz;  /* bytes per functab entry */
+	bool ftab_u32;        /* functab entries are u32 offsets (1.18+) */
+	unsigned func_size;   /* sizeof(_func) */
+	unsigned off_nameoff;
+	unsigned off_pcsp, off_pcfile, off_pcln;
+	unsigned off_npcdata;
+	int off_cuoff;        /* -1: no CUs (1.2) */
+	unsigned off_funcid;
+	unsigned off_nfuncdata;
+	unsigned fd_inltree;  /* FUNCDATA_InlTree */
+	bool fd_u32;          /* funcdata are u32 offsets from gofunc (1.18+) */
+	unsigned inl_size;    /* sizeof(inlinedCall) */
+	unsigned inl_nameoff; /* offset of the callee name in inlinedCall */
+	unsigned inl_parentpc;
+};
+
+struct pclntab_cache_ent {
+	uint64_t pc; /* 0 = empty */
+	int n;
+	struct pclntab_frame fr[PCLNTAB_CACHE_FRAMES];
+};
+
+struct pclntab {
+	const uint8_t *data;
+	size_t len;
+	uint64_t vaddr;
+	enum pclntab_format fmt;
+	struct pclntab_layout lay;
+	int ptrsize;
+	int quantum;
+	struct pclntab_mem mem;
+	bool have_mem;
+	uint64_t nfunc;
+	uint64_t hdr_text;
+	uint64_t text;
+	uint64_t gofunc;
+	/* Offsets from the table start. */
+	uint64_t funcnametab, cutab, filetab, pctab, pclntable;
+	uint64_t ftab;    /* functab start */
+	uint64_t nfiles;  /* 1.2: files in filetab */
+	struct pclntab_cache_ent *cache;
+};
+
+static const struct pclntab_layout pclntab_lay_go12 = {
+	.ftab_entsz = 16, .ftab_u32 = false, .func_size = 40, .off_nameoff = 8,
+	.off_pcsp = 20, .off_pcfile = 24, .off_pcln = 28, .off_npcdata = 32,
+	.off_cuoff = -1, .off_funcid = 36, .off_nfuncdata = 39, .fd_inltree = 4,
+	.fd_u32 = false, .inl_size = 20, .inl_nameoff = 12, .inl_parentpc = 16,
+};
+static const struct pclntab_layout pclntab_lay_go116 = {
+	.ftab_entsz = 16, .ftab_u32 = false, .func_size = 44, .off_nameoff = 8,
+	.off_pcsp = 20, .off_pcfile = 24, .off_pcln = 28, .off_npcdata = 32,
+	.off_cuoff = 36, .off_funcid = 40, .off_nfuncdata = 43, .fd_inltree = 3,
+	.fd_u32 = false, .inl_size = 20, .inl_nameoff = 12, .inl_parentpc = 16,
+};
+static const struct pclntab_layout pclntab_lay_go118 = {
+	.ftab_entsz = 8, .ftab_u32 = true, .func_size = 40, .off_nameoff = 4,
+	.off_pcsp = 16, .off_pcfile = 20, .off_pcln = 24, .off_npcdata = 28,
+	.off_cuoff = 32, .off_funcid = 36, .off_nfuncdata = 39, .fd_inltree = 3,
+	.fd_u32 = true, .inl_size = 20, .inl_nameoff = 12, .inl_parentpc = 16,
+};
+static const struct pclntab_layout pclntab_lay_go120 = {
+	.ftab_entsz = 8, .ftab_u32 = true, .func_size = 44, .off_nameoff = 4,
+	.off_pcsp = 16, .off_pcfile = 20, .off_pcln = 24, .off_npcdata = 28,
+	.off_cuoff = 32, .off_funcid = 40, .off_nfuncdata = 43, .fd_inltree = 3,
+	.fd_u32 = true, .inl_size = 16, .inl_nameoff = 4, .inl_parentpc = 8,
+};
+
+/* Little-endian reads: every Go target goscope traces is little-endian. */
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	return (uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32);
+}
+
+static bool pclntab_has(const struct pclntab *p, uint64_t off, uint64_t n)
+{
+	return off <= p->len && n <= p->len - off;
+}
+
+static uint64_t pclntab_word(const struct pclntab *p, uint64_t off)
+{
+	if (!pclntab_has(p, off, (uint64_t)p->ptrsize))
+		return 0;
+	return p->ptrsize == 8 ? rd64(p->data + off) : rd32(p->data + off);
+}
+
+static uint32_t pclntab_u32(const struct pclntab *p, uint64_t off)
+{
+	if (!pclntab_has(p, off, 4))
+		return 0;
+	return rd32(p->data + off);
+}
+
+/* NUL-terminated string at OFF, or NULL if it runs off the table. */
+static const char *pclntab_str(const struct pclntab *p, uint64_t off)
+{
+	if (off >= p->len)
+		return NULL;
+	if (!memchr(p->data + off, 0, p->len - off))
+		return NULL;
+	return (const char *)p->data + off;
+}
+
+enum pclntab_format pclntab_sniff(const uint8_t *data, size_t len)
+{
+	if (len < 16 || data[4] != 0 || data[5] != 0)
+		return PCLNTAB_UNKNOWN;
+	if (data[6] != 1 && data[6] != 2 && data[6] != 4)
+		return PCLNTAB_UNKNOWN;
+	if (data[7] != 4 && data[7] != 8)
+		return PCLNTAB_UNKNOWN;
+	switch (rd32(data)) {
+	case 0xfffffffb:
+		return PCLNTAB_GO12;
+	case 0xfffffffa:
+		return PCLNTAB_GO116;
+	case 0xfffffff0:
+		return PCLNTAB_GO118;
+	case 0xfffffff1:
+		return PCLNTAB_GO120;
+	default:
+		return PCLNTAB_UNKNOWN;
+	}
+}
+
+const char *pclntab_format_name(enum pclntab_format f)
+{
+	switch (f) {
+	case PCLNTAB_GO12:
+		return "1.2";
+	case PCLNTAB_GO116:
+		return "1.16";
+	case PCLNTAB_GO118:
+		return "1.18";
+	case PCLNTAB_GO120:
+		return "1.20";
+	default:
+		return "unknown";
+	}
+}
+
+/* Functab entry i: its entry pc and the offset of its _func record. */
+static bool pclntab_ftab(const struct pclntab *p, uint64_t i, uint64_t *entry,
+			 uint64_t *funcoff)
+{
+	uint64_t off = p->ftab + i * p->lay.ftab_entsz;
+
+	if (p->lay.ftab_u32) {
+		if (!pclntab_has(p, off, 8))
+			return false;
+		*entry = p->text + rd32(p->data + off);
+		*funcoff = rd32(p->data + off + 4);
+	} else {
+		unsigned ps = (unsigned)p->ptrsize;
+
+		if (!pclntab_has(p, off, 2 * ps))
+			return false;
+		*entry = pclntab_word(p, off);
+		*funcoff = pclntab_word(p, off + ps);
+	}
+	return true;
+}
+
+/* Entry pc of functab slot i (i == nfunc gives the end pc). */
+static uint64_t pclntab_entry(const struct pclntab *p, uint64_t i)
+{
+	uint64_t off = p->ftab + i * p->lay.ftab_entsz;
+
+	if (p->lay.ftab_u32)
+		return p->text + pclntab_u32(p, off);
+	return pclntab_word(p, off);
+}
+
+/* Offset (from table start) of function i's _func, or 0 if invalid. */
+static uint64_t pclntab_funcrec(const struct pclntab *p, uint64_t i)
+{
+	uint64_t entry, funcoff, rec;
+
+	if (i >= p->nfunc || !pclntab_ftab(p, i, &entry, &funcoff))
+		return 0;
+	rec = p->pclntable + funcoff;
+	if (rec < p->pclntable || !pclntab_has(p, rec, p->lay.func_size))
+		return 0;
+	return rec;
+}
+
+int pclntab_open(const uint8_t *data, size_t len, uint64_t vaddr,
+		 const struct pclntab_mem *mem, struct pclntab **out, char *err,
+		 size_t errlen)
+{
+	struct pclntab *p;
+	enum pclntab_format fmt = pclntab_sniff(data, len);
+
+	*out = NULL;
+	if (fmt == PCLNTAB_UNKNOWN) {
+		snprintf(err, errlen, "no Go pclntab header (unknown magic)");
+		return -1;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p->data = data;
+	p->len = len;
+	p->vaddr = vaddr;
+	p->fmt = fmt;
+	p->quantum = data[6];
+	p->ptrsize = data[7];
+	if (mem && mem->ptr) {
+		p->mem = *mem;
+		p->have_mem = true;
+	}
+
+	unsigned ps = (unsigned)p->ptrsize;
+	p->nfunc = pclntab_word(p, 8);
+	switch (fmt) {
+	case PCLNTAB_GO12:
+		p->lay = pclntab_lay_go12;
+		p->ftab = 8 + ps;
+		p->pclntable = 0;
+		p->funcnametab = 0;
+		p->pctab = 0;
+		break;
+	case PCLNTAB_GO116:
+		p->lay = pclntab_lay_go116;
+		p->nfiles = pclntab_word(p, 8 + ps);
+		p->funcnametab = pclntab_word(p, 8 + 2 * ps);
+		p->cutab = pclntab_word(p, 8 + 3 * ps);
+		p->filetab = pclntab_word(p, 8 + 4 * ps);
+		p->pctab = pclntab_word(p, 8 + 5 * ps);
+		p->pclntable = pclntab_word(p, 8 + 6 * ps);
+		p->ftab = p->pclntable;
+		break;
+	case PCLNTAB_GO118:
+	case PCLNTAB_GO120:
+		p->lay = fmt == PCLNTAB_GO118 ? pclntab_lay_go118 : pclntab_lay_go120;
+		p->nfiles = pclntab_word(p, 8 + ps);
+		p->hdr_text = pclntab_word(p, 8 + 2 * ps);
+		p->funcnametab = pclntab_word(p, 8 + 3 * ps);
+		p->cutab = pclntab_word(p, 8 + 4 * ps);
+		p->filetab = pclntab_word(p, 8 + 5 * ps);
+		p->pctab = pclntab_word(p, 8 + 6 * ps);
+		p->pclntable = pclntab_word(p, 8 + 7 * ps);
+		p->ftab = p->pclntable;
+		p->text = p->hdr_text;
+		break;
+	default:
+		break;
+	}
+	if (ps == 4 && !p->lay.ftab_u32)
+		p->lay.ftab_entsz = 8;
+	/* Sanity: the functab (nfunc+1 entries) must fit in the table. */
+	if (p->nfunc == 0 || p->nfunc > len / p->lay.ftab_entsz ||
+	    !pclntab_has(p, p->ftab, (p->nfunc + 1) * p->lay.ftab_entsz) ||
+	    p->funcnametab > len || p->pctab > len || p->pclntable > len ||
+	    p->filetab > len || p->cutab > len) {
+		snprintf(err, errlen, "corrupt pclntab (%s format): tables out of bounds",
+			 pclntab_format_name(fmt));
+		free(p);
+		return -1;
+	}
+	if (fmt == PCLNTAB_GO12) {
+		/* The file table offset follows the functab's end pc. */
+		uint64_t ft = pclntab_u32(p, p->ftab + p->nfunc * p->lay.ftab_entsz + ps);
+
+		p->filetab = ft;
+		p->nfiles = pclntab_u32(p, ft);
+		if (!pclntab_has(p, ft, 4 + 4 * p->nfiles))
+			p->nfiles = 0;
+	}
+	p->cache = calloc(PCLNTAB_CACHE_SIZE, sizeof(*p->cache));
+	if (!p->cache) {
+		free(p);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+void pclntab_close(struct pclntab *p)
+{
+	if (!p)
+		return;
+	free(p->cache);
+	free(p);
+}
+
+enum pclntab_format pclntab_format(const struct pclntab *p)
+{
+	return p->fmt;
+}
+
+int pclntab_ptrsize(const struct pclntab *p)
+{
+	return p->ptrsize;
+}
+
+int pclntab_quantum(const struct pclntab *p)
+{
+	return p->quantum;
+}
+
+uint64_t pclntab_header_text(const struct pclntab *p)
+{
+	return p->hdr_text;
+}
+
+uint64_t pclntab_funcnametab_off(const struct pclntab *p)
+{
+	return p->funcnametab;
+}
+
+void pclntab_set_text(struct pclntab *p, uint64_t text)
+{
+	p->text = text;
+	memset(p->cache, 0, PCLNTAB_CACHE_SIZE * sizeof(*p->cache));
+}
+
+uint64_t pclntab_text(const struct pclntab *p)
+{
+	return p->text;
+}
+
+void pclntab_set_gofunc(struct pclntab *p, uint64_t gofunc)
+{
+	p->gofunc = gofunc;
+	memset(p->cache, 0, PCLNTAB_CACHE_SIZE * sizeof(*p->cache));
+}
+
+uint64_t pclntab_gofunc(const struct pclntab *p)
+{
+	return p->gofunc;
+}
+
+size_t pclntab_nfunc(const struct pclntab *p)
+{
+	return (size_t)p->nfunc;
+}
+
+void pclntab_range(const struct pclntab *p, uint64_t *lo, uint64_t *hi)
+{
+	*lo = pclntab_entry(p, 0);
+	*hi = pclntab_entry(p, p->nfunc);
+}
+
+/* Name of the function whose _func record is at REC. */
+static const char *pclntab_recname(const struct pclntab *p, uint64_t rec)
+{
+	uint32_t nameoff = pclntab_u32(p, rec + p->lay.off_nameoff);
+	const char *s = pclntab_str(p, p->funcnametab + nameoff);
+
+	return s ? s : "?";
+}
+
+bool pclntab_func_at(const struct pclntab *p, size_t i, struct pclntab_func *f)
+{
+	uint64_t rec = pclntab_funcrec(p, i);
+
+	if (!rec && p->lay.ftab_u32 == false && i >= p->nfunc)
+		return false;
+	if (i >= p->nfunc)
+		return false;
+	f->entry = pclntab_entry(p, i);
+	f->end = pclntab_entry(p, i + 1);
+	f->name = rec ? pclntab_recname(p, rec) : "?";
+	return true;
+}
+
+long pclntab_find(const struct pclntab *p, uint64_t pc)
+{
+	uint64_t lo = 0, hi = p->nfunc;
+
+	if (pc < pclntab_entry(p, 0) || pc >= pclntab_entry(p, p->nfunc))
+		return -1;
+	/* Largest i with entry(i) <= pc. */
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (pclntab_entry(p, mid) <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (long)lo;
+}
+
+/* Read a LEB128 unsigned varint from the pc tables; false at table end. */
+static bool pclntab_uvarint(const struct pclntab *p, uint64_t *off, uint32_t *v)
+{
+	uint32_t r = 0;
+	unsigned shift = 0;
+
+	while (*off < p->len) {
+		uint8_t b = p->data[(*off)++];
+
+		if (shift < 32)
+			r |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return true;
+		}
+		shift += 7;
+		if (shift > 35)
+			return false;
+	}
+	return false;
+}
+
+/*
+ * Value of the pcvalue table at pctab offset TABOFF for TARGET, in the
+ * function starting at ENTRY. False when the table does not cover TARGET.
+ */
+static bool pclntab_pcvalue(const struct pclntab *p, uint32_t taboff,
+			    uint64_t entry, uint64_t target, int32_t *out)
+{
+	uint64_t off = p->pctab + taboff;
+	uint64_t pc = entry;
+	int32_t val = -1;
+	bool first = true;
+
+	if (taboff == 0 || off >= p->len)
+		return false;
+	for (;;) {
+		uint32_t uv, pcd;
+
+		if (!pclntab_uvarint(p, &off, &uv))
+			return false;
+		if (uv == 0 && !first)
+			return false;
+		if (uv & 1)
+			val += (int32_t)~(uv >> 1);
+		else
+			val += (int32_t)(uv >> 1);
+		if (!pclntab_uvarint(p, &off, &pcd))
+			return false;
+		pc += (uint64_t)pcd * (uint64_t)p->quantum;
+		if (target < pc) {
+			*out = val;
+			return true;
+		}
+		first = false;
+	}
+}
+
+/* File name for pcfile value FNO in the function at REC. */
+static const char *pclntab_file(const struct pclntab *p, uint64_t rec, int32_t fno)
+{
+	const char *s;
+
+	if (fno < 0)
+		return NULL;
+	if (p->lay.off_cuoff < 0) {
+		/* 1.2: index into filetab, entries are offsets from the table. */
+		if (fno == 0 || (uint64_t)fno >= p->nfiles)
+			return NULL;
+		s = pclntab_str(p, pclntab_u32(p, p->filetab + 4 * (uint64_t)fno));
+		return s;
+	}
+	uint32_t cu = pclntab_u32(p, rec + (unsigned)p->lay.off_cuoff);
+	uint64_t slot = p->cutab + 4 * ((uint64_t)cu + (uint64_t)fno);
+
+	if (!pclntab_has(p, slot, 4))
+		return NULL;
+	uint32_t foff = rd32(p->data + slot);
+
+	if (foff == UINT32_MAX)
+		return NULL;
+	return pclntab_str(p, p->filetab + foff);
+}
+
+/* file:line at PC within function REC (entry ENTRY); false if unknown. */
+static bool pclntab_fileline(const struct pclntab *p, uint64_t rec, uint64_t entry,
+			     uint64_t pc, const char **file, int *line)
+{
+	int32_t fno, ln;
+	const char *f;
+
+	if (!pclntab_pcvalue(p, pclntab_u32(p, rec + p->lay.off_pcfile), entry, pc, &fno))
+		return false;
+	if (!pclntab_pcvalue(p, pclntab_u32(p, rec + p->lay.off_pcln), entry, pc, &ln))
+		return false;
+	f = pclntab_file(p, rec, fno);
+	*file = f ? f : "?";
+	*line = ln;
+	return true;
+}
+
+bool pclntab_addr2line(struct pclntab *p, uint64_t pc, struct pclntab_frame *fr)
+{
+	long i = pclntab_find(p, pc);
+	uint64_t rec;
+
+	fr->func = "?";
+	fr->file = "?";
+	fr->line = 0;
+	fr->entry = 0;
+	fr->inlined = false;
+	if (i < 0)
+		return false;
+	rec = pclntab_funcrec(p, (uint64_t)i);
+	if (!rec)
+		return false;
+	fr->entry = pclntab_entry(p, (uint64_t)i);
+	fr->func = pclntab_recname(p, rec);
+	/*
+	 * As debug/gosym: each table on its own, "" and -1 where it does not
+	 * cover PC (the padding after a function's last instruction).
+	 */
+	int32_t fno, ln;
+	const char *f = NULL;
+
+	if (pclntab_pcvalue(p, pclntab_u32(p, rec + p->lay.off_pcfile), fr->entry, pc, &fno))
+		f = pclntab_file(p, rec, fno);
+	fr->file = f ? f : "";
+	if (pclntab_pcvalue(p, pclntab_u32(p, rec + p->lay.off_pcln), fr->entry, pc, &ln))
+		fr->line = ln;
+	else
+		fr->line = -1;
+	return true;
+}
+
+/* Address of the inline tree of function REC, or 0 if it has none. */
+static uint64_t pclntab_inltree(const struct pclntab *p, uint64_t rec)
+{
+	uint32_t npcdata = pclntab_u32(p, rec + p->lay.off_npcdata);
+	uint8_t nfuncdata;
+	uint64_t fd;
+
+	if (!pclntab_has(p, rec + p->lay.off_nfuncdata, 1))
+		return 0;
+	nfuncdata = p->data[rec + p->lay.off_nfuncdata];
+	if (nfuncdata <= p->lay.fd_inltree || npcdata <= PCDATA_INLTREEINDEX)
+		return 0;
+	fd = rec + p->lay.func_size + 4 * (uint64_t)npcdata;
+	if (p->lay.fd_u32) {
+		uint32_t o = pclntab_u32(p, fd + 4 * p->lay.fd_inltree);
+
+		if (o == UINT32_MAX || !p->gofunc)
+			return 0;
+		return p->gofunc + o;
+	}
+	/* <=1.17: absolute pointers, aligned to the pointer size. */
+	if (p->ptrsize == 8 && ((p->vaddr + fd) & 4))
+		fd += 4;
+	return pclntab_word(p, fd + (uint64_t)p->ptrsize * p->lay.fd_inltree);
+}
+
+/* Callee name of an inlinedCall entry. */
+static const char *pclntab_inlname(const struct pclntab *p, const uint8_t *ic)
+{
+	int32_t nameoff = (int32_t)rd32(ic + p->lay.inl_nameoff);
+	const char *s;
+
+	if (nameoff < 0)
+		return "?";
+	s = pclntab_str(p, p->funcnametab + (uint64_t)nameoff);
+	return s ? s : "?";
+}
+
+static int pclntab_expand(const struct pclntab *p, uint64_t pc,
+			  struct pclntab_frame *out, int max)
+{
+	long i = pclntab_find(p, pc);
+	uint64_t rec, entry, tree;
+	uint32_t inlidx_tab = 0;
+	int n = 0;
+
+	if (i < 0 || max <= 0)
+		return 0;
+	rec = pclntab_funcrec(p, (uint64_t)i);
+	if (!rec)
+		return 0;
+	entry = pclntab_entry(p, (uint64_t)i);
+	tree = p->have_mem ? pclntab_inltree(p, rec) : 0;
+	if (tree)
+		inlidx_tab = pclntab_u32(p, rec + p->lay.func_size + 4 * PCDATA_INLTREEINDEX);
+
+	for (int depth = 0; tree && inlidx_tab && depth < PCLNTAB_MAX_INLINE && n < max - 1;
+	     depth++) {
+		int32_t ix;
+		const uint8_t *ic;
+		struct pclntab_frame *fr = &out[n];
+
+		if (!pclntab_pcvalue(p, inlidx_tab, entry, pc, &ix) || ix < 0)
+			break;
+		ic = p->mem.ptr(p->mem.ctx, tree + (uint64_t)ix * p->lay.inl_size,
+				p->lay.inl_size);
+		if (!ic)
+			break;
+		fr->func = pclntab_inlname(p, ic);
+		fr->entry = entry;
+		fr->inlined = true;
+		if (!pclntab_fileline(p, rec, entry, pc, &fr->file, &fr->line)) {
+			fr->file = "?";
+			fr->line = 0;
+		}
+		n++;
+		int32_t parentpc = (int32_t)rd32(ic + p->lay.inl_parentpc);
+		uint64_t npc = entry + (uint64_t)(int64_t)parentpc;
+
+		if (parentpc < 0 || npc == pc)
+			break;
+		pc = npc;
+	}
+	out[n].func = pclntab_recname(p, rec);
+	out[n].entry = entry;
+	out[n].inlined = false;
+	if (!pclntab_fileline(p, rec, entry, pc, &out[n].file, &out[n].line)) {
+		out[n].file = "?";
+		out[n].line = 0;
+	}
+	return n + 1;
+}
+
+int pclntab_symbolize(struct pclntab *p, uint64_t pc, struct pclntab_frame *out,
+		      int max)
+{
+	struct pclntab_cache_ent *ce;
+	int n;
+
+	/* Fibonacci hash of the pc into a direct-mapped cache. */
+	ce = &p->cache[(pc * 0x9E3779B97F4A7C15ull) >> 52 & (PCLNTAB_CACHE_SIZE - 1)];
+	if (ce->pc == pc && pc != 0 && ce->n <= max) {
+		memcpy(out, ce->fr, (size_t)ce->n * sizeof(*out));
+		return ce->n;
+	}
+	n = pclntab_expand(p, pc, out, max);
+	if (n > 0 && n <= PCLNTAB_CACHE_FRAMES) {
+		ce->pc = pc;
+		ce->n = n;
+		memcpy(ce->fr, out, (size_t)n * sizeof(*out));
+	}
+	return n;
+}
+
+bool pclntab_spdelta(const struct pclntab *p, uint64_t pc, int32_t *sp)
+{
+	long i = pclntab_find(p, pc);
+	uint64_t rec;
+
+	if (i < 0)
+		return false;
+	rec = pclntab_funcrec(p, (uint64_t)i);
+	if (!rec)
+		return false;
+	return pclntab_pcvalue(p, pclntab_u32(p, rec + p->lay.off_pcsp),
+			       pclntab_entry(p, (uint64_t)i), pc, sp);
+}
+
+int pclntab_funcid(const struct pclntab *p, long idx)
+{
+	uint64_t rec;
+
+	if (idx < 0)
+		return -1;
+	rec = pclntab_funcrec(p, (uint64_t)idx);
+	if (!rec)
+		return -1;
+	return p->data[rec + p->lay.off_funcid];
+}

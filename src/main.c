@@ -1,0 +1,53 @@
+/*
+ * goscope: look inside a running, unmodified Go program from outside.
+ *
+ * Entry point: dispatches to the subcommand named by argv[1].
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct goscope_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct goscope_cmd goscope_cmds[] = {
+	{ "info", cmd_info, "what a Go binary or process is (version, build, layout)" },
+	{ "addr2line", cmd_addr2line, "addresses to function, file:line and inlined frames" },
+	{ "funcs", cmd_funcs, "list a binary's functions (entry, size, name) from its pclntab" },
+};
+
+static void goscope_usage(FILE *out)
+{
+	fprintf(out, "goscope %s: look inside a running Go program from outside\n\n"
+		     "usage: goscope COMMAND [OPTIONS] ...\n\ncommands:\n",
+		GOSCOPE_VERSION);
+	for (size_t i = 0; i < sizeof(goscope_cmds) / sizeof(goscope_cmds[0]); i++)
+		fprintf(out, "  %-12s %s\n", goscope_cmds[i].name, goscope_cmds[i].help);
+	fprintf(out, "\n`goscope COMMAND --help` describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		goscope_usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		goscope_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("goscope %s\n", GOSCOPE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(goscope_cmds) / sizeof(goscope_cmds[0]); i++)
+		if (strcmp(argv[1], goscope_cmds[i].name) == 0)
+			return goscope_cmds[i].run(argc - 1, argv + 1);
+	cli_error("unknown command '%s' (try 'goscope --help')", argv[1]);
+	return 2;
+}

@@ -1,0 +1,202 @@
+/*
+ * proc: /proc readers for target resolution and address translation.
+ */
+#include "proc.h"
+
+#include "../gobin/elfimg.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define PF_KTHREAD 0x00200000
+
+bool proc_parse_pid(const char *arg, pid_t *pid)
+{
+	long v = 0;
+
+	if (!arg || !*arg)
+		return false;
+	for (const char *p = arg; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return false;
+		v = v * 10 + (*p - '0');
+		if (v > 4194304) /* PID_MAX_LIMIT */
+			return false;
+	}
+	if (v <= 0)
+		return false;
+	*pid = (pid_t)v;
+	return true;
+}
+
+bool proc_alive(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+/* Flags field (9th) of /proc/PID/stat; -1 on error. */
+static long proc_stat_flags(pid_t pid, char *comm, size_t commlen)
+{
+	char path[64], buf[1024];
+	FILE *f;
+	size_t n;
+	char *lp, *rp;
+	unsigned long flags = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* comm is in parentheses and may itself contain ") ". */
+	lp = strchr(buf, '(');
+	rp = strrchr(buf, ')');
+	if (!lp || !rp || rp < lp)
+		return -1;
+	if (comm && commlen) {
+		size_t cl = (size_t)(rp - lp - 1);
+
+		if (cl >= commlen)
+			cl = commlen - 1;
+		memcpy(comm, lp + 1, cl);
+		comm[cl] = 0;
+	}
+	/* After ") ": state ppid pgrp session tty_nr tpgid flags */
+	if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return -1;
+	return (long)flags;
+}
+
+int proc_target_parse(const char *arg, struct proc_target *t, char *err, size_t errlen)
+{
+	struct stat st;
+	pid_t pid;
+	long flags;
+	char link[64];
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	if (stat(arg, &st) == 0 || !proc_parse_pid(arg, &pid)) {
+		/* A path (existing or not: the open reports what is wrong). */
+		snprintf(t->open_path, sizeof(t->open_path), "%s", arg);
+		snprintf(t->exe, sizeof(t->exe), "%s", arg);
+		return 0;
+	}
+	t->pid = pid;
+	if (!proc_alive(pid)) {
+		snprintf(err, errlen, "no such process: %d", (int)pid);
+		return -1;
+	}
+	flags = proc_stat_flags(pid, t->comm, sizeof(t->comm));
+	if (flags < 0) {
+		snprintf(err, errlen, "no such process: %d (it exited)", (int)pid);
+		return -1;
+	}
+	if (flags & PF_KTHREAD) {
+		snprintf(err, errlen, "pid %d (%s) is a kernel thread, not a Go program",
+			 (int)pid, t->comm);
+		return -1;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, t->exe, sizeof(t->exe) - 1);
+	if (n < 0) {
+		int e = errno;
+
+		if (e == EACCES || e == EPERM)
+			snprintf(err, errlen,
+				 "permission denied reading %s (run as root or with CAP_SYS_PTRACE)",
+				 link);
+		else if (e == ENOENT && proc_alive(pid))
+			snprintf(err, errlen, "pid %d (%s) has no executable (a zombie or kernel thread)",
+				 (int)pid, t->comm);
+		else
+			snprintf(err, errlen, "no such process: %d (it exited)", (int)pid);
+		return -1;
+	}
+	t->exe[n] = 0;
+	snprintf(t->open_path, sizeof(t->open_path), "%s", link);
+	if (access(link, R_OK) != 0) {
+		snprintf(err, errlen,
+			 "permission denied reading %s (run as root or with CAP_SYS_PTRACE)",
+			 link);
+		return -1;
+	}
+	return 0;
+}
+
+int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *err,
+		   size_t errlen)
+{
+	char path[64], line[PATH_MAX + 128];
+	struct stat st;
+	FILE *f;
+	int rc = -1;
+
+	*bias = 0;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "no such process: %d (it exited)", (int)pid);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t start, end, off, ino;
+		unsigned maj, min;
+		char perms[8];
+		int64_t delta;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64,
+			   &start, &end, perms, &off, &maj, &min, &ino) != 7)
+			continue;
+		if (ino != (uint64_t)st.st_ino || makedev(maj, min) != st.st_dev)
+			continue;
+		if (!elfimg_offset_delta(img, off, &delta))
+			continue;
+		/* The link-time address of this mapping's first byte. */
+		*bias = start - (off + (uint64_t)delta);
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	if (rc != 0)
+		snprintf(err, errlen, "pid %d: executable not found in %s", (int)pid, path);
+	return rc;
+}
+
+int proc_thread_count(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,51 @@
+/*
+ * proc: what goscope reads about a running process from /proc.
+ *
+ * Resolving a TARGET argument (a path or a PID) into the executable to
+ * read, the load bias of a PIE, thread counts and the checks that turn a
+ * kernel thread, a vanished PID or a permission problem into one clear
+ * sentence.
+ */
+#ifndef GOSCOPE_PROC_H
+#define GOSCOPE_PROC_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct elfimg;
+
+struct proc_target {
+	pid_t pid;                /* 0 when the target is a file */
+	char open_path[PATH_MAX]; /* what to open: the file, or /proc/PID/exe */
+	char exe[PATH_MAX];       /* the executable's name for display */
+	char comm[32];
+};
+
+/*
+ * Resolve ARG: an existing file is a path; otherwise all digits is a PID.
+ * Checks that the PID exists, is not a kernel thread and that its
+ * executable is readable. Returns 0, or -1 with a one-line reason in ERR.
+ */
+int proc_target_parse(const char *arg, struct proc_target *t, char *err, size_t errlen);
+
+/*
+ * Load bias of PID's main executable: the run-time address minus the link
+ * address, found in /proc/PID/maps by the executable's device and inode.
+ * 0 for non-PIE binaries. Returns 0, or -1 with a reason.
+ */
+int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *err,
+		   size_t errlen);
+
+/* Number of threads (entries of /proc/PID/task), or -1. */
+int proc_thread_count(pid_t pid);
+
+/* True if PID is alive (kill(pid, 0) or /proc/PID exists). */
+bool proc_alive(pid_t pid);
+
+/* Parse a decimal PID; false unless ARG is all digits and in range. */
+bool proc_parse_pid(const char *arg, pid_t *pid);
+
+#endif
