@@ -15,12 +15,12 @@ BUILD   := build
 SANFLAGS :=
 endif
 
-PKGS    := libelf libdw
+PKGS    := libelf libdw capstone
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	   -Wno-missing-field-initializers $(SANFLAGS) \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf) -lz -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lcapstone) -lz -lm
 LDFLAGS += $(SANFLAGS)
 
 ifeq ($(V),1)
@@ -31,7 +31,8 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c src/output/*.c src/cli/*.c)
+LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c src/collect/*.c src/output/*.c src/cli/*.c)
+GEN      := $(BUILD)/gen/syscalls_table.h
 LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ := $(BUILD)/obj/main.o
 LIB      := $(BUILD)/libgoscope.a
@@ -56,10 +57,15 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h)
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) $(GEN)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
+
+$(GEN): scripts/gen-syscalls.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)CC=$(CC) scripts/gen-syscalls.sh $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
 	$(call msg,CC,$<)
@@ -74,10 +80,10 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 fuzz: $(FUZZ_BINS)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h) $(GEN)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p build-fuzz
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -I$(BUILD)/gen -o $@ $< $(LIB_SRCS) $(LDLIBS)
 
 test: all
 	$(Q)tests/run.sh
@@ -88,7 +94,14 @@ deps:
 testbins:
 	$(Q)scripts/testbins.sh
 
-bench: all
+# Benchmarks: bench/<name>.c links the library like the unit tests do.
+BENCH_BINS := $(BUILD)/bench/bench_symbolize
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+bench: all $(BENCH_BINS)
 	$(Q)bench/run.sh
 
 PREFIX ?= /usr/local

@@ -6,6 +6,7 @@
 #define GOSCOPE_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../gobin/gobin.h"
 #include "../proc/proc.h"
@@ -32,5 +33,12 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_info(int argc, char **argv);
 int cmd_addr2line(int argc, char **argv);
 int cmd_funcs(int argc, char **argv);
+int cmd_goroutines(int argc, char **argv);
+
+/*
+ * Print a stack (run-time return addresses, innermost first) as goroutine
+ * dumps do: "func(...)" / "\tfile:line", inlined frames expanded.
+ */
+void cli_print_stack(FILE *out, struct gobin *gb, uint64_t bias, const uint64_t *pcs, int n);
 
 #endif

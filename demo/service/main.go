@@ -1,0 +1,139 @@
+// Demo service for goscope: a small HTTP API whose handlers wait in the
+// ways real services do — on a contended mutex, on a worker pool's
+// channel, on a slow downstream over the network, on a sleep (a timer),
+// and on a blocking file read — so `goscope offcpu` has something to show.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+var (
+	cacheMu sync.Mutex
+	cache   = map[string]int{}
+	jobs    = make(chan chan int)
+)
+
+// lockedLookup holds a global mutex while it "computes": concurrent
+// requests queue on cacheMu (sync.Mutex.Lock / semacquire).
+func lockedLookup(key string) int {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	cache[key]++
+	return cache[key]
+}
+
+// worker serves jobs from a small pool: requests wait on the channel.
+func worker() {
+	for reply := range jobs {
+		time.Sleep(3 * time.Millisecond)
+		reply <- 42
+	}
+}
+
+func submitJob() int {
+	reply := make(chan int)
+	jobs <- reply
+	return <-reply
+}
+
+// callDownstream makes a request to a slow backend over TCP (IO wait).
+func callDownstream(addr string) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return err
+	}
+	buf := make([]byte, 16)
+	_, err = io.ReadFull(c, buf[:5])
+	return err
+}
+
+// slowBackend answers each connection after 5 ms.
+func slowBackend(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func(c net.Conn) {
+			defer c.Close()
+			buf := make([]byte, 5)
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+			c.Write([]byte("pong\n"))
+		}(c)
+	}
+}
+
+// pipeReader blocks in read(2) on a pipe that is written rarely: a
+// goroutine in a blocking syscall.
+func pipeReader(r *os.File) {
+	buf := make([]byte, 64)
+	for {
+		if _, err := r.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	flag.Parse()
+
+	bl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go slowBackend(bl)
+	for i := 0; i < 4; i++ {
+		go worker()
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	go pipeReader(pr)
+	go func() {
+		for range time.Tick(time.Second) {
+			pw.Write([]byte("tick"))
+		}
+	}()
+
+	http.HandleFunc("/fast", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	http.HandleFunc("/cache", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, lockedLookup(r.URL.Query().Get("k")))
+	})
+	http.HandleFunc("/job", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, submitJob())
+	})
+	http.HandleFunc("/downstream", func(w http.ResponseWriter, r *http.Request) {
+		if err := callDownstream(bl.Addr().String()); err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	http.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(10 * time.Millisecond)
+		fmt.Fprintln(w, "ok")
+	})
+	log.Printf("demo service pid %d listening on %s", os.Getpid(), *addr)
+	log.Fatal(http.ListenAndServe(*addr, nil))
+}

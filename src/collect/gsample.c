@@ -1,0 +1,269 @@
+/*
+ * gsample: snapshot and unwind the goroutines of a live Go process
+ * (see gsample.h). Reads race with the running program by design: every
+ * value is validated (bounds, statuses) and a stack is kept only if the
+ * goroutine's saved registers did not change while it was being read.
+ */
+#include "gsample.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GSAMPLE_MAX_GS (4u << 20)       /* allgs longer than this is garbage */
+#define GSAMPLE_STACK_READ (64u << 10)  /* bytes of stack read per goroutine */
+
+static uint64_t gs_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint32_t gs_u32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static int gs_max(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+static bool gs_grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	void *n;
+	size_t ncap;
+
+	if (need <= *cap)
+		return true;
+	ncap = *cap ? *cap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*buf, ncap * elem);
+	if (!n)
+		return false;
+	*buf = n;
+	*cap = ncap;
+	return true;
+}
+
+int gsample_open(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, char *err,
+		 size_t errlen)
+{
+	const struct goruntime_offsets *o = &gb->off;
+	char why[256];
+	uint64_t allgs, hdr[3];
+	int top;
+
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->gb = gb;
+	s->bias = bias;
+	procmem_init(&s->pm, pid);
+	if (!gobin_traceable(gb, why, sizeof(why))) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (!goglobals_allgs(gb, &allgs, why, sizeof(why))) {
+		snprintf(err, errlen, "cannot find the goroutine list: %s", why);
+		return -1;
+	}
+	s->allgs = allgs + bias;
+	goglobals_waitreasons(gb, &s->wr);
+	top = gs_max(o->g_goid + 8, o->g_atomicstatus + 4);
+	top = gs_max(top, o->g_waitreason + 1);
+	top = gs_max(top, o->g_syscallsp + 8);
+	top = gs_max(top, o->g_syscallpc + 8);
+	top = gs_max(top, o->g_sched + o->gobuf_bp + 8);
+	top = gs_max(top, o->g_m + 8);
+	s->gsize = ((size_t)top + 7) & ~(size_t)7;
+	if (!procmem_read(&s->pm, s->allgs, hdr, sizeof(hdr))) {
+		if (errno == EPERM || errno == EACCES)
+			snprintf(err, errlen,
+				 "permission denied reading memory of pid %d (run as root or with CAP_SYS_PTRACE)",
+				 (int)pid);
+		else if (errno == ESRCH)
+			snprintf(err, errlen, "no such process: %d (it exited)", (int)pid);
+		else
+			snprintf(err, errlen, "cannot read memory of pid %d: %s", (int)pid,
+				 strerror(errno));
+		return -1;
+	}
+	if (hdr[1] > hdr[2] || hdr[1] > GSAMPLE_MAX_GS) {
+		snprintf(err, errlen,
+			 "runtime.allgs at 0x%llx does not look like a goroutine list (len %llu cap %llu)",
+			 (unsigned long long)s->allgs, (unsigned long long)hdr[1],
+			 (unsigned long long)hdr[2]);
+		return -1;
+	}
+	return 0;
+}
+
+void gsample_close(struct gsample *s)
+{
+	procmem_close(&s->pm);
+	free(s->gptrs);
+	free(s->gbuf);
+	free(s->gok);
+	free(s->stackbuf);
+	memset(s, 0, sizeof(*s));
+}
+
+static void gs_parse(const struct gsample *s, uint64_t gaddr, const uint8_t *b,
+		     struct gsample_g *g)
+{
+	const struct goruntime_offsets *o = &s->gb->off;
+	uint64_t ssp = gs_u64(b + o->g_syscallsp);
+
+	g->gaddr = gaddr;
+	g->goid = gs_u64(b + o->g_goid);
+	g->status = gs_u32(b + o->g_atomicstatus) & ~0x1000u; /* drop Gscan */
+	g->waitreason = b[o->g_waitreason];
+	g->m = gs_u64(b + o->g_m);
+	g->stack_lo = gs_u64(b + o->g_stack_lo);
+	g->stack_hi = gs_u64(b + o->g_stack_hi);
+	if (g->status == GS_SYSCALL && ssp) {
+		g->sp = ssp;
+		g->pc = gs_u64(b + o->g_syscallpc);
+	} else {
+		g->sp = gs_u64(b + o->g_sched + o->gobuf_sp);
+		g->pc = gs_u64(b + o->g_sched + o->gobuf_pc);
+	}
+}
+
+int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
+{
+	uint64_t hdr[3];
+	size_t len, k = 0;
+	struct gsample_g *out;
+
+	*gs = NULL;
+	*n = 0;
+	s->snapshots++;
+	if (!procmem_read(&s->pm, s->allgs, hdr, sizeof(hdr)))
+		return -1;
+	len = (size_t)hdr[1];
+	if (len > GSAMPLE_MAX_GS || len > hdr[2])
+		return -1;
+	if (!gs_grow((void **)&s->gptrs, &s->gptrs_cap, len + 1, sizeof(uint64_t)))
+		return -1;
+	if (len && !procmem_read(&s->pm, hdr[0], s->gptrs, len * 8))
+		return -1;
+	/* One buffer holds both the raw g structs and the parsed entries. */
+	size_t need = len * s->gsize + len * sizeof(struct gsample_g) + 64;
+
+	if (!gs_grow((void **)&s->gbuf, &s->gbuf_cap, need, 1))
+		return -1;
+	free(s->gok);
+	s->gok = calloc(len + 1, sizeof(bool));
+	if (!s->gok)
+		return -1;
+	procmem_readmany(&s->pm, s->gptrs, len, s->gsize, s->gbuf, s->gok);
+	out = (struct gsample_g *)(s->gbuf + ((len * s->gsize + 63) & ~(size_t)63));
+	for (size_t i = 0; i < len; i++) {
+		if (!s->gok[i]) {
+			s->unreadable++;
+			continue;
+		}
+		gs_parse(s, s->gptrs[i], s->gbuf + i * s->gsize, &out[k]);
+		if (out[k].status == GS_DEAD || out[k].status == GS_IDLE)
+			continue;
+		k++;
+	}
+	*gs = out;
+	*n = k;
+	return 0;
+}
+
+/* Functions where a goroutine's own stack begins: stop unwinding there. */
+static bool gs_is_root(const char *name)
+{
+	return strcmp(name, "runtime.goexit") == 0 || strcmp(name, "runtime.mstart") == 0 ||
+	       strcmp(name, "runtime.rt0_go") == 0 || strcmp(name, "runtime.mcall") == 0 ||
+	       strcmp(name, "runtime.morestack") == 0 ||
+	       strcmp(name, "runtime.systemstack") == 0;
+}
+
+int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, int max)
+{
+	struct pclntab *p = s->gb->pcln;
+	uint64_t pc = g->pc, sp = g->sp, lo = g->stack_lo, hi = g->stack_hi;
+	size_t want;
+	int n = 0;
+
+	if (!pc || sp < lo || sp >= hi || hi - lo > (1ull << 30))
+		return 0;
+	want = hi - sp;
+	if (want > GSAMPLE_STACK_READ)
+		want = GSAMPLE_STACK_READ;
+	if (!gs_grow((void **)&s->stackbuf, &s->stackbuf_cap, want, 1))
+		return 0;
+	if (!procmem_read(&s->pm, sp, s->stackbuf, want))
+		return 0;
+	uint64_t base = sp, end = sp + want;
+
+	while (n < max) {
+		uint64_t lpc = pc - s->bias;
+		long fi = pclntab_find(p, lpc - 1);
+		struct pclntab_func f;
+		int32_t delta;
+
+		if (fi < 0 || !pclntab_func_at(p, (size_t)fi, &f))
+			break;
+		if (gs_is_root(f.name))
+			break;
+		pcs[n++] = pc;
+		/* Return addresses: the frame size at the call is at pc-1. */
+		if (!pclntab_spdelta(p, lpc - 1, &delta) || delta < 0)
+			break;
+		uint64_t slot = sp + (uint64_t)delta;
+
+		if (slot < base || slot + 8 > end)
+			break;
+		pc = gs_u64(s->stackbuf + (slot - base));
+		sp = slot + 8;
+		if (!pc || sp >= hi)
+			break;
+	}
+	/* The goroutine may have run while we read: check it did not move. */
+	uint8_t again[512];
+
+	if (s->gsize <= sizeof(again) && procmem_read(&s->pm, g->gaddr, again, s->gsize)) {
+		struct gsample_g g2;
+
+		gs_parse(s, g->gaddr, again, &g2);
+		if (g2.status != g->status || g2.pc != g->pc || g2.sp != g->sp ||
+		    g2.goid != g->goid) {
+			s->torn++;
+			return 0;
+		}
+	}
+	return n;
+}
+
+const char *gsample_reason(const struct gsample *s, uint8_t r, size_t *len)
+{
+	if (r < s->wr.n && s->wr.str[r]) {
+		*len = s->wr.len[r];
+		return s->wr.str[r];
+	}
+	*len = 0;
+	return "";
+}
+
+int gsample_tid(struct gsample *s, uint64_t m)
+{
+	uint64_t tid;
+
+	if (!m || s->gb->off.m_procid < 0)
+		return 0;
+	if (!procmem_u64(&s->pm, m + (uint64_t)s->gb->off.m_procid, &tid) || tid > 4194304)
+		return 0;
+	return (int)tid;
+}

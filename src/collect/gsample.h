@@ -1,0 +1,96 @@
+/*
+ * gsample: goroutine states read from outside a running Go process.
+ *
+ * A snapshot reads runtime.allgs and every goroutine's status, wait
+ * reason and saved registers through process_vm_readv, without stopping
+ * the process; a goroutine that is not running is unwound from its saved
+ * pc/sp (g.sched, or g.syscallpc/sp in a system call) with the pclntab's
+ * frame-size table, as the runtime's own traceback does.
+ */
+#ifndef GOSCOPE_GSAMPLE_H
+#define GOSCOPE_GSAMPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../gobin/gobin.h"
+#include "../gobin/goglobals.h"
+#include "../proc/procmem.h"
+
+#define GSAMPLE_MAX_DEPTH 64
+
+/* Go runtime goroutine states (runtime2.go), Gscan bit masked off. */
+enum gsample_status {
+	GS_IDLE = 0,
+	GS_RUNNABLE = 1,
+	GS_RUNNING = 2,
+	GS_SYSCALL = 3,
+	GS_WAITING = 4,
+	GS_DEAD = 6,
+	GS_COPYSTACK = 8,
+	GS_PREEMPTED = 9,
+};
+
+struct gsample_g {
+	uint64_t gaddr;
+	uint64_t goid;
+	uint32_t status;
+	uint8_t waitreason;
+	uint64_t m;      /* runtime.m pointer, 0 when on no thread */
+	uint64_t pc, sp; /* where to unwind from */
+	uint64_t stack_lo, stack_hi;
+};
+
+struct gsample {
+	pid_t pid;
+	struct gobin *gb; /* borrowed */
+	uint64_t bias;
+	uint64_t allgs;   /* run-time address of the allgs slice header */
+	struct goglobals_waitreasons wr;
+	struct procmem pm;
+	size_t gsize;     /* bytes of runtime.g read per goroutine */
+	/* Scratch buffers, grown as needed. */
+	uint64_t *gptrs;
+	size_t gptrs_cap;
+	uint8_t *gbuf;
+	bool *gok;
+	size_t gbuf_cap;
+	uint8_t *stackbuf;
+	size_t stackbuf_cap;
+	/* Counters. */
+	uint64_t snapshots;
+	uint64_t torn;      /* stacks discarded: the goroutine moved while read */
+	uint64_t unreadable;
+};
+
+/*
+ * Prepare sampling of PID whose executable is GB loaded at BIAS. Returns
+ * 0, or -1 with a one-line reason in ERR.
+ */
+int gsample_open(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, char *err,
+		 size_t errlen);
+void gsample_close(struct gsample *s);
+
+/*
+ * Read every goroutine. On success sets *gs to an array of *n entries
+ * owned by S (valid until the next call) and returns 0; -1 if the process
+ * could not be read (it exited).
+ */
+int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n);
+
+/*
+ * Unwind goroutine G into PCS (run-time return addresses, innermost
+ * first; PCS[0] is the pc it stopped at). Returns the depth, 0 if the
+ * stack could not be read consistently.
+ */
+int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, int max);
+
+/* The runtime's wait reason string for R ("" if unknown). */
+const char *gsample_reason(const struct gsample *s, uint8_t r, size_t *len);
+
+/* Thread id of the thread running M (runtime.m.procid), 0 if unknown. */
+int gsample_tid(struct gsample *s, uint64_t m);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * goglobals: find runtime globals in stripped binaries.
+ *
+ * allgs: runtime.allgadd appends to allgs and stores its ptr, len and cap,
+ * so its code references three consecutive words; capstone decodes the
+ * function and collects the data addresses it touches (RIP-relative on
+ * amd64, ADRP+ADD/LDR on arm64).
+ *
+ * waitReasonStrings: an array of Go string headers in .data whose entries
+ * the runtime prints in goroutine dumps; found by its first entries.
+ */
+#include "goglobals.h"
+
+#include "gobin.h"
+
+#include <capstone/capstone.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GG_MAX_REFS 512
+#define GG_MAX_FUNC_BYTES (64 * 1024)
+
+/* Data addresses referenced by the function ENTRY..END (amd64). */
+static size_t gg_refs_amd64(csh cs, const uint8_t *code, size_t len, uint64_t entry,
+			    uint64_t *refs, size_t max)
+{
+	cs_insn *insn = cs_malloc(cs);
+	size_t n = 0;
+
+	if (!insn)
+		return 0;
+	while (n < max && cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+		cs_x86 *x = &insn->detail->x86;
+
+		for (int i = 0; i < x->op_count && n < max; i++) {
+			if (x->operands[i].type == X86_OP_MEM &&
+			    x->operands[i].mem.base == X86_REG_RIP &&
+			    x->operands[i].mem.index == X86_REG_INVALID)
+				refs[n++] = insn->address + insn->size +
+					    (uint64_t)x->operands[i].mem.disp;
+		}
+	}
+	cs_free(insn, 1);
+	return n;
+}
+
+/* Data addresses referenced by ADRP + ADD/LDR/STR pairs (arm64). */
+static size_t gg_refs_arm64(csh cs, const uint8_t *code, size_t len, uint64_t entry,
+			    uint64_t *refs, size_t max)
+{
+	cs_insn *insn = cs_malloc(cs);
+	uint64_t page[32] = { 0 }; /* per register: ADRP result, 0 if none */
+	size_t n = 0;
+
+	if (!insn)
+		return 0;
+	while (n < max && cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+		cs_arm64 *a = &insn->detail->arm64;
+
+		if (insn->id == ARM64_INS_ADRP && a->op_count == 2 &&
+		    a->operands[0].type == ARM64_OP_REG) {
+			unsigned r = a->operands[0].reg - ARM64_REG_X0;
+
+			if (r < 32)
+				page[r] = (uint64_t)a->operands[1].imm;
+			continue;
+		}
+		if (insn->id == ARM64_INS_ADD && a->op_count == 3 &&
+		    a->operands[1].type == ARM64_OP_REG && a->operands[2].type == ARM64_OP_IMM) {
+			unsigned r = a->operands[1].reg - ARM64_REG_X0;
+
+			if (r < 32 && page[r])
+				refs[n++] = page[r] + (uint64_t)a->operands[2].imm;
+			continue;
+		}
+		for (int i = 0; i < a->op_count && n < max; i++) {
+			if (a->operands[i].type != ARM64_OP_MEM)
+				continue;
+			unsigned r = a->operands[i].mem.base - ARM64_REG_X0;
+
+			if (r < 32 && page[r])
+				refs[n++] = page[r] + (uint64_t)(int64_t)a->operands[i].mem.disp;
+		}
+	}
+	cs_free(insn, 1);
+	return n;
+}
+
+static int gg_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool gg_has(const uint64_t *v, size_t n, uint64_t x)
+{
+	return bsearch(&x, v, n, sizeof(*v), gg_cmp_u64) != NULL;
+}
+
+/* Find function NAME; fill its code bytes. */
+static const uint8_t *gg_func(struct gobin *gb, const char *name, uint64_t *entry,
+			      size_t *len)
+{
+	size_t n = pclntab_nfunc(gb->pcln);
+
+	for (size_t i = 0; i < n; i++) {
+		struct pclntab_func f;
+
+		if (!pclntab_func_at(gb->pcln, i, &f) || strcmp(f.name, name) != 0)
+			continue;
+		if (f.end <= f.entry || f.end - f.entry > GG_MAX_FUNC_BYTES)
+			return NULL;
+		*entry = f.entry;
+		*len = (size_t)(f.end - f.entry);
+		return elfimg_vptr(gb->img, f.entry, *len);
+	}
+	return NULL;
+}
+
+bool goglobals_allgs(struct gobin *gb, uint64_t *addr, char *why, size_t whylen)
+{
+	uint64_t refs[GG_MAX_REFS];
+	uint64_t entry;
+	size_t len, n = 0;
+	const uint8_t *code = gg_func(gb, "runtime.allgadd", &entry, &len);
+	csh cs;
+	cs_err e;
+
+	if (!code) {
+		snprintf(why, whylen, "runtime.allgadd not found in the pclntab");
+		return false;
+	}
+	if (gb->arch == ELFIMG_ARCH_AMD64)
+		e = cs_open(CS_ARCH_X86, CS_MODE_64, &cs);
+	else if (gb->arch == ELFIMG_ARCH_ARM64)
+		e = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs);
+	else {
+		snprintf(why, whylen, "cannot decode %s code", elfimg_arch_name(gb->arch));
+		return false;
+	}
+	if (e != CS_ERR_OK) {
+		snprintf(why, whylen, "capstone: %s", cs_strerror(e));
+		return false;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (gb->arch == ELFIMG_ARCH_AMD64)
+		n = gg_refs_amd64(cs, code, len, entry, refs, GG_MAX_REFS);
+	else
+		n = gg_refs_arm64(cs, code, len, entry, refs, GG_MAX_REFS);
+	cs_close(&cs);
+	qsort(refs, n, sizeof(refs[0]), gg_cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		if (gg_has(refs, n, refs[i] + 8) && gg_has(refs, n, refs[i] + 16)) {
+			*addr = refs[i];
+			return true;
+		}
+	}
+	snprintf(why, whylen, "runtime.allgs not recognised in runtime.allgadd");
+	return false;
+}
+
+/* The Go string header at VADDR, if it names bytes in the image. */
+static const char *gg_gostring(struct gobin *gb, uint64_t vaddr, size_t *len)
+{
+	uint64_t p, l;
+	const uint8_t *lp;
+
+	if (!elfimg_read_ptr(gb->img, vaddr, &p))
+		return NULL;
+	lp = elfimg_vptr(gb->img, vaddr + 8, 8);
+	if (!lp)
+		return NULL;
+	l = elfimg_u64(gb->img, lp);
+	if (l > 256)
+		return NULL;
+	*len = (size_t)l;
+	if (l == 0)
+		return "";
+	return (const char *)elfimg_vptr(gb->img, p, (size_t)l);
+}
+
+static bool gg_streq(const char *s, size_t n, const char *lit)
+{
+	return s && n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+/* Wait reasons are short phrases: "chan receive (nil chan)", "sync.Mutex.Lock". */
+static bool gg_reason_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr(" ().:_-/", c)))
+			return false;
+	}
+	return true;
+}
+
+size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
+{
+	memset(wr, 0, sizeof(*wr));
+	if (elfimg_ptrsize(gb->img) != 8)
+		return 0;
+	for (size_t si = 0; si < elfimg_nsections(gb->img); si++) {
+		const struct elfimg_section *s = elfimg_section_at(gb->img, si);
+
+		if (!(s->flags & 2) || !(s->flags & 1) || s->type == 8 /* NOBITS */)
+			continue;
+		for (uint64_t a = s->addr; a + 48 <= s->addr + s->size; a += 8) {
+			size_t l0, l1, l2;
+			const char *s1 = gg_gostring(gb, a + 16, &l1);
+
+			if (!gg_streq(s1, l1, "GC assist marking"))
+				continue;
+			const char *s2 = gg_gostring(gb, a + 32, &l2);
+			const char *s0 = gg_gostring(gb, a, &l0);
+
+			if (!gg_streq(s2, l2, "IO wait") || !s0 || l0 != 0)
+				continue;
+			wr->addr = a;
+			for (size_t i = 0; i < GOGLOBALS_MAX_WAITREASONS; i++) {
+				size_t l;
+				const char *str = gg_gostring(gb, a + 16 * i, &l);
+
+				/* The array ends where headers stop naming a reason. */
+				if (!str || (i > 0 && (l == 0 || !gg_reason_text(str, l))))
+					break;
+				wr->str[i] = str;
+				wr->len[i] = l;
+				wr->n = i + 1;
+			}
+			return wr->n;
+		}
+	}
+	return 0;
+}

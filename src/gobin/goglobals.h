@@ -1,0 +1,39 @@
+/*
+ * goglobals: link-time addresses of the runtime's global variables that a
+ * stripped binary no longer names (runtime.allgs), found by decoding the
+ * runtime functions that use them (capstone), and the runtime's own table
+ * of wait reason strings.
+ */
+#ifndef GOSCOPE_GOGLOBALS_H
+#define GOSCOPE_GOGLOBALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gobin;
+
+/*
+ * Address of the runtime.allgs slice header {ptr, len, cap}: the one
+ * address A such that A, A+8 and A+16 are all referenced by
+ * runtime.allgadd. Returns false with a reason in WHY.
+ */
+bool goglobals_allgs(struct gobin *gb, uint64_t *addr, char *why, size_t whylen);
+
+/*
+ * The runtime's waitReasonStrings array, read from the binary: entry i is
+ * the string goroutine dumps print for waitReason i ("" for 0). Found as
+ * the array of string headers whose entries 1 and 2 are "GC assist
+ * marking" and "IO wait" (stable since Go 1.12). Strings point into the
+ * image. Returns the number of entries, 0 if not found.
+ */
+#define GOGLOBALS_MAX_WAITREASONS 128
+struct goglobals_waitreasons {
+	size_t n;
+	const char *str[GOGLOBALS_MAX_WAITREASONS];
+	size_t len[GOGLOBALS_MAX_WAITREASONS];
+	uint64_t addr; /* link-time address of the array */
+};
+size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr);
+
+#endif
