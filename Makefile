@@ -15,12 +15,12 @@ BUILD   := build
 SANFLAGS :=
 endif
 
-PKGS    := libelf libdw capstone
+PKGS    := libelf libdw capstone libprotobuf-c zlib
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	   -Wno-missing-field-initializers $(SANFLAGS) \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lcapstone) -lz -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lcapstone -lprotobuf-c -lz) -lm
 LDFLAGS += $(SANFLAGS)
 
 ifeq ($(V),1)
@@ -32,7 +32,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c src/collect/*.c src/output/*.c src/cli/*.c)
-GEN      := $(BUILD)/gen/syscalls_table.h
+GEN      := $(BUILD)/gen/syscalls_table.h $(BUILD)/gen/profile.pb-c.h
+GEN_OBJS := $(BUILD)/obj/gen/profile.pb-c.o
 LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ := $(BUILD)/obj/main.o
 LIB      := $(BUILD)/libgoscope.a
@@ -46,14 +47,14 @@ else
 TARGET := goscope
 endif
 
-.PHONY: all clean test unit deps fuzz bench install testbins
+.PHONY: all clean test unit unit-run fixtures deps fuzz bench install testbins
 all: $(TARGET)
 
 $(TARGET): $(MAIN_OBJ) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(LIB): $(LIB_OBJS)
+$(LIB): $(LIB_OBJS) $(GEN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -62,17 +63,53 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) $(GEN)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
 
-$(GEN): scripts/gen-syscalls.sh
+$(BUILD)/gen/syscalls_table.h: scripts/gen-syscalls.sh
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)CC=$(CC) scripts/gen-syscalls.sh $@
+
+$(BUILD)/gen/profile.pb-c.h $(BUILD)/gen/profile.pb-c.c: src/output/profile.proto
+	$(call msg,PROTOC,$<)
+	$(Q)mkdir -p $(BUILD)/gen
+	$(Q)protoc-c --c_out=$(BUILD)/gen -Isrc/output $<
+
+$(BUILD)/obj/gen/profile.pb-c.o: $(BUILD)/gen/profile.pb-c.c
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(filter-out -Wextra -Wshadow,$(CFLAGS)) -I$(BUILD)/gen -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) fixtures
+
+# Run every unit test binary; the summary of each is cmocka's.
+unit-run: unit
+	$(Q)fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+# Go programs the unit tests read, built with the local toolchain into
+# build/fixtures/ (tests skip what is missing, so no go means no fixtures).
+GO       ?= go
+FIXDIR   := build/fixtures
+FIXSRC   := $(wildcard tests/unit/fixtures/hello/*)
+FIXTURES := $(addprefix $(FIXDIR)/,hello hello-stripped hello-pie hello-arm64 hello-386)
+fixenv_hello-arm64 := GOARCH=arm64
+fixenv_hello-386   := GOARCH=386
+fixflags_hello-stripped := -ldflags=-s\ -w
+fixflags_hello-pie      := -buildmode=pie
+
+fixtures:
+	$(Q)if command -v $(GO) >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(FIXTURES); \
+	else echo "  SKIP     fixtures (no go toolchain)"; fi
+
+$(FIXDIR)/%: $(FIXSRC)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(FIXDIR)
+	$(Q)cd tests/unit/fixtures/hello && CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off \
+		$(fixenv_$*) $(GO) build $(fixflags_$*) -o $(CURDIR)/$@ .
 
 # Fuzzers need clang's libFuzzer; built on demand by tests/run.sh.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -83,7 +120,7 @@ fuzz: $(FUZZ_BINS)
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h) $(GEN)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p build-fuzz
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -I$(BUILD)/gen -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -I$(BUILD)/gen -o $@ $< $(LIB_SRCS) $(BUILD)/gen/profile.pb-c.c $(LDLIBS)
 
 test: all
 	$(Q)tests/run.sh

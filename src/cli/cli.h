@@ -34,6 +34,7 @@ int cmd_info(int argc, char **argv);
 int cmd_addr2line(int argc, char **argv);
 int cmd_funcs(int argc, char **argv);
 int cmd_goroutines(int argc, char **argv);
+int cmd_offcpu(int argc, char **argv);
 
 /*
  * Print a stack (run-time return addresses, innermost first) as goroutine

@@ -276,8 +276,20 @@ int pclntab_open(const uint8_t *data, size_t len, uint64_t vaddr,
 	default:
 		break;
 	}
-	if (ps == 4 && !p->lay.ftab_u32)
+	if (ps == 4 && !p->lay.ftab_u32) {
+		/* <=1.17 _func starts with a uintptr entry: 4 bytes less on 32-bit. */
 		p->lay.ftab_entsz = 8;
+		p->lay.func_size -= 4;
+		p->lay.off_nameoff -= 4;
+		p->lay.off_pcsp -= 4;
+		p->lay.off_pcfile -= 4;
+		p->lay.off_pcln -= 4;
+		p->lay.off_npcdata -= 4;
+		if (p->lay.off_cuoff >= 0)
+			p->lay.off_cuoff -= 4;
+		p->lay.off_funcid -= 4;
+		p->lay.off_nfuncdata -= 4;
+	}
 	/* Sanity: the functab (nfunc+1 entries) must fit in the table. */
 	if (p->nfunc == 0 || p->nfunc > len / p->lay.ftab_entsz ||
 	    !pclntab_has(p, p->ftab, (p->nfunc + 1) * p->lay.ftab_entsz) ||
@@ -655,7 +667,8 @@ int pclntab_symbolize(struct pclntab *p, uint64_t pc, struct pclntab_frame *out,
 		return ce->n;
 	}
 	n = pclntab_expand(p, pc, out, max);
-	if (n > 0 && n <= PCLNTAB_CACHE_FRAMES) {
+	/* n == max may be a truncated expansion: never serve it to a larger max. */
+	if (n > 0 && n < max && n <= PCLNTAB_CACHE_FRAMES) {
 		ce->pc = pc;
 		ce->n = n;
 		memcpy(ce->fr, out, (size_t)n * sizeof(*out));
