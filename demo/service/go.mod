@@ -1,0 +1,3 @@
+module goscope/demo
+
+go 1.19
