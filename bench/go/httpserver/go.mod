@@ -1,0 +1,3 @@
+module goscope/bench/httpserver
+
+go 1.19

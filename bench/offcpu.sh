@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Overhead of `goscope offcpu` on a saturated Go HTTP server, against the
+# untraced server and against peers, all measured in the same run:
+#
+#   baseline        the server alone under wrk
+#   goscope         goscope offcpu -p PID (default: 49 Hz goroutine snapshots)
+#   goscope -F 99   twice the snapshot rate
+#   offcputime      libbpf-tools offcputime -p PID (threads only; its Go
+#                   stacks end in runtime.schedule/park_m)
+#   bpftrace        bench/offcpu.bt, the same off-CPU-by-stack on sched_switch
+#
+# Rounds alternate the modes so that drift hits them alike; the median
+# requests/s of each mode is reported with its ratio to the baseline, and
+# the tracer's own CPU time (from /proc/PID/stat) per second of tracing.
+# Environment: BENCH_ROUNDS (3), BENCH_SECS (8), BENCH_CONNS (64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECS:-8}
+CONNS=${BENCH_CONNS:-64}
+PORT=${BENCH_PORT:-18090}
+GOSCOPE=${GOSCOPE:-./goscope}
+
+make -s --no-print-directory goscope >&2
+work=$(mktemp -d /tmp/goscope-bench.XXXXXX)
+mkdir -p .cache/gocache
+(cd bench/go/httpserver && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/httpserver" .)
+
+srv=""
+cleanup() {
+	[ -n "$srv" ] && kill "$srv" 2>/dev/null
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+"$work/httpserver" -addr "127.0.0.1:$PORT" 2>/dev/null &
+srv=$!
+for _ in $(seq 50); do
+	curl -sf "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+# CPU seconds (user + system) a process has used so far.
+cpu_secs() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' \
+		"/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# run_mode NAME: one wrk run with NAME's tracer attached; prints req/s and
+# the tracer's CPU seconds per second.
+run_mode() {
+	local mode=$1 tr="" rps cpu0=0 cpu1=0
+
+	case $mode in
+	baseline) ;;
+	goscope) "$GOSCOPE" offcpu -p "$srv" -f folded -o /dev/null & tr=$! ;;
+	goscope99) "$GOSCOPE" offcpu -p "$srv" -F 99 -f folded -o /dev/null & tr=$! ;;
+	offcputime) offcputime -p "$srv" >/dev/null 2>&1 & tr=$! ;;
+	bpftrace) bpftrace bench/offcpu.bt "$srv" >/dev/null 2>&1 & tr=$! ;;
+	esac
+	sleep 2 # attach
+	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
+	rps=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null |
+		awk '/^Requests\/sec/ { print $2 }')
+	if [ -n "$tr" ]; then
+		cpu1=$(cpu_secs "$tr")
+		kill -INT "$tr" 2>/dev/null
+		wait "$tr" 2>/dev/null || true
+	fi
+	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }')"
+}
+
+modes=(baseline goscope goscope99)
+command -v offcputime >/dev/null && modes+=(offcputime)
+command -v bpftrace >/dev/null && modes+=(bpftrace)
+declare -A rps cpu
+for r in $(seq "$ROUNDS"); do
+	for m in "${modes[@]}"; do
+		read -r q c < <(run_mode "$m")
+		rps[$m]="${rps[$m]:-} $q"
+		cpu[$m]="${cpu[$m]:-} $c"
+		echo "round $r $m: $q req/s, tracer CPU $c s/s" >&2
+	done
+done
+
+base=$(bench_median ${rps[baseline]})
+bench_machine
+echo
+echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s."
+echo
+{
+	printf 'mode\treq/s:\tvs untraced:\ttracer CPU (cores):\n'
+	for m in "${modes[@]}"; do
+		med=$(bench_median ${rps[$m]})
+		c=$(bench_median ${cpu[$m]})
+		case $m in
+		baseline) name="untraced" ;;
+		goscope) name="goscope offcpu (49 Hz, default)" ;;
+		goscope99) name="goscope offcpu -F 99" ;;
+		offcputime) name="libbpf-tools offcputime -p" ;;
+		bpftrace) name="bpftrace bench/offcpu.bt" ;;
+		esac
+		printf '%s\t%.0f\t%s\t%s\n' "$name" "$med" \
+			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
+			"$([ "$m" = baseline ] && echo - || echo "$c")"
+	done
+} | bench_table
