@@ -316,6 +316,35 @@ static void oc_print_header(FILE *out, struct offcpu *oc, const struct oc_args *
 			oc->dropped_stacks, oc->torn);
 }
 
+/* The ids of the goroutines that waited on stack I, the longest first. */
+static void oc_print_goids(FILE *out, struct offcpu *oc, uint32_t stack)
+{
+	enum { SHOW = 8 };
+	const struct offcpu_sg *best[SHOW] = { NULL };
+	size_t n = 0;
+
+	for (size_t i = 0; i < oc->nsgs; i++) {
+		const struct offcpu_sg *g = &oc->sgs[i];
+		size_t j;
+
+		if (g->stack != stack || g->ns == 0)
+			continue;
+		n++;
+		/* Insertion into the top SHOW by time. */
+		for (j = SHOW; j > 0 && (!best[j - 1] || best[j - 1]->ns < g->ns); j--)
+			if (j < SHOW)
+				best[j] = best[j - 1];
+		if (j < SHOW)
+			best[j] = g;
+	}
+	fprintf(out, "        goroutines:");
+	for (size_t j = 0; j < SHOW && best[j]; j++)
+		fprintf(out, "%s %" PRIu64, j ? "," : "", best[j]->goid);
+	if (n > SHOW)
+		fprintf(out, " (+%zu more)", n - SHOW);
+	fputc('\n', out);
+}
+
 static void oc_report_top(FILE *out, struct offcpu *oc, const struct oc_args *a,
 			  uint64_t elapsed_ns)
 {
@@ -344,6 +373,7 @@ static void oc_report_top(FILE *out, struct offcpu *oc, const struct oc_args *a,
 		if (oc->ntargets > 1)
 			fprintf(out, " pid %d %s", (int)t->pid, t->exe);
 		fputc('\n', out);
+		oc_print_goids(out, oc, rows[r].stack);
 		/*
 		 * The reason already says what the runtime is doing: start the
 		 * listing at the first frame outside package runtime.

@@ -256,10 +256,14 @@ static int buildinfo_set_version(struct buildinfo *bi, const char *s, size_t n,
 static int buildinfo_parse_header(struct elfimg *img, const uint8_t *h,
 				  size_t avail, uint64_t hoff, struct buildinfo *bi)
 {
-	int ps = h[14];
-	int flags = h[15];
+	int ps, flags;
 
-	if (avail < 32 || (ps != 4 && ps != 8))
+	/* The scan finds magics anywhere: the header may run off the file. */
+	if (avail < 32)
+		return 0;
+	ps = h[14];
+	flags = h[15];
+	if (ps != 4 && ps != 8)
 		return 0;
 	if (flags & 2) {
 		/* 1.18+: two uvarint-prefixed strings right after the header. */
