@@ -15,12 +15,12 @@ BUILD   := build
 SANFLAGS :=
 endif
 
-PKGS    := libelf libdw capstone libprotobuf-c zlib
+PKGS    := libbpf libelf libdw capstone libprotobuf-c zlib
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	   -Wno-missing-field-initializers $(SANFLAGS) \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lcapstone -lprotobuf-c -lz) -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone -lprotobuf-c -lz) -lm
 LDFLAGS += $(SANFLAGS)
 
 ifeq ($(V),1)
@@ -32,7 +32,11 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c src/collect/*.c src/output/*.c src/cli/*.c)
-GEN      := $(BUILD)/gen/syscalls_table.h $(BUILD)/gen/profile.pb-c.h
+BPF_SRCS := $(wildcard src/bpf/*.bpf.c)
+SKELS    := $(patsubst src/bpf/%.bpf.c,$(BUILD)/gen/%.skel.h,$(BPF_SRCS))
+GEN      := $(BUILD)/gen/syscalls_table.h $(BUILD)/gen/profile.pb-c.h $(SKELS)
+BPF_OBJS := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 GEN_OBJS := $(BUILD)/obj/gen/profile.pb-c.o
 LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ := $(BUILD)/obj/main.o
@@ -62,6 +66,26 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) $(GEN)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
+
+# Keep the BPF objects and skeletons (make would delete them as intermediates).
+.SECONDARY: $(SKELS) $(BPF_OBJS)
+
+# BPF: CO-RE objects against the running kernel's BTF, embedded as skeletons.
+$(BUILD)/gen/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/%.h $(BUILD)/gen/vmlinux.h
+	$(call msg,BPF,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-I$(BUILD)/gen -Isrc/bpf -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)bpftool gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/syscalls_table.h: scripts/gen-syscalls.sh
 	$(call msg,GEN,$@)

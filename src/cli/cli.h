@@ -35,6 +35,7 @@ int cmd_addr2line(int argc, char **argv);
 int cmd_funcs(int argc, char **argv);
 int cmd_goroutines(int argc, char **argv);
 int cmd_offcpu(int argc, char **argv);
+int cmd_syscalls(int argc, char **argv);
 
 /*
  * Print a stack (run-time return addresses, innermost first) as goroutine

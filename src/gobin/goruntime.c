@@ -181,7 +181,8 @@ bool goruntime_offsets_dwarf(struct elfimg *img, struct goruntime_offsets *o)
 		o->source = "dwarf";
 		stack = goruntime_member(&d.g, "stack");
 		o->g_stack_lo = stack;
-		o->g_stack_hi = stack >= 0 ? stack + 8 : -1;
+		/* stack is {lo, hi uintptr}: hi is one pointer after lo. */
+		o->g_stack_hi = stack >= 0 ? stack + elfimg_ptrsize(img) : -1;
 		o->g_m = goruntime_member(&d.g, "m");
 		o->g_sched = goruntime_member(&d.g, "sched");
 		o->g_syscallsp = goruntime_member(&d.g, "syscallsp");

@@ -21,4 +21,13 @@ long syscalls_count(void);
  */
 bool syscalls_current(pid_t pid, pid_t tid, long *nr);
 
+/*
+ * Members of a named group ("file", "net", "time", "sync", "mem",
+ * "proc"), NULL-terminated, or NULL if GROUP is not one.
+ */
+const char *const *syscalls_group(const char *group);
+
+/* The group names, NULL-terminated. */
+const char *const *syscalls_groups(void);
+
 #endif
