@@ -1,0 +1,66 @@
+# Helpers shared by the bench/<section>.sh scripts (sourced, not run).
+#
+# Timing is wall clock around one command, repeated by the caller; the
+# median is what gets reported. Tables are Markdown so they paste into
+# bench/RESULTS.md as they are.
+
+# The machine, as one Markdown line.
+bench_machine() {
+	local cpu
+
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	printf 'Machine: %s cores (%s), kernel %s, %s UTC\n' "$(nproc)" "${cpu:-unknown cpu}" \
+		"$(uname -r)" "$(date -u '+%Y-%m-%d %H:%M')"
+}
+
+# bench_timed IN OUT CMD...: run CMD with stdin from IN and stdout to OUT;
+# sets BENCH_SECS to the wall seconds it took. Returns CMD's status.
+bench_timed() {
+	local in=$1 out=$2 t0 t1 rc=0
+
+	shift 2
+	t0=$EPOCHREALTIME
+	"$@" <"$in" >"$out" || rc=$?
+	t1=$EPOCHREALTIME
+	BENCH_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
+	return $rc
+}
+
+# Median of the numbers given as arguments.
+bench_median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Tab-separated rows on stdin (the first is the header) to an aligned
+# Markdown table; columns whose header ends in ':' are right-aligned.
+bench_table() {
+	awk -F'\t' '
+	{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) }
+	  if (NF > nf) nf = NF; nr = NR }
+	END {
+		for (i = 1; i <= nf; i++) { r[i] = c[1, i] ~ /:$/; sub(/:$/, "", c[1, i]) }
+		for (n = 1; n <= nr; n++) {
+			line = "|"
+			for (i = 1; i <= nf; i++)
+				line = line sprintf(r[i] ? " %*s |" : " %-*s |", w[i], c[n, i])
+			print line
+			if (n == 1) {
+				line = "|"
+				for (i = 1; i <= nf; i++) {
+					d = sprintf("%*s", w[i], ""); gsub(/ /, "-", d)
+					line = line (r[i] ? " " substr(d, 2) ": |" : " " d " |")
+				}
+				print line
+			}
+		}
+	}'
+}
+
+# A rate in lookups/s, human-sized: 1234567 -> 1.23 M.
+bench_rate() {
+	awk -v r="$1" 'BEGIN {
+		if (r >= 1e6) printf "%.2f M", r / 1e6
+		else if (r >= 1e3) printf "%.0f k", r / 1e3
+		else printf "%.0f", r }'
+}
