@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include "../gobin/goglobals.h"
 #include "../output/jsonw.h"
 
 #include <getopt.h>
@@ -20,6 +21,12 @@ static void info_usage(FILE *out)
 		"  TARGET   path to a Go executable, or the PID of a running Go program\n"
 		"  --json   one JSON object instead of the table\n"
 		"  -v       list every dependency and runtime offset\n");
+}
+
+/* runtime.text: from moduledata, else the pclntab header (1.18+). */
+static uint64_t info_text_addr(const struct gobin *gb)
+{
+	return gb->text ? gb->text : pclntab_text(gb->pcln);
 }
 
 static const char *info_yesno(bool b)
@@ -46,7 +53,7 @@ static void info_off_json(const char *name, int off, void *arg)
 	struct info_offs_ctx *c = arg;
 
 	if (off < 0)
-		jsonw_key(c->w, name), jsonw_null(c->w);
+		jsonw_knull(c->w, name);
 	else
 		jsonw_kint(c->w, name, off);
 }
@@ -56,6 +63,8 @@ static void info_json(const struct cli_target *t)
 	const struct gobin *gb = t->gb;
 	struct jsonw w;
 	struct info_offs_ctx c = { &w, 0 };
+	struct goglobals_waitreasons wr;
+	uint64_t allgs;
 	char why[256];
 
 	jsonw_init(&w, stdout);
@@ -83,11 +92,25 @@ static void info_json(const struct cli_target *t)
 	jsonw_kstr(&w, "main_module", gb->bi.main.path);
 	jsonw_kstr(&w, "main_version", gb->bi.main.version);
 	jsonw_kuint(&w, "functions", pclntab_nfunc(gb->pcln));
-	jsonw_khex(&w, "text", pclntab_text(gb->pcln));
+	jsonw_khex(&w, "text", info_text_addr(gb));
 	if (gb->moduledata)
 		jsonw_khex(&w, "moduledata", gb->moduledata);
 	else
-		jsonw_key(&w, "moduledata"), jsonw_null(&w);
+		jsonw_knull(&w, "moduledata");
+	if (goglobals_allgs(t->gb, &allgs, why, sizeof(why)))
+		jsonw_khex(&w, "allgs", allgs);
+	else
+		jsonw_knull(&w, "allgs");
+	goglobals_waitreasons(t->gb, &wr);
+	jsonw_key(&w, "wait_reasons");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < wr.n; i++) {
+		char r[300];
+
+		snprintf(r, sizeof(r), "%.*s", (int)wr.len[i], wr.str[i]);
+		jsonw_str(&w, r);
+	}
+	jsonw_arr_end(&w);
 	jsonw_kbool(&w, "traceable", gobin_traceable(gb, why, sizeof(why)));
 	if (!gobin_traceable(gb, why, sizeof(why)))
 		jsonw_kstr(&w, "not_traceable_reason", why);
@@ -117,6 +140,8 @@ static void info_json(const struct cli_target *t)
 static void info_text(const struct cli_target *t, bool verbose)
 {
 	const struct gobin *gb = t->gb;
+	struct goglobals_waitreasons wr;
+	uint64_t allgs;
 	const char *v;
 	char why[256];
 	struct info_offs_ctx c = { NULL, 0 };
@@ -133,7 +158,7 @@ static void info_text(const struct cli_target *t, bool verbose)
 	printf("pclntab:         Go %s+ format, %zu functions, at 0x%" PRIx64 " (%s)\n",
 	       pclntab_format_name(pclntab_format(gb->pcln)), pclntab_nfunc(gb->pcln),
 	       gb->pclntab_addr, gb->pclntab_where);
-	printf("text:            0x%" PRIx64 "\n", pclntab_text(gb->pcln));
+	printf("text:            0x%" PRIx64 "\n", info_text_addr(gb));
 	if (gb->moduledata)
 		printf("moduledata:      0x%" PRIx64 "\n", gb->moduledata);
 	else
@@ -174,6 +199,17 @@ static void info_text(const struct cli_target *t, bool verbose)
 			printf(" (g.goid=0x%x g.atomicstatus=0x%x g.waitreason=0x%x m.curg=0x%x)",
 			       gb->off.g_goid, gb->off.g_atomicstatus, gb->off.g_waitreason,
 			       gb->off.m_curg);
+	}
+	printf("\n");
+	if (goglobals_allgs(t->gb, &allgs, why, sizeof(why)))
+		printf("runtime.allgs:   0x%" PRIx64 "\n", allgs);
+	else
+		printf("runtime.allgs:   not found (%s)\n", why);
+	goglobals_waitreasons(t->gb, &wr);
+	printf("wait reasons:    %zu, from the binary's runtime.waitReasonStrings", wr.n);
+	if (wr.n && verbose) {
+		for (size_t i = 1; i < wr.n; i++)
+			printf("%s%zu=%.*s", i == 1 ? "\n    " : ", ", i, (int)wr.len[i], wr.str[i]);
 	}
 	printf("\n");
 	if (gobin_traceable(gb, why, sizeof(why)))

@@ -181,6 +181,12 @@ void jsonw_kbool(struct jsonw *w, const char *k, bool v)
 	jsonw_bool(w, v);
 }
 
+void jsonw_knull(struct jsonw *w, const char *k)
+{
+	jsonw_key(w, k);
+	jsonw_null(w);
+}
+
 void jsonw_khex(struct jsonw *w, const char *k, uint64_t v)
 {
 	jsonw_key(w, k);

@@ -43,6 +43,7 @@ void jsonw_kuint(struct jsonw *w, const char *k, uint64_t v);
 void jsonw_kdouble(struct jsonw *w, const char *k, double v);
 void jsonw_kbool(struct jsonw *w, const char *k, bool v);
 void jsonw_khex(struct jsonw *w, const char *k, uint64_t v);
+void jsonw_knull(struct jsonw *w, const char *k);
 
 /* Write S as a JSON string literal (quotes included) to OUT. */
 void jsonw_escape(FILE *out, const char *s);
