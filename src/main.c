@@ -19,6 +19,7 @@ static const struct goscope_cmd goscope_cmds[] = {
 	{ "addr2line", cmd_addr2line, "addresses to function, file:line and inlined frames" },
 	{ "offcpu", cmd_offcpu, "where goroutines wait: Go stacks by wait reason, with durations" },
 	{ "syscalls", cmd_syscalls, "syscall counts, errors and latency per syscall, thread or goroutine" },
+	{ "health", cmd_health, "kernel-level causes of latency: run queue, CPU quota, TCP, memory, fds" },
 	{ "goroutines", cmd_goroutines, "goroutine dump of a running process, read from outside" },
 	{ "funcs", cmd_funcs, "list a binary's functions (entry, size, name) from its pclntab" },
 };

@@ -161,6 +161,46 @@ bool goglobals_allgs(struct gobin *gb, uint64_t *addr, char *why, size_t whylen)
 	return false;
 }
 
+bool goglobals_gomaxprocs(struct gobin *gb, uint64_t *addr, char *why, size_t whylen)
+{
+	uint64_t entry;
+	size_t len;
+	const uint8_t *code = gg_func(gb, "runtime.GOMAXPROCS", &entry, &len);
+	cs_insn *insn;
+	csh cs;
+	bool found = false;
+
+	if (!code) {
+		snprintf(why, whylen, "runtime.GOMAXPROCS not found in the pclntab");
+		return false;
+	}
+	if (gb->arch != ELFIMG_ARCH_AMD64) {
+		snprintf(why, whylen, "runtime.gomaxprocs is located on amd64 only");
+		return false;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		snprintf(why, whylen, "capstone cannot decode amd64");
+		return false;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	while (insn && !found && cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+		cs_x86 *x = &insn->detail->x86;
+
+		if (insn->id != X86_INS_MOVSXD || x->op_count != 2 ||
+		    x->operands[1].type != X86_OP_MEM || x->operands[1].mem.base != X86_REG_RIP)
+			continue;
+		*addr = insn->address + insn->size + (uint64_t)x->operands[1].mem.disp;
+		found = true;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	if (!found)
+		snprintf(why, whylen, "runtime.gomaxprocs not recognised in runtime.GOMAXPROCS");
+	return found;
+}
+
 /* The Go string header at VADDR, if it names bytes in the image. */
 static const char *gg_gostring(struct gobin *gb, uint64_t vaddr, size_t *len)
 {

@@ -21,6 +21,12 @@ struct gobin;
 bool goglobals_allgs(struct gobin *gb, uint64_t *addr, char *why, size_t whylen);
 
 /*
+ * Address of runtime.gomaxprocs (int32): the first 32-bit sign-extending
+ * load from data in runtime.GOMAXPROCS ("ret := int(gomaxprocs)"), amd64.
+ */
+bool goglobals_gomaxprocs(struct gobin *gb, uint64_t *addr, char *why, size_t whylen);
+
+/*
  * The runtime's waitReasonStrings array, read from the binary: entry i is
  * the string goroutine dumps print for waitReason i ("" for 0). Found as
  * the array of string headers whose entries 1 and 2 are "GC assist

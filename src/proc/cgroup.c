@@ -1,0 +1,158 @@
+/*
+ * cgroup: read cpu.max, cpu.stat and memory.{current,max,events} (v2),
+ * or cpu.cfs_quota_us, cpu.cfs_period_us, cpu.stat and the memory
+ * controller's files (v1) for a process, from /proc/PID/cgroup.
+ */
+#include "cgroup.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Does the comma-separated controller list LIST name CTRL? */
+static bool cg_has(const char *list, const char *ctrl)
+{
+	size_t n = strlen(ctrl);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, ctrl, n) == 0 && (p[n] == ',' || p[n] == 0))
+			return true;
+	return false;
+}
+
+static bool cg_read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	return ok;
+}
+
+/* "key value" lines: the value of KEY, or false. */
+static bool cg_kv(const char *path, const char *key, uint64_t *v)
+{
+	char line[256];
+	FILE *f = fopen(path, "re");
+	size_t kl = strlen(key);
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
+			found = sscanf(line + kl + 1, "%" SCNu64, v) == 1;
+	fclose(f);
+	return found;
+}
+
+static bool cg_u64(const char *path, uint64_t *v)
+{
+	char buf[64];
+
+	if (!cg_read_line(path, buf, sizeof(buf)))
+		return false;
+	if (strncmp(buf, "max", 3) == 0) {
+		*v = UINT64_MAX;
+		return true;
+	}
+	return sscanf(buf, "%" SCNu64, v) == 1;
+}
+
+bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
+{
+	char path[1024], line[1024], v1cpu[512] = "", v1mem[512] = "", v2[512] = "";
+	FILE *f;
+	bool have_v2 = false;
+
+	memset(cs, 0, sizeof(*cs));
+	cs->quota_us = -1;
+	cs->mem_max = UINT64_MAX;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+
+		if (!b)
+			continue;
+		b[strcspn(b, "\n")] = 0;
+		*a = 0;
+		*b = 0;
+		if (strcmp(line, "0") == 0 && a[1] == 0) {
+			snprintf(v2, sizeof(v2), "%s", b + 1);
+			have_v2 = true;
+		} else if (cg_has(a + 1, "cpu")) {
+			snprintf(v1cpu, sizeof(v1cpu), "%s", b + 1);
+		} else if (cg_has(a + 1, "memory")) {
+			snprintf(v1mem, sizeof(v1mem), "%s", b + 1);
+		}
+	}
+	fclose(f);
+	if (v1cpu[0]) {
+		static const char *roots[] = { "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu",
+					       "/sys/fs/cgroup/cpuacct,cpu" };
+		uint64_t q, p;
+
+		cs->version = 1;
+		snprintf(cs->path, sizeof(cs->path), "%s", v1cpu);
+		for (int i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "%s%s/cpu.cfs_quota_us", roots[i], v1cpu);
+			if (!cg_read_line(path, line, sizeof(line)))
+				continue;
+			cs->quota_us = strtoll(line, NULL, 10);
+			snprintf(path, sizeof(path), "%s%s/cpu.cfs_period_us", roots[i], v1cpu);
+			if (cg_u64(path, &p))
+				cs->period_us = (int64_t)p;
+			snprintf(path, sizeof(path), "%s%s/cpu.stat", roots[i], v1cpu);
+			cg_kv(path, "nr_periods", &cs->nr_periods);
+			cg_kv(path, "nr_throttled", &cs->nr_throttled);
+			if (cg_kv(path, "throttled_time", &q))
+				cs->throttled_us = q / 1000;
+			break;
+		}
+		cs->cpu_limited = cs->quota_us > 0;
+		if (v1mem[0]) {
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.usage_in_bytes", v1mem);
+			cs->mem_known = cg_u64(path, &cs->mem_current);
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", v1mem);
+			cg_u64(path, &cs->mem_max);
+			if (cs->mem_max >= (1ull << 62))
+				cs->mem_max = UINT64_MAX;
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.oom_control", v1mem);
+			cg_kv(path, "oom_kill", &cs->oom_kills);
+		}
+		return true;
+	}
+	if (!have_v2)
+		return true;
+	cs->version = 2;
+	snprintf(cs->path, sizeof(cs->path), "%s", v2);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.max", v2);
+	if (cg_read_line(path, line, sizeof(line))) {
+		char q[32];
+		long long per = 0;
+
+		if (sscanf(line, "%31s %lld", q, &per) == 2) {
+			cs->quota_us = strcmp(q, "max") == 0 ? -1 : strtoll(q, NULL, 10);
+			cs->period_us = per;
+		}
+	}
+	cs->cpu_limited = cs->quota_us > 0;
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.stat", v2);
+	cg_kv(path, "nr_periods", &cs->nr_periods);
+	cg_kv(path, "nr_throttled", &cs->nr_throttled);
+	cg_kv(path, "throttled_usec", &cs->throttled_us);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.current", v2);
+	cs->mem_known = cg_u64(path, &cs->mem_current);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.max", v2);
+	cg_u64(path, &cs->mem_max);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.events", v2);
+	cg_kv(path, "oom_kill", &cs->oom_kills);
+	return true;
+}

@@ -1,0 +1,30 @@
+/*
+ * cgroup: the CPU and memory limits and counters of a process's cgroup,
+ * for cgroup v2 (unified) and v1 (cpu, memory controllers).
+ */
+#ifndef GOSCOPE_CGROUP_H
+#define GOSCOPE_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cgroup_stat {
+	char path[512];          /* the cgroup (of the cpu controller) */
+	int version;             /* 1 or 2, 0 if unknown */
+	bool cpu_limited;
+	int64_t quota_us;        /* -1 = no quota */
+	int64_t period_us;
+	uint64_t nr_periods;
+	uint64_t nr_throttled;
+	uint64_t throttled_us;
+	bool mem_known;
+	uint64_t mem_current;
+	uint64_t mem_max;        /* UINT64_MAX = no limit */
+	uint64_t oom_kills;      /* memory.events oom_kill (v2) */
+};
+
+/* Read the cgroup of PID. False if /proc/PID/cgroup cannot be read. */
+bool cgroup_read(pid_t pid, struct cgroup_stat *cs);
+
+#endif
