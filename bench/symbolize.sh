@@ -18,11 +18,12 @@
 # Environment: BENCH_BINARIES (candidates, the largest BENCH_MAXBINS are
 # used), BENCH_SIZES (address counts), BENCH_REPS and BENCH_REPS_1M
 # (end-to-end runs per tool, median kept), BENCH_LOOKUPS (library lookups
-# a pass), GOSCOPE, BENCH_SYMBOLIZE.
+# a pass), GOSCOPE and BENCH_SYMBOLIZE (tools to use instead of building).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
+custom=${GOSCOPE:-}${BENCH_SYMBOLIZE:-}
 GOSCOPE=${GOSCOPE:-./goscope}
 BENCH=${BENCH_SYMBOLIZE:-build/bench/bench_symbolize}
 CANDIDATES=${BENCH_BINARIES:-/usr/bin/hugo /usr/bin/caddy /usr/bin/etcd}
@@ -34,7 +35,8 @@ LOOKUPS=${BENCH_LOOKUPS:-1000000}
 HOT=${BENCH_HOT:-2048}
 SWEEP=${BENCH_HOT_SWEEP:-256 1024 4096 16384}
 
-make -s --no-print-directory goscope "$BENCH" >&2
+# Build the default tools (a no-op under `make bench`); given paths are used as they are.
+[ -n "$custom" ] || make -s --no-print-directory goscope build/bench/bench_symbolize >&2
 
 # The largest existing candidates first.
 mapfile -t bins < <(for b in $CANDIDATES; do
