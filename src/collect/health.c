@@ -232,6 +232,16 @@ int health_add_pid(struct health *h, pid_t pid)
 				    BPF_ANY);
 }
 
+void health_remove_pid(struct health *h, pid_t pid)
+{
+	uint32_t k = (uint32_t)pid;
+
+	bpf_map__delete_elem(h->skel->maps.targets, &k, sizeof(k), 0);
+	bpf_map__delete_elem(h->skel->maps.runq, &k, sizeof(k), 0);
+	bpf_map__delete_elem(h->skel->maps.reclaim, &k, sizeof(k), 0);
+	bpf_map__delete_elem(h->skel->maps.ooms, &k, sizeof(k), 0);
+}
+
 static bool health_lat(struct bpf_map *m, pid_t pid, struct health_lat *l)
 {
 	uint32_t k = (uint32_t)pid;

@@ -34,6 +34,8 @@ int health_open(struct health **out, bool verbose, char *missing, size_t missing
 void health_close(struct health *h);
 
 int health_add_pid(struct health *h, pid_t pid);
+/* Stop tracing PID and forget what was counted for it. */
+void health_remove_pid(struct health *h, pid_t pid);
 
 /* Run-queue delay of PID's threads; false if none was recorded. */
 bool health_runq(struct health *h, pid_t pid, struct health_lat *l);

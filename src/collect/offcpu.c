@@ -329,10 +329,14 @@ static void offcpu_begin(struct offcpu *oc, uint32_t ti, const struct gsample_g 
 		st->stack = -2;
 		return;
 	}
-	n = gsample_unwind(&t->gs, g, pcs, GSAMPLE_MAX_DEPTH);
-	if (n <= 0) {
-		oc->torn++;
-		return;
+	if (oc->opts.no_stacks) {
+		n = 0;
+	} else {
+		n = gsample_unwind(&t->gs, g, pcs, GSAMPLE_MAX_DEPTH);
+		if (n <= 0) {
+			oc->torn++;
+			return;
+		}
 	}
 	rid = offcpu_reason_id(oc, reason, strlen(reason));
 	if (rid == UINT32_MAX)

@@ -24,6 +24,7 @@ struct offcpu_opts {
 	const char *reason;    /* substring the reason must contain, or NULL */
 	int64_t goid;          /* only this goroutine, or -1 */
 	uint32_t max_stacks;   /* bound on distinct stacks (0: default) */
+	bool no_stacks;        /* aggregate by reason only: no unwinding (cheapest) */
 };
 
 struct offcpu_gst {

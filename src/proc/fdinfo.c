@@ -6,6 +6,7 @@
 #include "fdinfo.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -143,4 +144,95 @@ bool fdinfo_get(pid_t pid, int fd, struct fdinfo *fi)
 		snprintf(fi->kind, sizeof(fi->kind), "?");
 	snprintf(fi->desc, sizeof(fi->desc), "%s", link);
 	return true;
+}
+
+#define FDINFO_MAX_INODES 65536
+
+static int fdinfo_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+bool fdinfo_inodes_has(const struct fdinfo_inodes *set, uint64_t ino)
+{
+	return set->n && bsearch(&ino, set->v, set->n, sizeof(uint64_t), fdinfo_cmp_u64);
+}
+
+void fdinfo_inodes_free(struct fdinfo_inodes *set)
+{
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+/* Insert INO keeping the set sorted; silently bounded. */
+static void fdinfo_inodes_add(struct fdinfo_inodes *set, uint64_t ino)
+{
+	size_t lo = 0, hi = set->n;
+	uint64_t *n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (set->v[mid] < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if ((lo < set->n && set->v[lo] == ino) || set->n >= FDINFO_MAX_INODES)
+		return;
+	n = realloc(set->v, (set->n + 1) * sizeof(*n));
+	if (!n)
+		return;
+	set->v = n;
+	memmove(&set->v[lo + 1], &set->v[lo], (set->n - lo) * sizeof(*n));
+	set->v[lo] = ino;
+	set->n++;
+}
+
+int fdinfo_scan(pid_t pid, int kinds[FDINFO_NKINDS], struct fdinfo_inodes *set)
+{
+	char path[64], lp[384], link[128];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	if (kinds)
+		memset(kinds, 0, FDINFO_NKINDS * sizeof(int));
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long long ino;
+		ssize_t l;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		if (!kinds && !set)
+			continue;
+		snprintf(lp, sizeof(lp), "%s/%s", path, de->d_name);
+		l = readlink(lp, link, sizeof(link) - 1);
+		if (l < 0)
+			continue;
+		link[l] = 0;
+		if (sscanf(link, "socket:[%llu]", &ino) == 1) {
+			if (kinds)
+				kinds[FDINFO_SOCKET]++;
+			if (set)
+				fdinfo_inodes_add(set, ino);
+		} else if (kinds) {
+			if (link[0] == '/')
+				kinds[FDINFO_FILE]++;
+			else if (strncmp(link, "pipe:", 5) == 0)
+				kinds[FDINFO_PIPE]++;
+			else
+				kinds[FDINFO_OTHER]++;
+		}
+	}
+	closedir(d);
+	return n;
 }

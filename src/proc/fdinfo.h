@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -22,5 +23,21 @@ struct fdinfo {
 
 /* Describe fd FD of PID. False if it does not exist (any more). */
 bool fdinfo_get(pid_t pid, int fd, struct fdinfo *fi);
+
+/* A sorted set of socket inodes (the sockets a process held). */
+struct fdinfo_inodes {
+	uint64_t *v;
+	size_t n;
+};
+
+enum fdinfo_kind { FDINFO_SOCKET = 0, FDINFO_FILE, FDINFO_PIPE, FDINFO_OTHER, FDINFO_NKINDS };
+
+/*
+ * Count PID's fds by kind into KINDS (may be NULL) and add its socket
+ * inodes to SET (may be NULL). Returns the number of fds, -1 if unreadable.
+ */
+int fdinfo_scan(pid_t pid, int kinds[FDINFO_NKINDS], struct fdinfo_inodes *set);
+bool fdinfo_inodes_has(const struct fdinfo_inodes *set, uint64_t ino);
+void fdinfo_inodes_free(struct fdinfo_inodes *set);
 
 #endif
