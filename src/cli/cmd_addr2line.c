@@ -11,9 +11,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define A2L_MAX_FRAMES 64
 
@@ -75,6 +77,58 @@ static int a2l_one(struct cli_target *t, const char *arg, bool inl)
 	return 0;
 }
 
+/*
+ * Addresses from stdin, one per line. Output is flushed only when no more
+ * input is ready (a pipe that sends addresses one at a time still gets
+ * each answer at once; a file of a million gets one write per buffer).
+ */
+static int a2l_stdin(struct cli_target *t, bool inl)
+{
+	char buf[65536], line[256];
+	size_t have = 0, ll = 0;
+	bool overlong = false;
+	int rc = 0;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = 0, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 0) == 0)
+			fflush(stdout);
+		n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have = (size_t)n;
+		for (size_t i = 0; i < have; i++) {
+			if (buf[i] != '\n') {
+				if (ll + 1 < sizeof(line))
+					line[ll++] = buf[i];
+				else
+					overlong = true;
+				continue;
+			}
+			line[ll] = 0;
+			if (overlong) {
+				cli_error("invalid address: line too long");
+				rc = 1;
+			} else if (ll > 0 && a2l_one(t, line, inl) != 0) {
+				rc = 1;
+			}
+			ll = 0;
+			overlong = false;
+		}
+	}
+	if (ll > 0) {
+		line[ll] = 0;
+		if (a2l_one(t, line, inl) != 0)
+			rc = 1;
+	}
+	fflush(stdout);
+	return rc;
+}
+
 int cmd_addr2line(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -109,16 +163,8 @@ int cmd_addr2line(int argc, char **argv)
 		for (int i = optind + 1; i < argc; i++)
 			if (a2l_one(&t, argv[i], inl) != 0)
 				rc = 1;
-	} else {
-		char line[256];
-
-		while (fgets(line, sizeof(line), stdin)) {
-			if (line[0] == '\n')
-				continue;
-			if (a2l_one(&t, line, inl) != 0)
-				rc = 1;
-			fflush(stdout);
-		}
+	} else if (a2l_stdin(&t, inl) != 0) {
+		rc = 1;
 	}
 	cli_target_close(&t);
 	return rc;

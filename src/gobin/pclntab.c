@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCLNTAB_CACHE_SIZE 4096 /* entries, power of two */
+#define PCLNTAB_CACHE_SETS 1024 /* symbolize cache: sets of PCLNTAB_CACHE_WAYS */
+#define PCLNTAB_CACHE_WAYS 4
+#define PCLNTAB_DTABS (1u << 17) /* decoded pcvalue tables kept, power of two */
+#define PCLNTAB_DTAB_MAX (1u << 20) /* ranges in one table: more is corrupt */
+#define PCLNTAB_BUCKET_SHIFT 12 /* function index: one slot per 4 KiB of text */
+#define PCLNTAB_MAX_BUCKETS (1u << 22)
 #define PCLNTAB_CACHE_FRAMES 6
 #define PCLNTAB_MAX_INLINE 64   /* depth bound against corrupt trees */
 #define PCDATA_INLTREEINDEX 2
@@ -42,6 +47,14 @@ struct pclntab_cache_ent {
 	struct pclntab_frame fr[PCLNTAB_CACHE_FRAMES];
 };
 
+/* A pcvalue table decoded once: range i covers [end[i-1], end[i]) from entry. */
+struct pclntab_dtab {
+	uint32_t taboff; /* 0 = empty slot */
+	uint32_t n;
+	uint32_t *end;
+	int32_t *val;
+};
+
 struct pclntab {
 	const uint8_t *data;
 	size_t len;
@@ -60,7 +73,14 @@ struct pclntab {
 	uint64_t funcnametab, cutab, filetab, pctab, pclntable;
 	uint64_t ftab;    /* functab start */
 	uint64_t nfiles;  /* 1.2: files in filetab */
-	struct pclntab_cache_ent *cache;
+	struct pclntab_cache_ent *cache; /* PCLNTAB_CACHE_SETS * WAYS entries */
+	uint8_t *cache_next;             /* per set: the way to replace next */
+	struct pclntab_dtab *dtabs;      /* decoded tables, direct-mapped by offset */
+	uint32_t *bucket;                /* first function of each 4 KiB of text */
+	size_t nbuckets;
+	uint64_t bucket_lo;
+	bool bucket_built;
+	uint64_t last_nul; /* offset of the table's last NUL byte (0 if none) */
 };
 
 static const struct pclntab_layout pclntab_lay_go12 = {
@@ -100,7 +120,7 @@ static uint64_t rd64(const uint8_t *p)
 	return (uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32);
 }
 
-static bool pclntab_has(const struct pclntab *p, uint64_t off, uint64_t n)
+static inline bool pclntab_has(const struct pclntab *p, uint64_t off, uint64_t n)
 {
 	return off <= p->len && n <= p->len - off;
 }
@@ -112,7 +132,8 @@ static uint64_t pclntab_word(const struct pclntab *p, uint64_t off)
 	return p->ptrsize == 8 ? rd64(p->data + off) : rd32(p->data + off);
 }
 
-static uint32_t pclntab_u32(const struct pclntab *p, uint64_t off)
+static inline __attribute__((always_inline)) uint32_t pclntab_u32(const struct pclntab *p,
+								   uint64_t off)
 {
 	if (!pclntab_has(p, off, 4))
 		return 0;
@@ -124,6 +145,9 @@ static const char *pclntab_str(const struct pclntab *p, uint64_t off)
 {
 	if (off >= p->len)
 		return NULL;
+	/* Before the table's last NUL, every string ends inside the table. */
+	if (off < p->last_nul)
+		return (const char *)p->data + off;
 	if (!memchr(p->data + off, 0, p->len - off))
 		return NULL;
 	return (const char *)p->data + off;
@@ -309,8 +333,19 @@ int pclntab_open(const uint8_t *data, size_t len, uint64_t vaddr,
 		if (!pclntab_has(p, ft, 4 + 4 * p->nfiles))
 			p->nfiles = 0;
 	}
-	p->cache = calloc(PCLNTAB_CACHE_SIZE, sizeof(*p->cache));
-	if (!p->cache) {
+	for (size_t i = len; i-- > 0;) {
+		if (data[i] == 0) {
+			p->last_nul = i;
+			break;
+		}
+	}
+	p->cache = calloc(PCLNTAB_CACHE_SETS * PCLNTAB_CACHE_WAYS, sizeof(*p->cache));
+	p->cache_next = calloc(PCLNTAB_CACHE_SETS, 1);
+	p->dtabs = calloc(PCLNTAB_DTABS, sizeof(*p->dtabs));
+	if (!p->cache || !p->cache_next || !p->dtabs) {
+		free(p->cache);
+		free(p->cache_next);
+		free(p->dtabs);
 		free(p);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -319,11 +354,24 @@ int pclntab_open(const uint8_t *data, size_t len, uint64_t vaddr,
 	return 0;
 }
 
+static void pclntab_clear_dtabs(struct pclntab *p)
+{
+	for (size_t i = 0; i < PCLNTAB_DTABS; i++) {
+		free(p->dtabs[i].end);
+		free(p->dtabs[i].val);
+	}
+	memset(p->dtabs, 0, PCLNTAB_DTABS * sizeof(*p->dtabs));
+}
+
 void pclntab_close(struct pclntab *p)
 {
 	if (!p)
 		return;
+	pclntab_clear_dtabs(p);
+	free(p->dtabs);
 	free(p->cache);
+	free(p->cache_next);
+	free(p->bucket);
 	free(p);
 }
 
@@ -355,7 +403,12 @@ uint64_t pclntab_funcnametab_off(const struct pclntab *p)
 void pclntab_set_text(struct pclntab *p, uint64_t text)
 {
 	p->text = text;
-	memset(p->cache, 0, PCLNTAB_CACHE_SIZE * sizeof(*p->cache));
+	memset(p->cache, 0, PCLNTAB_CACHE_SETS * PCLNTAB_CACHE_WAYS * sizeof(*p->cache));
+	/* Entries moved: the function index is rebuilt on the next lookup. */
+	free(p->bucket);
+	p->bucket = NULL;
+	p->nbuckets = 0;
+	p->bucket_built = false;
 }
 
 uint64_t pclntab_text(const struct pclntab *p)
@@ -366,7 +419,7 @@ uint64_t pclntab_text(const struct pclntab *p)
 void pclntab_set_gofunc(struct pclntab *p, uint64_t gofunc)
 {
 	p->gofunc = gofunc;
-	memset(p->cache, 0, PCLNTAB_CACHE_SIZE * sizeof(*p->cache));
+	memset(p->cache, 0, PCLNTAB_CACHE_SETS * PCLNTAB_CACHE_WAYS * sizeof(*p->cache));
 }
 
 uint64_t pclntab_gofunc(const struct pclntab *p)
@@ -408,13 +461,55 @@ bool pclntab_func_at(const struct pclntab *p, size_t i, struct pclntab_func *f)
 	return true;
 }
 
+/*
+ * The function index (as the runtime's findfunctab): for each 4 KiB of
+ * text, the last function starting at or before it, so a lookup searches
+ * only the functions of one bucket. Built on first use; without it (out of
+ * memory, absurd text size) lookups search the whole table.
+ */
+static void pclntab_build_buckets(struct pclntab *p)
+{
+	uint64_t lo = pclntab_entry(p, 0), hi = pclntab_entry(p, p->nfunc);
+	size_t nb;
+	uint64_t f = 0;
+
+	p->bucket_built = true;
+	if (hi <= lo || ((hi - lo) >> PCLNTAB_BUCKET_SHIFT) + 1 > PCLNTAB_MAX_BUCKETS)
+		return;
+	nb = (size_t)((hi - lo) >> PCLNTAB_BUCKET_SHIFT) + 1;
+	p->bucket = malloc(nb * sizeof(*p->bucket));
+	if (!p->bucket)
+		return;
+	for (size_t b = 0; b < nb; b++) {
+		uint64_t start = lo + ((uint64_t)b << PCLNTAB_BUCKET_SHIFT);
+
+		while (f + 1 < p->nfunc && pclntab_entry(p, f + 1) <= start)
+			f++;
+		p->bucket[b] = (uint32_t)f;
+	}
+	p->nbuckets = nb;
+	p->bucket_lo = lo;
+}
+
 long pclntab_find(const struct pclntab *p, uint64_t pc)
 {
 	uint64_t lo = 0, hi = p->nfunc;
 
+	if (!p->bucket_built)
+		pclntab_build_buckets((struct pclntab *)p);
 	if (pc < pclntab_entry(p, 0) || pc >= pclntab_entry(p, p->nfunc))
 		return -1;
-	/* Largest i with entry(i) <= pc. */
+	if (p->bucket) {
+		size_t b = (size_t)((pc - p->bucket_lo) >> PCLNTAB_BUCKET_SHIFT);
+
+		if (b < p->nbuckets) {
+			lo = p->bucket[b];
+			hi = b + 1 < p->nbuckets ? (uint64_t)p->bucket[b + 1] + 1 : p->nfunc;
+			if (hi > p->nfunc)
+				hi = p->nfunc;
+		}
+	}
+	/* Largest i in [lo, hi) with entry(i) <= pc. */
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
@@ -449,39 +544,94 @@ static bool pclntab_uvarint(const struct pclntab *p, uint64_t *off, uint32_t *v)
 }
 
 /*
- * Value of the pcvalue table at pctab offset TABOFF for TARGET, in the
- * function starting at ENTRY. False when the table does not cover TARGET.
+ * Decode the whole pcvalue table at pctab offset TABOFF into D: LEB128
+ * uvarint value deltas (zig-zag, starting from -1) and pc deltas (times the
+ * quantum); a zero value delta after the first pair ends it. A table that
+ * breaks off (corrupt) keeps the ranges decoded before the break.
  */
-static bool pclntab_pcvalue(const struct pclntab *p, uint32_t taboff,
-			    uint64_t entry, uint64_t target, int32_t *out)
+static void pclntab_decode(const struct pclntab *p, uint32_t taboff, struct pclntab_dtab *d)
 {
 	uint64_t off = p->pctab + taboff;
-	uint64_t pc = entry;
+	uint64_t pc = 0;
 	int32_t val = -1;
-	bool first = true;
+	uint32_t cap = 0;
 
-	if (taboff == 0 || off >= p->len)
-		return false;
-	for (;;) {
+	d->taboff = taboff;
+	d->n = 0;
+	for (bool first = true;; first = false) {
 		uint32_t uv, pcd;
 
-		if (!pclntab_uvarint(p, &off, &uv))
-			return false;
-		if (uv == 0 && !first)
-			return false;
+		if (!pclntab_uvarint(p, &off, &uv) || (uv == 0 && !first))
+			return;
 		if (uv & 1)
 			val += (int32_t)~(uv >> 1);
 		else
 			val += (int32_t)(uv >> 1);
 		if (!pclntab_uvarint(p, &off, &pcd))
-			return false;
+			return;
 		pc += (uint64_t)pcd * (uint64_t)p->quantum;
-		if (target < pc) {
-			*out = val;
-			return true;
+		if (pc > UINT32_MAX || d->n >= PCLNTAB_DTAB_MAX)
+			return;
+		if (d->n == cap) {
+			uint32_t ncap = cap ? cap * 2 : 16;
+			uint32_t *ne = realloc(d->end, ncap * sizeof(*ne));
+			int32_t *nv;
+
+			if (!ne)
+				return;
+			d->end = ne;
+			nv = realloc(d->val, ncap * sizeof(*nv));
+			if (!nv)
+				return;
+			d->val = nv;
+			cap = ncap;
 		}
-		first = false;
+		d->end[d->n] = (uint32_t)pc;
+		d->val[d->n] = val;
+		d->n++;
 	}
+}
+
+/*
+ * Value of the pcvalue table at pctab offset TABOFF for TARGET, in the
+ * function starting at ENTRY. False when the table does not cover TARGET.
+ * Tables are decoded once and kept (direct-mapped by offset; identical
+ * tables are shared between functions, hence offsets relative to entry).
+ */
+static bool pclntab_pcvalue(const struct pclntab *p, uint32_t taboff,
+			    uint64_t entry, uint64_t target, int32_t *out)
+{
+	struct pclntab_dtab *d;
+	uint64_t rel;
+	uint32_t lo, hi;
+
+	if (taboff == 0 || p->pctab + taboff >= p->len)
+		return false;
+	d = &p->dtabs[(taboff * 0x9E3779B1u) >> 15 & (PCLNTAB_DTABS - 1)];
+	if (d->taboff != taboff)
+		pclntab_decode(p, taboff, d);
+	if (d->n == 0)
+		return false;
+	if (target < entry) {
+		*out = d->val[0];
+		return true;
+	}
+	rel = target - entry;
+	/* First range whose end lies beyond TARGET. */
+	lo = 0;
+	hi = d->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (d->end[mid] > rel)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (lo == d->n)
+		return false;
+	*out = d->val[lo];
+	return true;
 }
 
 /* File name for pcfile value FNO in the function at REC. */
@@ -657,18 +807,23 @@ static int pclntab_expand(const struct pclntab *p, uint64_t pc,
 int pclntab_symbolize(struct pclntab *p, uint64_t pc, struct pclntab_frame *out,
 		      int max)
 {
+	size_t set = (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 40) & (PCLNTAB_CACHE_SETS - 1);
+	struct pclntab_cache_ent *ways = &p->cache[set * PCLNTAB_CACHE_WAYS];
 	struct pclntab_cache_ent *ce;
 	int n;
 
-	/* Fibonacci hash of the pc into a direct-mapped cache. */
-	ce = &p->cache[(pc * 0x9E3779B97F4A7C15ull) >> 52 & (PCLNTAB_CACHE_SIZE - 1)];
-	if (ce->pc == pc && pc != 0 && ce->n <= max) {
-		memcpy(out, ce->fr, (size_t)ce->n * sizeof(*out));
-		return ce->n;
+	for (int w = 0; w < PCLNTAB_CACHE_WAYS; w++) {
+		ce = &ways[w];
+		if (ce->pc == pc && pc != 0 && ce->n <= max) {
+			memcpy(out, ce->fr, (size_t)ce->n * sizeof(*out));
+			return ce->n;
+		}
 	}
 	n = pclntab_expand(p, pc, out, max);
-	/* n == max may be a truncated expansion: never serve it to a larger max. */
 	if (n > 0 && n < max && n <= PCLNTAB_CACHE_FRAMES) {
+		/* Round-robin replacement within the set. */
+		ce = &ways[p->cache_next[set]];
+		p->cache_next[set] = (uint8_t)((p->cache_next[set] + 1) % PCLNTAB_CACHE_WAYS);
 		ce->pc = pc;
 		ce->n = n;
 		memcpy(ce->fr, out, (size_t)n * sizeof(*out));
