@@ -1,0 +1,644 @@
+#!/usr/bin/env python3
+"""syscalls_check.py: checks on the output of `goscope syscalls` for the
+tests/e2e/test_syscalls_*.sh tests. Each subcommand prints what it compared
+(numbers first, so the test log shows them) and exits 1 on a mismatch.
+
+  counts FILE [--key goid|tid --id N [--others-ok]] [--only A,B] SPEC...
+      FILE is --json output. SPEC is SYSCALL=N (count), SYSCALL!N (errors)
+      or SYSCALL:ERRNO[|ERRNO2]=N (errno count). Calls the kernel restarted
+      after a signal (ERESTART* exits) are told apart. With --key, the numbers are those of
+      the syscall's row for that goid/tid, and there must be no row for
+      another one (unless --others-ok); with --only, no other syscall may
+      appear.
+  errnos FILE
+      every row's errnos add up to its errors (per row, also with --by).
+  latency FILE --syscall S --req-us R --truth-us a,b,c [--tol 0.15] [--res 0.0625]
+          [--events] [--strict]
+      the syscall's p50/p99/max against the requested length R (within tol,
+      at least R) and against the program's own measurements (truth); with
+      --events also against the exact durations of the same calls from
+      --slow events; with --strict p50/p99 must be at least R.
+  table FILE SPEC...
+      FILE is the text table; SPEC is SYSCALL=COUNT/ERRORS[/ERRNOS], ERRNOS
+      as the table prints them ("ENOENT:5").
+  strace STRACE_C FILE --syscalls A,B
+      the calls and errors columns of `strace -c` equal goscope's counts.
+  slow FILE --syscall S --count N --min-us X [--goid G] [--tid T] [--func F] [--path P]
+      slow events of S (N of them, or at least 1 with --count 0).
+  slowtext FILE --syscall S --count N --min-ms X --goid G --tid T --func F
+      the same on the text output ("slow S 25.1ms: pid P tid T goroutine G = 0").
+  alerts FILE --count M --addr A [--goid G] --func F [--not-func F2]
+      connect alerts (JSON): exactly M, each to A with F on its stack, and
+      the summary's alerts counter is M.
+  alertstext FILE --count M --addr A --rules PATH --func F
+  intervals FILE --min N
+      -i output: rows carry interval_end; at least N distinct intervals.
+  ivdiet FILE --split K --count S --long-us a,b --short-us c,d --long-req-us R
+      -i output around two diet runs, long sleeps in intervals 1..K, short
+      ones after: per-run counts, each interval's max its own.
+  goids FILE --goroutines DUMP [--min-goroutines N]
+      --by goid on a server: accept4 rows carry the id of a goroutine that
+      DUMP (`goscope goroutines PID`) shows in net.(*TCPListener).Accept,
+      and read/write rows come from N or more non-zero goroutine ids.
+  server FILE --requests N --need A,B|C
+      text table of a server under load: rows A and B (or C) are there, at
+      least N reads and N writes, nothing dropped.
+"""
+import argparse
+import json
+import re
+import sys
+
+
+def load(path):
+    rows, events, summaries = [], [], []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                o = json.loads(line)
+            except ValueError as e:
+                sys.exit("%s:%d: not JSON (%s): %.120s" % (path, n, e, line))
+            if o.get("event") == "summary":
+                summaries.append(o)
+            elif "event" in o:
+                events.append(o)
+            else:
+                rows.append(o)
+    return rows, events, summaries
+
+
+errors = []
+
+
+def bad(msg):
+    errors.append(msg)
+    print("MISMATCH " + msg)
+
+
+def done():
+    sys.exit(1 if errors else 0)
+
+
+# Kernel-internal codes a call can end with when a signal interrupts it; the
+# kernel then restarts it (the program sees one call) or turns the code into
+# EINTR. strace counts such an exit as a failed call, and so does goscope.
+RESTART = {"E512", "E513", "E514", "E516", "ERESTARTSYS", "ERESTARTNOINTR",
+           "ERESTARTNOHAND", "ERESTART_RESTARTBLOCK"}
+
+
+def cmd_counts(a):
+    rows, _, summ = load(a.file)
+    if not summ:
+        bad("no summary object")
+    for s in summ:
+        for k in ("dropped_stats", "dropped_errnos", "dropped_events", "dropped_starts"):
+            if s.get(k):
+                bad("summary %s = %s" % (k, s.get(k)))
+    by = {}
+    for r in rows:
+        by.setdefault(r["syscall"], []).append(r)
+    if a.only:
+        extra = sorted(set(by) - set(a.only.split(",")))
+        if extra:
+            bad("syscalls outside -e: %s" % ",".join(extra))
+        else:
+            print("only %s" % a.only)
+    for spec in a.spec:
+        m = re.match(r"^([a-z0-9_]+)(=|!|:([A-Z0-9_|]+)=)(\d+)$", spec)
+        if not m:
+            sys.exit("bad spec " + spec)
+        sc, want = m.group(1), int(m.group(4))
+        rs = by.get(sc, [])
+        # Restarted calls (a signal arrived during the call): the program made
+        # one call, the kernel ran it twice. Known per syscall only (errnos
+        # are per syscall); with --key, tolerated up to that many.
+        restarts = max([sum(v for k, v in r["errnos"].items() if k in RESTART) for r in rs] or [0])
+        if a.key:
+            other = [r for r in rs if str(r.get(a.key)) != str(a.id)]
+            if other and not a.others_ok:
+                bad("%s: rows for %s %s too (want only %s %s): %s" % (
+                    sc, a.key, ",".join(str(r.get(a.key)) for r in other), a.key, a.id,
+                    ", ".join("%s=%d" % (r.get(a.key), r["count"]) for r in other)))
+            rs = [r for r in rs if str(r.get(a.key)) == str(a.id)]
+            if len(rs) > 1:
+                bad("%s: %d rows for %s %s" % (sc, len(rs), a.key, a.id))
+        if m.group(2) == "=":
+            got, what = sum(r["count"] for r in rs), "count"
+        elif m.group(2) == "!":
+            got, what = sum(r["errors"] for r in rs), "errors"
+        else:
+            names = m.group(3).split("|")
+            got, what = sum(r["errnos"].get(e, 0) for r in rs for e in names), m.group(3)
+            if a.key is None:
+                others = {k: v for r in rs for k, v in r["errnos"].items()
+                          if k not in names and k not in RESTART}
+                if others:
+                    bad("%s: other errnos %s" % (sc, others))
+            restarts = 0
+        tag = "%s %s%s" % (sc, what, " (%s %s)" % (a.key, a.id) if a.key else "")
+        if got == want or (restarts and want <= got <= want + restarts and
+                           (a.key or got == want + restarts)):
+            print("%s = %d%s" % (tag, got, " (%d of them restarted after a signal: %s)" % (
+                got - want, json.dumps(rs[0]["errnos"] if rs else {})) if got != want else ""))
+        else:
+            bad("%s = %d, want %d%s" % (tag, got, want, "" if m.group(2) == "=" else " (errnos: %s)" % (
+                "; ".join(json.dumps(r["errnos"], sort_keys=True) for r in rs) or "none")))
+    done()
+
+
+def cmd_errnos(a):
+    rows, _, _ = load(a.file)
+    n = 0
+    for r in rows:
+        s = sum(r["errnos"].values())
+        if s != r["errors"]:
+            key = ["%s %s" % (k, r[k]) for k in ("goid", "tid") if k in r]
+            bad("%s%s: errors %d but errnos %s add up to %d" % (
+                r["syscall"], " (%s)" % ", ".join(key) if key else "", r["errors"],
+                json.dumps(r["errnos"], sort_keys=True), s))
+        n += 1
+    if not errors:
+        print("%d rows: errnos add up to errors in each" % n)
+    done()
+
+
+def nearest_rank(vals, q):
+    v = sorted(vals)
+    k = max(1, int(q * len(v) + 0.999999))
+    return v[k - 1]
+
+
+def cmd_latency(a):
+    """p50/p99/max of A.syscall against the requested length R and against
+    the program's own measurement of each call (truth):
+      - each within tol*R of the same quantile of the truth (nearest rank);
+      - each at most R*(1+tol) when the truth's is (a loaded machine wakes
+        sleepers late: then goscope must agree with the truth, not with R);
+      - max at least R (max is exact), p50/p99 at least R less the
+        histogram's resolution (a bucket's midpoint is within 1/32 of it);
+      - with --strict, p50/p99 at least R: a quantile below every call
+        observed is wrong, whatever the resolution."""
+    rows, events, _ = load(a.file)
+    rs = [r for r in rows if r["syscall"] == a.syscall]
+    if len(rs) != 1:
+        bad("%d rows for %s" % (len(rs), a.syscall))
+        done()
+    r = rs[0]
+    if a.events:
+        # The same calls, each with its exact duration, from --slow events:
+        # the histogram's quantiles must be within its resolution of the
+        # exact ones (nearest rank), and max exact.
+        ev = sorted(e["duration_us"] for e in events
+                    if e.get("event") == "slow" and e["syscall"] == a.syscall)
+        if len(ev) != r["count"]:
+            bad("%d slow events for %d calls" % (len(ev), r["count"]))
+        else:
+            ex = {"p50_us": nearest_rank(ev, 0.5), "p99_us": nearest_rank(ev, 0.99), "max_us": ev[-1]}
+            print("exact from the %d --slow events: p50 %.1f p99 %.1f max %.1f; goscope p50 %.1f "
+                  "(%+.2f%%) p99 %.1f (%+.2f%%) max %.1f" % (
+                      len(ev), ex["p50_us"], ex["p99_us"], ex["max_us"],
+                      r["p50_us"], 100 * (r["p50_us"] / ex["p50_us"] - 1),
+                      r["p99_us"], 100 * (r["p99_us"] / ex["p99_us"] - 1), r["max_us"]))
+            for k in ("p50_us", "p99_us"):
+                if abs(r[k] - ex[k]) > ex[k] * a.res / 2 + 1:
+                    bad("%s %.1f us, exact %.1f us: beyond the histogram's resolution (1/%d)" % (
+                        k, r[k], ex[k], int(2 / a.res)))
+            if abs(r["max_us"] - ex["max_us"]) > max(1.0, ex["max_us"] * 1e-5):
+                bad("max %.1f us, exact %.1f us" % (r["max_us"], ex["max_us"]))
+    truth = [float(x) for x in a.truth_us.split(",")]
+    req, tol = a.req_us, a.tol
+    print("%s: requested %.0f us; goscope p50 %.1f p99 %.1f max %.1f; the program measured "
+          "min %.1f p50 %.1f p99 %.1f max %.1f" % (
+              a.syscall, req, r["p50_us"], r["p99_us"], r["max_us"], min(truth),
+              nearest_rank(truth, 0.5), nearest_rank(truth, 0.99), max(truth)))
+    for q, key in ((0.5, "p50_us"), (0.99, "p99_us"), (1.0, "max_us")):
+        got, t = r[key], nearest_rank(truth, q)
+        if abs(got - t) > tol * req:
+            bad("%s %.1f us, the program measured %.1f us: more than %.0f%% of %.0f us apart" % (
+                key, got, t, tol * 100, req))
+        if t <= req * (1 + tol) and got > req * (1 + tol):
+            bad("%s %.1f us more than %.0f%% above the requested %.0f us" % (key, got, tol * 100, req))
+        floor = req if key == "max_us" else req * (1 - a.res / 2)
+        if got < floor:
+            bad("%s %.1f us below %.1f us (the requested %.0f us%s)" % (
+                key, got, floor, req, "" if key == "max_us" else " less the histogram's resolution"))
+        if a.strict and got < req:
+            bad("%s %.1f us is below the requested %.0f us, while every call took at least %.1f us "
+                "(the program's clock): the quantile is a bucket midpoint, lower than any call" % (
+                    key, got, req, min(truth)))
+    done()
+
+
+def parse_table(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 9 and re.match(r"^[a-z0-9_]+$", w[0]) and w[1].isdigit() and w[2].isdigit():
+                out.setdefault(w[0], []).append(
+                    (int(w[1]), int(w[2]), " ".join(w[9:])))
+    return out
+
+
+def cmd_table(a):
+    t = parse_table(a.file)
+    for spec in a.spec:
+        m = re.match(r"^([a-z0-9_]+)=(\d+)/(\d+)(?:/(.*))?$", spec)
+        sc = m.group(1)
+        want = (int(m.group(2)), int(m.group(3)), m.group(4) or "")
+        got = t.get(sc)
+        if not got or len(got) != 1:
+            bad("%s: %s rows in the table" % (sc, len(got) if got else 0))
+            continue
+        if got[0] != want:
+            bad("%s: COUNT/ERRORS/ERRNOS %d/%d/'%s', want %d/%d/'%s'" % ((sc,) + got[0] + want))
+        else:
+            print("%s: COUNT %d ERRORS %d ERRNOS '%s'" % ((sc,) + got[0]))
+    done()
+
+
+def parse_strace_c(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 5 and re.match(r"^[0-9.]+$", w[0]) and w[-1] != "total":
+                calls = int(w[3])
+                errs = int(w[4]) if len(w) == 6 else 0
+                out[w[-1]] = (calls, errs)
+    return out
+
+
+def cmd_strace(a):
+    st = parse_strace_c(a.strace)
+    rows, _, _ = load(a.file)
+    for sc in a.syscalls.split(","):
+        rs = [r for r in rows if r["syscall"] == sc]
+        g = (sum(r["count"] for r in rs), sum(r["errors"] for r in rs))
+        s = st.get(sc, (0, 0))
+        if g == s:
+            print("%s: strace %d calls %d errors, goscope %d calls %d errors" % ((sc,) + s + g))
+        else:
+            bad("%s: strace %d calls %d errors, goscope %d calls %d errors" % ((sc,) + s + g))
+    done()
+
+
+def has_func(stack, f):
+    return any(fr.split(" ")[0] == f for fr in stack)
+
+
+def cmd_slow(a):
+    _, events, _ = load(a.file)
+    ev = [e for e in events if e["event"] == "slow" and e["syscall"] == a.syscall]
+    if (a.count and len(ev) != a.count) or (not a.count and not ev):
+        bad("%d slow %s events, want %s" % (len(ev), a.syscall, a.count or ">= 1"))
+    durs = [e["duration_us"] for e in ev]
+    if durs:
+        print("%d slow %s events, duration %.1f..%.1f us" % (len(ev), a.syscall, min(durs), max(durs)))
+    for e in ev:
+        if e["duration_us"] < a.min_us:
+            bad("%s duration %.1f us < %.0f us" % (a.syscall, e["duration_us"], a.min_us))
+        if a.goid is not None and e["goid"] != a.goid:
+            bad("%s goid %s, want %s" % (a.syscall, e["goid"], a.goid))
+        if a.tid is not None and e["tid"] != a.tid:
+            bad("%s tid %s, want %s" % (a.syscall, e["tid"], a.tid))
+        if a.func and not has_func(e.get("stack", []), a.func):
+            bad("%s stack lacks %s: %s" % (a.syscall, a.func, e.get("stack")))
+        if a.path is not None and e.get("path") != a.path:
+            bad("%s path %r, want %r" % (a.syscall, e.get("path"), a.path))
+    if ev and not errors:
+        e = ev[0]
+        print("goid %s tid %s%s; stack: %s" % (
+            e["goid"], e["tid"], " path %s" % e.get("path") if a.path else "",
+            " <- ".join(fr.split(" ")[0] for fr in e.get("stack", []))))
+    done()
+
+
+def cmd_slowtext(a):
+    # slow clock_nanosleep 25.11ms: pid 1 tid 2 goroutine 5 = 0
+    #         runtime/internal/syscall.Syscall6  /usr/lib/...:36
+    evs, cur = [], None
+    with open(a.file) as f:
+        for line in f:
+            m = re.match(r"^slow (\S+) ([0-9.]+)(ns|us|ms|s): pid (\d+) tid (\d+) goroutine (\d+) = (\S+)$",
+                         line.rstrip("\n"))
+            if m:
+                mult = {"ns": 1e-6, "us": 1e-3, "ms": 1, "s": 1e3}[m.group(3)]
+                cur = {"syscall": m.group(1), "ms": float(m.group(2)) * mult, "tid": int(m.group(5)),
+                       "goid": int(m.group(6)), "ret": m.group(7), "funcs": []}
+                evs.append(cur)
+            elif cur is not None and line.startswith("        "):
+                cur["funcs"].append(line.split()[0])
+            elif cur is not None and line.startswith("    path: "):
+                cur["path"] = line[len("    path: "):].rstrip("\n")
+            else:
+                cur = None
+    ev = [e for e in evs if e["syscall"] == a.syscall]
+    if len(ev) != a.count:
+        bad("%d slow %s lines, want %d" % (len(ev), a.syscall, a.count))
+    for e in ev:
+        if e["ms"] < a.min_ms or e["goid"] != a.goid or e["tid"] != a.tid or a.func not in e["funcs"]:
+            bad("slow %s line: %s" % (a.syscall, e))
+    if ev and not errors:
+        print("%d 'slow %s' lines, %.2f..%.2f ms, goroutine %d tid %d, stack has %s" % (
+            len(ev), a.syscall, min(e["ms"] for e in ev), max(e["ms"] for e in ev), a.goid, a.tid, a.func))
+    done()
+
+
+def cmd_alerts(a):
+    _, events, summ = load(a.file)
+    al = [e for e in events if e["event"] == "alert"]
+    if len(al) != a.count:
+        bad("%d alerts, want %d" % (len(al), a.count))
+    for e in al:
+        if e.get("syscall") != "connect" or e.get("rule") != "connect":
+            bad("alert for %s (rule %s), want connect" % (e.get("syscall"), e.get("rule")))
+        if e.get("addr") != a.addr:
+            bad("alert addr %s, want %s" % (e.get("addr"), a.addr))
+        if a.goid is not None and e.get("goid") != a.goid:
+            bad("alert goid %s, want %s" % (e.get("goid"), a.goid))
+        if not has_func(e.get("stack", []), a.func):
+            bad("alert stack lacks %s: %s" % (a.func, e.get("stack")))
+        if a.not_func and has_func(e.get("stack", []), a.not_func):
+            bad("alert from %s (allowed)" % a.not_func)
+        fd = e.get("fd_desc")
+        if fd is not None and ("-> " + a.addr) not in fd:
+            # Informational: the fd is described when goscope reads the event,
+            # after the call; by then the program may have closed it and the
+            # number may name another file.
+            print("note: alert fd %s described as %r (not a socket to %s)" % (e.get("fd"), fd, a.addr))
+    sa = [s.get("alerts") for s in summ]
+    if sa != [a.count]:
+        bad("summary alerts %s, want [%d]" % (sa, a.count))
+    if al:
+        e = al[0]
+        print("%d alerts to %s, goid %s; stack: %s" % (
+            len(al), e.get("addr"), e.get("goid"), " <- ".join(fr.split(" ")[0] for fr in e.get("stack", []))))
+    done()
+
+
+def cmd_alertstext(a):
+    n, funcs, cur = 0, [], None
+    pat = re.compile(r"^ALERT connect to (\S+) not allowed by (.+): pid (\d+) goroutine (\d+)$")
+    alerts_line = None
+    with open(a.file) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            m = pat.match(line)
+            if m:
+                n += 1
+                if m.group(1) != a.addr or m.group(2) != a.rules:
+                    bad("alert line: %s" % line)
+                cur = []
+                funcs.append(cur)
+            elif cur is not None and line.startswith("        "):
+                cur.append(line.split()[0])
+            else:
+                cur = None
+            if line.startswith("alerts: "):
+                alerts_line = line
+    if n != a.count:
+        bad("%d ALERT lines, want %d" % (n, a.count))
+    for fs in funcs:
+        if a.func not in fs:
+            bad("ALERT stack lacks %s: %s" % (a.func, fs))
+    if alerts_line != "alerts: %d" % a.count:
+        bad("report says %r, want 'alerts: %d'" % (alerts_line, a.count))
+    if not errors:
+        print("%d ALERT lines to %s, each with %s; '%s'" % (n, a.addr, a.func, alerts_line))
+    done()
+
+
+def cmd_intervals(a):
+    rows, _, summ = load(a.file)
+    ends = [r.get("interval_end") for r in rows]
+    if not rows:
+        bad("no rows")
+    if any(not isinstance(e, (int, float)) for e in ends):
+        bad("rows without a numeric interval_end")
+    distinct = sorted(set(e for e in ends if isinstance(e, (int, float))))
+    if len(distinct) < a.min:
+        bad("%d distinct interval_end values, want >= %d" % (len(distinct), a.min))
+    gaps = [b - x for x, b in zip(distinct, distinct[1:])]
+    if any(g < 0.5 or g > 1.8 for g in gaps):
+        bad("interval_end gaps %s, want about 1 s" % gaps)
+    if not errors:
+        print("%d rows in %d intervals, ends %s, gaps %s; %d summary objects" % (
+            len(rows), len(distinct), ["%.2f" % e for e in distinct], ["%.2f" % g for g in gaps], len(summ)))
+    done()
+
+
+def accept_goroutines(path):
+    """Ids of the goroutines whose stack, in a `goscope goroutines` dump, is
+    in net.(*TCPListener).Accept."""
+    ids, cur = set(), None
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^goroutine (\d+) ", line)
+            if m:
+                cur = int(m.group(1))
+            elif cur is not None and line.startswith("net.(*TCPListener).Accept"):
+                ids.add(cur)
+    return ids
+
+
+def intervals(path):
+    """-i --json output as a list of intervals: (rows, summary) in order."""
+    out, cur = [], []
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            o = json.loads(line)
+            if o.get("event") == "summary":
+                out.append((cur, o))
+                cur = []
+            elif "event" not in o:
+                cur.append(o)
+    if cur:
+        out.append((cur, None))
+    return out
+
+
+def cmd_ivdiet(a):
+    """Two diet runs in separate intervals: S long sleeps in the first K
+    intervals, S short ones after. Each interval's row is that interval's
+    own: counts add up per run, max of the short run's intervals is the
+    short sleeps' (not the long ones' from an earlier interval)."""
+    iv = intervals(a.file)
+    long_t = [float(x) for x in a.long_us.split(",")]
+    short_t = [float(x) for x in a.short_us.split(",")]
+    desc = []
+    for i, (rows, _) in enumerate(iv):
+        rs = [r for r in rows if r["syscall"] == a.syscall]
+        desc.append("#%d %s" % (i + 1, ", ".join("count %d max %.1f us p50 %.1f us end %s" % (
+            r["count"], r["max_us"], r["p50_us"], r.get("interval_end")) for r in rs) or "-"))
+    print("intervals: " + "; ".join(desc))
+    print("the program measured: long sleeps max %.1f us, short sleeps max %.1f us" % (
+        max(long_t), max(short_t)))
+    before = [r for rows, _ in iv[:a.split] for r in rows if r["syscall"] == a.syscall]
+    after = [r for rows, _ in iv[a.split:] for r in rows if r["syscall"] == a.syscall]
+    if sum(r["count"] for r in before) != a.count:
+        bad("%d calls in intervals 1-%d, want %d (the first run)" % (
+            sum(r["count"] for r in before), a.split, a.count))
+    if sum(r["count"] for r in after) != a.count:
+        bad("%d calls after interval %d, want %d (the second run)" % (
+            sum(r["count"] for r in after), a.split, a.count))
+    for r in after:
+        if r["max_us"] > max(short_t) * 1.05 + 100:
+            bad("an interval of the short run has max %.1f us, but its longest sleep took %.1f us "
+                "(by the program's clock): max is not the interval's own" % (r["max_us"], max(short_t)))
+        if r["p99_us"] > r["max_us"]:
+            bad("p99 %.1f us above max %.1f us" % (r["p99_us"], r["max_us"]))
+    for r in before:
+        if r["max_us"] < a.long_req_us:
+            bad("an interval of the long run has max %.1f us < %.0f us" % (r["max_us"], a.long_req_us))
+    ends = [rows[0].get("interval_end") for rows, _ in iv if rows]
+    if len(set(ends)) != len(ends) or any(not isinstance(e, (int, float)) for e in ends):
+        bad("interval_end values %s: want one distinct time per interval" % ends)
+    elif any(b <= x for x, b in zip(ends, ends[1:])):
+        bad("interval_end values not increasing: %s" % ends)
+    done()
+
+
+def cmd_goids(a):
+    rows, _, _ = load(a.file)
+    want = accept_goroutines(a.goroutines)
+    if not want:
+        bad("no goroutine in net.(*TCPListener).Accept in %s" % a.goroutines)
+    acc = {r["goid"] for r in rows if r["syscall"] == "accept4"}
+    if not acc:
+        bad("no accept4 rows")
+    elif not acc <= want:
+        bad("accept4 from goroutines %s, but the ones in net.(*TCPListener).Accept are %s" % (
+            sorted(acc), sorted(want)))
+    rw = [r for r in rows if r["syscall"] in ("read", "write", "writev", "sendfile")]
+    goids = sorted({r["goid"] for r in rw})
+    nonzero = [g for g in goids if g != 0]
+    calls = sum(r["count"] for r in rw if r["goid"] != 0)
+    if len(nonzero) < a.min_goroutines:
+        bad("read/write from goroutines %s: want %d or more non-zero ids" % (goids, a.min_goroutines))
+    if any(g > 1 << 40 for g in goids):
+        bad("implausible goroutine ids %s" % goids)
+    if not errors:
+        print("accept4 from goroutine %s (in Accept per goscope goroutines: %s); read/write: %d calls "
+              "from %d non-zero goroutine ids (%s...)" % (
+                  ",".join(map(str, sorted(acc))), ",".join(map(str, sorted(want))), calls,
+                  len(nonzero), ",".join(str(g) for g in nonzero[:8])))
+    done()
+
+
+def cmd_server(a):
+    """The text table of a server under wrk: the syscalls a Go HTTP server
+    must make are there, with at least one read and one write per request
+    wrk completed, and nothing was dropped."""
+    t = parse_table(a.file)
+    reqs = a.requests
+    for sc in a.need.split(","):
+        alts = sc.split("|")
+        n = sum(t[x][0][0] for x in alts if x in t)
+        if n == 0:
+            bad("no %s row" % sc)
+        else:
+            print("%s: %d calls" % (sc, n))
+    reads = t.get("read", [(0, 0, "")])[0][0]
+    writes = sum(t[x][0][0] for x in ("write", "writev", "sendfile") if x in t)
+    if reads < reqs:
+        bad("%d reads for %d requests" % (reads, reqs))
+    if writes < reqs:
+        bad("%d write/writev/sendfile for %d requests" % (writes, reqs))
+    with open(a.file) as f:
+        text = f.read()
+    if "dropped:" in text:
+        bad("drops reported: " + [l for l in text.splitlines() if l.startswith("dropped:")][0])
+    if not errors:
+        print("wrk completed %d requests: %d reads, %d writes; nothing dropped" % (reqs, reads, writes))
+    done()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sp = p.add_subparsers(dest="cmd", required=True)
+    c = sp.add_parser("counts")
+    c.add_argument("file")
+    c.add_argument("--key", choices=("goid", "tid"))
+    c.add_argument("--id")
+    c.add_argument("--only")
+    c.add_argument("--others-ok", action="store_true")
+    c.add_argument("spec", nargs="+")
+    c = sp.add_parser("errnos")
+    c.add_argument("file")
+    c = sp.add_parser("latency")
+    c.add_argument("file")
+    c.add_argument("--syscall", required=True)
+    c.add_argument("--req-us", type=float, required=True)
+    c.add_argument("--truth-us", required=True)
+    c.add_argument("--tol", type=float, default=0.15)
+    c.add_argument("--res", type=float, default=1 / 16.0)
+    c.add_argument("--strict", action="store_true")
+    c.add_argument("--events", action="store_true")
+    c = sp.add_parser("table")
+    c.add_argument("file")
+    c.add_argument("spec", nargs="+")
+    c = sp.add_parser("strace")
+    c.add_argument("strace")
+    c.add_argument("file")
+    c.add_argument("--syscalls", required=True)
+    c = sp.add_parser("slow")
+    c.add_argument("file")
+    c.add_argument("--syscall", required=True)
+    c.add_argument("--count", type=int, default=0)
+    c.add_argument("--min-us", type=float, default=0)
+    c.add_argument("--goid", type=int)
+    c.add_argument("--tid", type=int)
+    c.add_argument("--func")
+    c.add_argument("--path")
+    c = sp.add_parser("slowtext")
+    c.add_argument("file")
+    c.add_argument("--syscall", required=True)
+    c.add_argument("--count", type=int, required=True)
+    c.add_argument("--min-ms", type=float, required=True)
+    c.add_argument("--goid", type=int, required=True)
+    c.add_argument("--tid", type=int, required=True)
+    c.add_argument("--func", required=True)
+    c = sp.add_parser("alerts")
+    c.add_argument("file")
+    c.add_argument("--count", type=int, required=True)
+    c.add_argument("--addr", required=True)
+    c.add_argument("--goid", type=int)
+    c.add_argument("--func", required=True)
+    c.add_argument("--not-func")
+    c = sp.add_parser("alertstext")
+    c.add_argument("file")
+    c.add_argument("--count", type=int, required=True)
+    c.add_argument("--addr", required=True)
+    c.add_argument("--rules", required=True)
+    c.add_argument("--func", required=True)
+    c = sp.add_parser("intervals")
+    c.add_argument("file")
+    c.add_argument("--min", type=int, default=2)
+    c = sp.add_parser("ivdiet")
+    c.add_argument("file")
+    c.add_argument("--syscall", default="clock_nanosleep")
+    c.add_argument("--split", type=int, required=True)
+    c.add_argument("--count", type=int, required=True)
+    c.add_argument("--long-us", required=True)
+    c.add_argument("--short-us", required=True)
+    c.add_argument("--long-req-us", type=float, required=True)
+    c = sp.add_parser("goids")
+    c.add_argument("file")
+    c.add_argument("--goroutines", required=True)
+    c.add_argument("--min-goroutines", type=int, default=2)
+    c = sp.add_parser("server")
+    c.add_argument("file")
+    c.add_argument("--requests", type=int, required=True)
+    c.add_argument("--need", required=True)
+    a = p.parse_args()
+    globals()["cmd_" + a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
