@@ -294,8 +294,8 @@ int hl_oom(struct trace_event_raw_mark_victim *ctx)
 	return 0;
 }
 
-/* Count a TCP event against the socket's inode; 0 when it has none. */
-static __always_inline void hl_tcp(const struct sock *sk, __u32 kind, __u32 sub)
+/* Count N TCP events against the socket's inode; 0 when it has none. */
+static __always_inline void hl_tcp(const struct sock *sk, __u32 kind, __u32 sub, __u64 n)
 {
 	struct hl_tcp_key k = { .kind = kind, .sub = sub };
 	struct hl_tcp_val *v;
@@ -331,13 +331,21 @@ static __always_inline void hl_tcp(const struct sock *sk, __u32 kind, __u32 sub)
 			return;
 		}
 	}
-	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->count, n);
 }
 
+/*
+ * A retransmitted skb can carry many segments (TSO/GSO: up to 64 KiB);
+ * the kernel's TcpRetransSegs (and tcp_info's total_retrans) count
+ * segments, tcp_skb_pcount(skb), so count the same.
+ */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(hl_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb)
 {
-	hl_tcp(sk, HL_TCP_RETRANS, BPF_CORE_READ(sk, __sk_common.skc_state));
+	const struct tcp_skb_cb *cb = (const void *)skb->cb;
+	__u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
+
+	hl_tcp(sk, HL_TCP_RETRANS, BPF_CORE_READ(sk, __sk_common.skc_state), segs ? segs : 1);
 	return 0;
 }
 
@@ -357,7 +365,7 @@ int hl_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 		sk = BPF_CORE_READ(ctx, rx_sk);
 	if (!sk)
 		sk = BPF_CORE_READ(skb, sk);
-	hl_tcp(sk, HL_TCP_DROP, reason);
+	hl_tcp(sk, HL_TCP_DROP, reason, 1);
 	return 0;
 }
 
@@ -366,7 +374,7 @@ int hl_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol != 6 /* IPPROTO_TCP */)
 		return 0;
-	hl_tcp(ctx->skaddr, HL_TCP_STATE, ((__u32)ctx->newstate << 8) | (__u32)ctx->oldstate);
+	hl_tcp(ctx->skaddr, HL_TCP_STATE, ((__u32)ctx->newstate << 8) | (__u32)ctx->oldstate, 1);
 	return 0;
 }
 

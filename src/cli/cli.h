@@ -37,6 +37,7 @@ int cmd_goroutines(int argc, char **argv);
 int cmd_offcpu(int argc, char **argv);
 int cmd_syscalls(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /*
  * Print a stack (run-time return addresses, innermost first) as goroutine

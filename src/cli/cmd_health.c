@@ -670,6 +670,28 @@ static void hc_report(struct hc *c, struct hc_target *t, struct hc_snap *now, bo
 	fflush(stdout);
 }
 
+/*
+ * A bad command-line option as one "goscope: " line (not getopt's message
+ * and the usage). ARG is the argv element getopt stopped at; MISSING: the
+ * option needs an argument that is not there.
+ */
+static void hc_bad_option(const char *arg, bool missing)
+{
+	const char *eq = strchr(arg, '=');
+	char name[64];
+
+	if (strncmp(arg, "--", 2) != 0)
+		snprintf(name, sizeof(name), "-%c", optopt > 0 && optopt < 128 ? optopt : '?');
+	else
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : 63, arg);
+	if (missing)
+		cli_error("option '%s' needs an argument (try 'goscope health --help')", name);
+	else if (optopt && eq && strncmp(arg, "--", 2) == 0)
+		cli_error("option '%s' takes no argument (try 'goscope health --help')", name);
+	else
+		cli_error("unknown option '%s' (try 'goscope health --help')", name);
+}
+
 static int hc_parse(int argc, char **argv, struct hc *c)
 {
 	enum { O_JSON = 256 };
@@ -686,7 +708,8 @@ static int hc_parse(int argc, char **argv, struct hc *c)
 	char *end;
 
 	c->duration = 10;
-	while ((o = getopt_long(argc, argv, "p:d:i:vh", opts, NULL)) != -1) {
+	opterr = 0; /* one "goscope: " line, not getopt's message and the usage */
+	while ((o = getopt_long(argc, argv, ":p:d:i:vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
 			if (c->npids >= HC_MAX_TARGETS || !proc_parse_pid(optarg, &c->pids[c->npids])) {
@@ -718,8 +741,11 @@ static int hc_parse(int argc, char **argv, struct hc *c)
 		case 'h':
 			hc_usage(stdout);
 			exit(0);
+		case ':':
+			hc_bad_option(argv[optind - 1], true);
+			return -1;
 		default:
-			hc_usage(stderr);
+			hc_bad_option(argv[optind - 1], false);
 			return -1;
 		}
 	}

@@ -666,7 +666,9 @@ int cmd_offcpu(int argc, char **argv)
 		if (oc.targets[i].exited)
 			fprintf(stderr, "goscope: pid %d (%s) exited during the trace; reporting what was collected\n",
 				(int)oc.targets[i].pid, oc.targets[i].exe);
-	if (oc_report(&oc, &a, last - interval_start) != 0)
+	/* An interval report may have just covered the end: no empty report. */
+	if ((a.interval == 0 || last > interval_start) &&
+	    oc_report(&oc, &a, last - interval_start) != 0)
 		rc = 1;
 	offcpu_free(&oc);
 	return rc;

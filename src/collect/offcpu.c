@@ -17,6 +17,12 @@
 
 #define OFFCPU_DEFAULT_MAX_STACKS 65536
 #define OFFCPU_MAX_SGS (4u << 20)
+/*
+ * Bytes at the top of a parked goroutine's stack that identify its wait:
+ * the same pc and sp reached through another caller differ in the return
+ * addresses there (a parked goroutine's stack does not change).
+ */
+#define OFFCPU_HASH_BYTES 512
 
 void offcpu_init(struct offcpu *oc, const struct offcpu_opts *opts)
 {
@@ -48,9 +54,17 @@ void offcpu_free(struct offcpu *oc)
 {
 	offcpu_clear_tables(oc);
 	for (size_t i = 0; i < oc->ntargets; i++) {
-		gsample_close(&oc->targets[i].gs);
-		gobin_close(oc->targets[i].gb);
-		free(oc->targets[i].st);
+		struct offcpu_target *t = &oc->targets[i];
+
+		gsample_close(&t->gs);
+		gobin_close(t->gb);
+		free(t->st);
+		free(t->hbuf);
+		free(t->haddr);
+		free(t->hlen);
+		free(t->hptr);
+		free(t->hok);
+		free(t->hval);
 	}
 	free(oc->targets);
 	for (size_t i = 0; i < oc->nreasons; i++)
@@ -349,6 +363,89 @@ static void offcpu_begin(struct offcpu *oc, uint32_t ti, const struct gsample_g 
 	st->sg = offcpu_sg_id(oc, (uint32_t)st->stack, g->goid);
 }
 
+/* Grow the stack-top scratch of T to N goroutines. */
+static bool offcpu_hash_grow(struct offcpu_target *t, size_t n)
+{
+	size_t cap = t->hcap ? t->hcap : 64;
+
+	if (n <= t->hcap)
+		return true;
+	while (cap < n)
+		cap *= 2;
+	free(t->hbuf);
+	free(t->haddr);
+	free(t->hlen);
+	free(t->hptr);
+	free(t->hok);
+	free(t->hval);
+	t->hbuf = malloc(cap * OFFCPU_HASH_BYTES);
+	t->haddr = malloc(cap * sizeof(*t->haddr));
+	t->hlen = malloc(cap * sizeof(*t->hlen));
+	t->hptr = malloc(cap * sizeof(*t->hptr));
+	t->hok = malloc(cap * sizeof(*t->hok));
+	t->hval = malloc(cap * sizeof(*t->hval));
+	t->hcap = cap;
+	if (!t->hbuf || !t->haddr || !t->hlen || !t->hptr || !t->hok || !t->hval) {
+		t->hcap = 0;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Hash the top of every listed goroutine's stack in one batched read.
+ * HVAL[i] is 0 when it could not be read (the wait is then identified by
+ * pc/sp alone).
+ */
+static void offcpu_hash_stacks(struct offcpu_target *t, const struct gsample_g *gs, size_t n)
+{
+	size_t k = 0;
+
+	if (!offcpu_hash_grow(t, n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct gsample_g *g = &gs[i];
+		uint64_t room = g->sp < g->stack_hi ? g->stack_hi - g->sp : 0;
+
+		t->hval[i] = 0;
+		t->hlen[i] = room < OFFCPU_HASH_BYTES ? (size_t)room : OFFCPU_HASH_BYTES;
+		t->haddr[i] = g->sp;
+		t->hptr[i] = t->hbuf + i * OFFCPU_HASH_BYTES;
+		if (g->status == GS_RUNNING || g->sp < g->stack_lo || t->hlen[i] == 0)
+			t->hlen[i] = 0;
+		else
+			k++;
+	}
+	if (!k)
+		return;
+	/* Read only the ranges with bytes: compact them in place. */
+	size_t m = 0;
+	size_t *idx = malloc(n * sizeof(*idx));
+
+	if (!idx)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!t->hlen[i])
+			continue;
+		idx[m] = i;
+		t->haddr[m] = t->haddr[i];
+		t->hlen[m] = t->hlen[i];
+		t->hptr[m] = t->hptr[i];
+		m++;
+	}
+	procmem_readvar(&t->gs.pm, t->haddr, t->hlen, t->hptr, m, t->hok);
+	for (size_t j = m; j-- > 0;) {
+		uint64_t h = 0xcbf29ce484222325ull;
+
+		if (!t->hok[j])
+			continue;
+		for (size_t b = 0; b < t->hlen[j]; b++)
+			h = (h ^ t->hptr[j][b]) * 0x100000001b3ull;
+		t->hval[idx[j]] = h ? h : 1;
+	}
+	free(idx);
+}
+
 static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 {
 	struct offcpu_target *t = &oc->targets[ti];
@@ -370,6 +467,7 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 	nst = calloc(n ? n : 1, sizeof(*nst));
 	if (!nst)
 		return;
+	offcpu_hash_stacks(t, gs, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct gsample_g *g = &gs[i];
 		struct offcpu_gst *prev = NULL, *st = &nst[k];
@@ -389,9 +487,11 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 				offcpu_close(oc, prev);
 			continue;
 		}
+		uint64_t h = t->hcap ? t->hval[i] : 0;
+
 		if (prev && prev->stack != -1 && prev->goid == g->goid &&
 		    prev->status == g->status && prev->pc == g->pc && prev->sp == g->sp &&
-		    prev->waitreason == g->waitreason) {
+		    prev->waitreason == g->waitreason && (!h || !prev->hash || prev->hash == h)) {
 			*st = *prev; /* the same wait goes on */
 		} else {
 			if (prev)
@@ -404,6 +504,7 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 			st->waitreason = g->waitreason;
 			offcpu_begin(oc, ti, g, st);
 		}
+		st->hash = h;
 		if (st->stack >= 0) {
 			st->wait_ns += dt_ns;
 			oc->stacks[st->stack].total_ns += dt_ns;

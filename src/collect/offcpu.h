@@ -34,6 +34,7 @@ struct offcpu_gst {
 	int32_t stack;   /* index into stacks; -1 none, -2 filtered out */
 	uint32_t sg;     /* index into the (stack, goid) table */
 	uint64_t wait_ns;
+	uint64_t hash;   /* of the top of its stack: same pc/sp from another caller differs */
 };
 
 struct offcpu_target {
@@ -47,6 +48,14 @@ struct offcpu_target {
 	size_t nst;
 	uint64_t goroutines;   /* in the last snapshot */
 	uint64_t goroutines_peak;
+	/* Scratch for the stack-top reads, grown as needed. */
+	uint8_t *hbuf;
+	uint64_t *haddr;
+	size_t *hlen;
+	uint8_t **hptr;
+	bool *hok;
+	uint64_t *hval;
+	size_t hcap;
 };
 
 struct offcpu_stack {

@@ -13,9 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The fuzzers build with small caches: 4 MB per open is slow to fault in. */
+#ifndef PCLNTAB_CACHE_SETS
 #define PCLNTAB_CACHE_SETS 1024 /* symbolize cache: sets of PCLNTAB_CACHE_WAYS */
+#endif
 #define PCLNTAB_CACHE_WAYS 4
+#ifndef PCLNTAB_DTABS
 #define PCLNTAB_DTABS (1u << 17) /* decoded pcvalue tables kept, power of two */
+#endif
 #define PCLNTAB_DTAB_MAX (1u << 20) /* ranges in one table: more is corrupt */
 #define PCLNTAB_BUCKET_SHIFT 12 /* function index: one slot per 4 KiB of text */
 #define PCLNTAB_MAX_BUCKETS (1u << 22)
@@ -474,7 +479,9 @@ static void pclntab_build_buckets(struct pclntab *p)
 	uint64_t f = 0;
 
 	p->bucket_built = true;
-	if (hi <= lo || ((hi - lo) >> PCLNTAB_BUCKET_SHIFT) + 1 > PCLNTAB_MAX_BUCKETS)
+	/* Real text has far fewer 4 KiB pages than functions: more is corrupt. */
+	if (hi <= lo || ((hi - lo) >> PCLNTAB_BUCKET_SHIFT) + 1 > PCLNTAB_MAX_BUCKETS ||
+	    ((hi - lo) >> PCLNTAB_BUCKET_SHIFT) > 4 * p->nfunc + 64)
 		return;
 	nb = (size_t)((hi - lo) >> PCLNTAB_BUCKET_SHIFT) + 1;
 	p->bucket = malloc(nb * sizeof(*p->bucket));

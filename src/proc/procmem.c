@@ -142,3 +142,57 @@ size_t procmem_readmany(struct procmem *pm, const uint64_t *addrs, size_t n, siz
 	}
 	return good;
 }
+
+size_t procmem_readvar(struct procmem *pm, const uint64_t *addrs, const size_t *lens,
+		       uint8_t *const *bufs, size_t n, bool *ok)
+{
+	struct iovec local[PROCMEM_IOV_MAX], remote[PROCMEM_IOV_MAX];
+	size_t done = 0, good = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ok[i] = false;
+	while (done < n) {
+		size_t k = n - done < PROCMEM_IOV_MAX ? n - done : PROCMEM_IOV_MAX;
+		size_t got_ranges = 0;
+		ssize_t got;
+
+		if (!pm->use_vm_readv) {
+			ok[done] = procmem_read(pm, addrs[done], bufs[done], lens[done]);
+			good += ok[done];
+			done++;
+			continue;
+		}
+		for (size_t i = 0; i < k; i++) {
+			local[i].iov_base = bufs[done + i];
+			local[i].iov_len = lens[done + i];
+			remote[i].iov_base = (void *)(uintptr_t)addrs[done + i];
+			remote[i].iov_len = lens[done + i];
+		}
+		pm->reads++;
+		got = process_vm_readv(pm->pid, local, k, remote, k, 0);
+		if (got < 0) {
+			if (errno == ENOSYS) {
+				pm->use_vm_readv = false;
+				continue;
+			}
+			pm->faults++;
+			done++;
+			continue;
+		}
+		pm->bytes += (uint64_t)got;
+		/* Whole ranges first; the one cut short (if any) failed. */
+		for (size_t i = 0; i < k && (size_t)got >= lens[done + i]; i++) {
+			got -= (ssize_t)lens[done + i];
+			ok[done + i] = true;
+			got_ranges++;
+		}
+		good += got_ranges;
+		if (got_ranges == k) {
+			done += k;
+		} else {
+			pm->faults++;
+			done += got_ranges + 1;
+		}
+	}
+	return good;
+}

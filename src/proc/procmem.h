@@ -36,4 +36,11 @@ bool procmem_u64(struct procmem *pm, uint64_t addr, uint64_t *v);
 size_t procmem_readmany(struct procmem *pm, const uint64_t *addrs, size_t n, size_t len,
 			uint8_t *buf, bool *ok);
 
+/*
+ * Read N ranges of different lengths: remote ADDRS[i], LENS[i] bytes, into
+ * BUFS[i]. OK[i] says whether range i was read whole. Returns how many were.
+ */
+size_t procmem_readvar(struct procmem *pm, const uint64_t *addrs, const size_t *lens,
+		       uint8_t *const *bufs, size_t n, bool *ok);
+
 #endif
