@@ -76,7 +76,7 @@ $(BUILD)/gen/vmlinux.h:
 	$(Q)mkdir -p $(dir $@)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/%.h $(BUILD)/gen/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/%.h src/bpf/common.bpf.h $(BUILD)/gen/vmlinux.h
 	$(call msg,BPF,$<)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "common.bpf.h"
 #include "health.h"
 
 #define HL_TASK_RUNNING 0
@@ -108,32 +109,12 @@ struct {
 
 static __always_inline void hl_drop(__u32 why)
 {
-	__u64 *v = bpf_map_lookup_elem(&drops, &why);
-
-	if (v)
-		*v += 1;
+	gs_count_drop(&drops, why);
 }
 
 static __always_inline bool hl_target(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
-}
-
-static __always_inline __u32 hl_bucket(__u64 v)
-{
-	__u32 e = 0, idx;
-	__u64 x = v;
-
-	if (v < 16)
-		return (__u32)v;
-	if (x >> 32) { e += 32; x >>= 32; }
-	if (x >> 16) { e += 16; x >>= 16; }
-	if (x >> 8) { e += 8; x >>= 8; }
-	if (x >> 4) { e += 4; x >>= 4; }
-	if (x >> 2) { e += 2; x >>= 2; }
-	if (x >> 1) { e += 1; }
-	idx = (e - 3) * 16 + (__u32)((v >> (e - 4)) & 15);
-	return idx < HL_HIST_BUCKETS ? idx : HL_HIST_BUCKETS - 1;
 }
 
 static __always_inline void hl_lat_add(void *map, __u32 tgid, __u64 d)
@@ -155,7 +136,7 @@ static __always_inline void hl_lat_add(void *map, __u32 tgid, __u64 d)
 	}
 	__sync_fetch_and_add(&l->count, 1);
 	__sync_fetch_and_add(&l->total_ns, d);
-	__sync_fetch_and_add(&l->hist[hl_bucket(d)], 1);
+	__sync_fetch_and_add(&l->hist[gs_hist_bucket(d, HL_HIST_BUCKETS)], 1);
 	if (d > l->max_ns)
 		l->max_ns = d;
 }

@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "common.bpf.h"
 #include "syscalls.h"
 
 const volatile bool filter_nr = false;
@@ -86,30 +87,7 @@ struct {
 
 static __always_inline void sc_drop(__u32 why)
 {
-	__u64 *v = bpf_map_lookup_elem(&drops, &why);
-
-	if (v)
-		*v += 1;
-}
-
-/* Same buckets as collect/hist.c: 16 linear sub-buckets per power of two. */
-static __always_inline __u32 sc_bucket(__u64 v)
-{
-	__u32 e = 0;
-	__u64 x = v;
-	__u32 idx;
-
-	if (v < (1u << SC_HIST_SUB_BITS))
-		return (__u32)v;
-	if (x >> 32) { e += 32; x >>= 32; }
-	if (x >> 16) { e += 16; x >>= 16; }
-	if (x >> 8) { e += 8; x >>= 8; }
-	if (x >> 4) { e += 4; x >>= 4; }
-	if (x >> 2) { e += 2; x >>= 2; }
-	if (x >> 1) { e += 1; }
-	idx = (e - SC_HIST_SUB_BITS + 1) * (1u << SC_HIST_SUB_BITS) +
-	      (__u32)((v >> (e - SC_HIST_SUB_BITS)) & ((1u << SC_HIST_SUB_BITS) - 1));
-	return idx < SC_HIST_BUCKETS ? idx : SC_HIST_BUCKETS - 1;
+	gs_count_drop(&drops, why);
 }
 
 /* The goroutine on this thread: runtime.g at fsbase-8 (amd64), its goid. */
@@ -264,7 +242,7 @@ static __always_inline void sc_exit(struct trace_event_raw_sys_exit *ctx,
 	}
 	__sync_fetch_and_add(&s->count, 1);
 	__sync_fetch_and_add(&s->total_ns, dur);
-	__sync_fetch_and_add(&s->hist[sc_bucket(dur)], 1);
+	__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur, SC_HIST_BUCKETS)], 1);
 	if (dur > s->max_ns)
 		s->max_ns = dur; /* racy by design: a lost max is one bucket's worth */
 	if (ret < 0 && ret >= -4095) {

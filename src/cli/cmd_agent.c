@@ -648,25 +648,6 @@ static void ag_tcp_cb(const struct hl_tcp_key *k, const struct hl_tcp_val *v, vo
 		p->tcp_retrans += v->count;
 }
 
-/* majflt (field 12) of /proc/PID/stat. */
-static bool ag_majflt(pid_t pid, uint64_t *v)
-{
-	char path[64], buf[1024];
-	FILE *f;
-	char *rp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	rp = strrchr(buf, ')');
-	return rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %" SCNu64, v) == 1;
-}
-
 static void ag_add_reason(struct ag_proc *p, const char *r, double secs)
 {
 	for (size_t i = 0; i < p->nreasons; i++)
@@ -706,7 +687,7 @@ static void ag_collect_proc(struct ag *a, struct ag_proc *p)
 		health_tcp_each(a->h, ag_tcp_cb, p);
 	}
 	cgroup_read(p->pid, &p->cg);
-	ag_majflt(p->pid, &p->majflt);
+	proc_majflt(p->pid, &p->majflt);
 }
 
 static const char *ag_sysname(uint32_t nr, char *buf, size_t len)

@@ -6,6 +6,8 @@
 
 #include "health.skel.h"
 
+#include "bpfutil.h"
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -353,19 +355,5 @@ const char *health_drop_reason(struct health *h, unsigned r)
 
 uint64_t health_drops(struct health *h, int why)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint32_t k = (uint32_t)why;
-	uint64_t *v, sum = 0;
-
-	if (ncpu <= 0)
-		return 0;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return 0;
-	if (bpf_map__lookup_elem(h->skel->maps.drops, &k, sizeof(k), v,
-				 (size_t)ncpu * sizeof(*v), 0) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += v[i];
-	free(v);
-	return sum;
+	return bpfutil_percpu_sum(h->skel->maps.drops, (uint32_t)why);
 }

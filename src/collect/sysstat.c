@@ -9,6 +9,8 @@
 
 #include "syscalls.skel.h"
 
+#include "bpfutil.h"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -381,21 +383,7 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 
 uint64_t sysstat_drops(struct sysstat *s, int why)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint32_t k = (uint32_t)why;
-	uint64_t *v, sum = 0;
-
-	if (ncpu <= 0)
-		return 0;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return 0;
-	if (bpf_map__lookup_elem(s->skel->maps.drops, &k, sizeof(k), v,
-				 (size_t)ncpu * sizeof(*v), 0) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += v[i];
-	free(v);
-	return sum;
+	return bpfutil_percpu_sum(s->skel->maps.drops, (uint32_t)why);
 }
 
 const char *sysstat_start_store(const struct sysstat *s)

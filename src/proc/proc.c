@@ -200,3 +200,22 @@ int proc_thread_count(pid_t pid)
 	closedir(d);
 	return n;
 }
+
+bool proc_majflt(pid_t pid, uint64_t *v)
+{
+	char path[64], buf[1024];
+	FILE *f;
+	char *rp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+	rp = strrchr(buf, ')');
+	return rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %" SCNu64, v) == 1;
+}

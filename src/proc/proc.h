@@ -42,6 +42,9 @@ int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *er
 /* Number of threads (entries of /proc/PID/task), or -1. */
 int proc_thread_count(pid_t pid);
 
+/* Major page faults of PID so far (majflt of /proc/PID/stat). */
+bool proc_majflt(pid_t pid, uint64_t *v);
+
 /* True if PID is alive (kill(pid, 0) or /proc/PID exists). */
 bool proc_alive(pid_t pid);
 
