@@ -5,6 +5,7 @@
 #ifndef GOSCOPE_CLI_H
 #define GOSCOPE_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,6 +27,22 @@ struct cli_target {
  */
 int cli_target_open(const char *arg, struct cli_target *t);
 void cli_target_close(struct cli_target *t);
+
+/*
+ * Take a target (its gb is FN's from now on, also when FN fails). FN
+ * returns 0 when the target is used, -1 when not: for a PID the user gave,
+ * FN has printed why and the command stops; a discovered one is skipped.
+ */
+typedef int (*cli_target_fn)(struct cli_target *t, bool discovered, void *udata);
+
+/*
+ * The targets of a tracing command: PIDS as given, or with NPIDS 0 every Go
+ * process on the host (at most MAX; those that cannot be read are
+ * skipped). Returns 0 if at least one target was taken, else -1 with the
+ * reason printed.
+ */
+int cli_targets_open(const pid_t *pids, size_t npids, size_t max, cli_target_fn fn,
+		     void *udata);
 
 /* printf-style "goscope: ..." line on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

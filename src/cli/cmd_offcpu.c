@@ -11,7 +11,6 @@
 
 #include "../collect/offcpu.h"
 #include "../output/pprof.h"
-#include "../proc/discover.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -539,67 +538,21 @@ static int oc_report(struct offcpu *oc, const struct oc_args *a, uint64_t elapse
 	return rc;
 }
 
-/* Open every target; at least one must work. */
-static int oc_open_targets(struct offcpu *oc, struct oc_args *a)
+/* Take one target: start sampling it. */
+static int oc_take_target(struct cli_target *t, bool discovered, void *udata)
 {
-	pid_t found[OC_MAX_TARGETS];
-	pid_t *pids = a->pids;
-	size_t npids = a->npids;
+	struct offcpu *oc = udata;
 	char err[512];
 
-	if (npids == 0) {
-		long n = discover_go_pids(found, OC_MAX_TARGETS);
-
-		if (n < 0) {
-			cli_error("cannot read /proc to find Go processes");
-			return -1;
-		}
-		if (n == 0) {
-			cli_error("no Go processes found (give one with -p PID)");
-			return -1;
-		}
-		if (n > OC_MAX_TARGETS)
-			fprintf(stderr, "goscope: %ld Go processes, tracing the first %d\n", n,
-				OC_MAX_TARGETS);
-		pids = found;
-		npids = n > OC_MAX_TARGETS ? OC_MAX_TARGETS : (size_t)n;
-	}
-	for (size_t i = 0; i < npids; i++) {
-		char arg[32];
-		struct cli_target t;
-
-		snprintf(arg, sizeof(arg), "%d", (int)pids[i]);
-		if (a->npids == 0) {
-			/* Discovered: skip quietly what cannot be traced. */
-			struct proc_target pt;
-
-			if (proc_target_parse(arg, &pt, err, sizeof(err)) != 0)
-				continue;
-			if (gobin_open(pt.open_path, &t.gb, err, sizeof(err)) != 0)
-				continue;
-			t.proc = pt;
-			if (proc_load_bias(pt.pid, t.gb->img, &t.bias, err, sizeof(err)) != 0) {
-				gobin_close(t.gb);
-				continue;
-			}
-		} else if (cli_target_open(arg, &t) != 0) {
-			return -1;
-		}
-		if (offcpu_add_target(oc, t.proc.pid, t.gb, t.bias, t.proc.exe, err,
-				      sizeof(err)) != 0) {
-			if (a->npids) {
-				cli_error("pid %d (%s): %s", (int)t.proc.pid, t.proc.exe, err);
-				return -1;
-			}
-			fprintf(stderr, "goscope: skipping pid %d (%s): %s\n", (int)t.proc.pid,
-				t.proc.exe, err);
-		}
-	}
-	if (oc->ntargets == 0) {
-		cli_error("none of the %zu Go processes found can be traced", npids);
-		return -1;
-	}
-	return 0;
+	if (offcpu_add_target(oc, t->proc.pid, t->gb, t->bias, t->proc.exe, err,
+			      sizeof(err)) == 0)
+		return 0;
+	if (discovered)
+		fprintf(stderr, "goscope: skipping pid %d (%s): %s\n", (int)t->proc.pid,
+			t->proc.exe, err);
+	else
+		cli_error("pid %d (%s): %s", (int)t->proc.pid, t->proc.exe, err);
+	return -1;
 }
 
 int cmd_offcpu(int argc, char **argv)
@@ -613,7 +566,7 @@ int cmd_offcpu(int argc, char **argv)
 	if (oc_parse_args(argc, argv, &a) != 0)
 		return 2;
 	offcpu_init(&oc, &a.opts);
-	if (oc_open_targets(&oc, &a) != 0) {
+	if (cli_targets_open(a.pids, a.npids, OC_MAX_TARGETS, oc_take_target, &oc) != 0) {
 		offcpu_free(&oc);
 		return 1;
 	}

@@ -9,7 +9,6 @@
 #include "../collect/netrules.h"
 #include "../collect/sysstat.h"
 #include "../output/jsonw.h"
-#include "../proc/discover.h"
 #include "../proc/fdinfo.h"
 #include "../proc/syscalls.h"
 
@@ -701,52 +700,16 @@ static void scc_check_rates(struct scc *c, struct sysstat_row *rows, size_t n, d
 	}
 }
 
-static int scc_open_targets(struct scc *c)
+static int scc_take_target(struct cli_target *t, bool discovered, void *udata)
 {
-	pid_t found[SCC_MAX_TARGETS];
-	pid_t *pids = c->pids;
-	size_t npids = c->npids;
-	char err[512];
+	struct scc *c = udata;
+	struct scc_target *st = &c->targets[c->ntargets++];
 
-	if (npids == 0) {
-		long n = discover_go_pids(found, SCC_MAX_TARGETS);
-
-		if (n <= 0) {
-			cli_error(n < 0 ? "cannot read /proc to find Go processes"
-					: "no Go processes found (give one with -p PID)");
-			return -1;
-		}
-		pids = found;
-		npids = n > SCC_MAX_TARGETS ? SCC_MAX_TARGETS : (size_t)n;
-	}
-	for (size_t i = 0; i < npids; i++) {
-		char arg[32];
-		struct cli_target t;
-		struct scc_target *st;
-
-		snprintf(arg, sizeof(arg), "%d", (int)pids[i]);
-		if (c->npids) {
-			if (cli_target_open(arg, &t) != 0)
-				return -1;
-		} else {
-			if (proc_target_parse(arg, &t.proc, err, sizeof(err)) != 0 ||
-			    gobin_open(t.proc.open_path, &t.gb, err, sizeof(err)) != 0)
-				continue;
-			if (proc_load_bias(t.proc.pid, t.gb->img, &t.bias, err, sizeof(err)) != 0) {
-				gobin_close(t.gb);
-				continue;
-			}
-		}
-		st = &c->targets[c->ntargets++];
-		st->pid = t.proc.pid;
-		snprintf(st->exe, sizeof(st->exe), "%s", t.proc.exe);
-		st->gb = t.gb;
-		st->bias = t.bias;
-	}
-	if (c->ntargets == 0) {
-		cli_error("none of the Go processes found can be traced");
-		return -1;
-	}
+	(void)discovered;
+	st->pid = t->proc.pid;
+	snprintf(st->exe, sizeof(st->exe), "%s", t->proc.exe);
+	st->gb = t->gb;
+	st->bias = t->bias;
 	return 0;
 }
 
@@ -776,7 +739,7 @@ int cmd_syscalls(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (scc_open_targets(c) != 0)
+	if (cli_targets_open(c->pids, c->npids, SCC_MAX_TARGETS, scc_take_target, c) != 0)
 		goto out;
 	jsonw_init(&c->jw, stdout);
 	so.by = c->by;

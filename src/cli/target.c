@@ -4,7 +4,10 @@
  */
 #include "cli.h"
 
+#include "../proc/discover.h"
+
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,4 +52,78 @@ void cli_target_close(struct cli_target *t)
 {
 	gobin_close(t->gb);
 	t->gb = NULL;
+}
+
+/* Open PID quietly (a discovered process): 0, or -1 if it cannot be read. */
+static int cli_target_open_quiet(pid_t pid, struct cli_target *t)
+{
+	char arg[32], err[512];
+
+	memset(t, 0, sizeof(*t));
+	snprintf(arg, sizeof(arg), "%d", (int)pid);
+	if (proc_target_parse(arg, &t->proc, err, sizeof(err)) != 0 ||
+	    gobin_open(t->proc.open_path, &t->gb, err, sizeof(err)) != 0)
+		return -1;
+	if (proc_load_bias(pid, t->gb->img, &t->bias, err, sizeof(err)) != 0) {
+		gobin_close(t->gb);
+		t->gb = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int cli_targets_open(const pid_t *pids, size_t npids, size_t max, cli_target_fn fn,
+		     void *udata)
+{
+	pid_t *found = NULL;
+	size_t n = npids, used = 0;
+	bool discovered = npids == 0;
+
+	if (discovered) {
+		long k;
+
+		found = calloc(max ? max : 1, sizeof(*found));
+		if (!found) {
+			cli_error("out of memory");
+			return -1;
+		}
+		k = discover_go_pids(found, max);
+		if (k <= 0) {
+			cli_error(k < 0 ? "cannot read /proc to find Go processes"
+					: "no Go processes found (give one with -p PID)");
+			free(found);
+			return -1;
+		}
+		if ((size_t)k > max)
+			fprintf(stderr, "goscope: %ld Go processes, tracing the first %zu\n", k, max);
+		pids = found;
+		n = (size_t)k > max ? max : (size_t)k;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cli_target t;
+		char arg[32];
+
+		snprintf(arg, sizeof(arg), "%d", (int)pids[i]);
+		if (discovered ? cli_target_open_quiet(pids[i], &t) != 0
+			       : cli_target_open(arg, &t) != 0) {
+			if (discovered)
+				continue;
+			free(found);
+			return -1;
+		}
+		if (fn(&t, discovered, udata) != 0) {
+			if (!discovered) {
+				free(found);
+				return -1;
+			}
+			continue;
+		}
+		used++;
+	}
+	free(found);
+	if (used == 0) {
+		cli_error("none of the %zu Go processes found can be traced", n);
+		return -1;
+	}
+	return 0;
 }
