@@ -176,13 +176,57 @@ static int ag_list(const char *s, char *dst, size_t len, size_t *n)
 	return 0;
 }
 
+/*
+ * Parse ADDR:PORT ([ADDR]:PORT for IPv6; an empty ADDR is every IPv4
+ * address) into SS; returns a reason on error, NULL if fine.
+ */
+static const char *ag_listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	long port;
+	char *end;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+		return "want ADDR:PORT";
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port < 1 || port > 65535)
+		return "bad port (want ADDR:PORT, PORT 1 to 65535)";
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0",
+		      &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(struct sockaddr_in6);
+	} else {
+		return "ADDR is not an IP address";
+	}
+	return NULL;
+}
+
 /* Apply one setting KEY=VALUE; returns a reason on error, NULL if fine. */
 static const char *ag_set(struct ag_cfg *c, const char *key, const char *val)
 {
 	char *end;
 
 	if (strcmp(key, "listen") == 0) {
-		if (!strchr(val, ':') || strlen(val) >= sizeof(c->listen))
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		const char *why = ag_listen_addr(val, &ss, &sl);
+
+		if (why)
+			return why;
+		if (strlen(val) >= sizeof(c->listen))
 			return "listen wants ADDR:PORT";
 		snprintf(c->listen, sizeof(c->listen), "%s", val);
 	} else if (strcmp(key, "interval") == 0) {
@@ -194,6 +238,7 @@ static const char *ag_set(struct ag_cfg *c, const char *key, const char *val)
 		if (*end || c->offcpu_freq < 0.1 || c->offcpu_freq > 100)
 			return "offcpu-freq wants 0.1 to 100 Hz";
 	} else if (strcmp(key, "json-lines") == 0 || strcmp(key, "json_lines") == 0) {
+		free((void *)c->json_lines); /* set again: the last one wins */
 		c->json_lines = strdup(val);
 		if (!c->json_lines)
 			return "out of memory";
@@ -300,6 +345,7 @@ static int ag_parse(int argc, char **argv, struct ag_cfg *c)
 				      [O_EXE - 256] = "exe",         [O_CGROUP - 256] = "cgroup",
 				      [O_COLL - 256] = "collectors", [O_FREQ - 256] = "offcpu-freq",
 				      [O_MAX - 256] = "max-processes" };
+	bool cli_exes = false, cli_cgroups = false;
 	int o;
 
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9464");
@@ -328,6 +374,15 @@ static int ag_parse(int argc, char **argv, struct ag_cfg *c)
 		}
 		if (o == O_CONFIG)
 			continue;
+		/* Lists from the command line replace the config file's (and add
+		 * up over repeated options). */
+		if (o == O_EXE && !cli_exes) {
+			c->nexes = 0;
+			cli_exes = true;
+		} else if (o == O_CGROUP && !cli_cgroups) {
+			c->ncgroups = 0;
+			cli_cgroups = true;
+		}
 		why = ag_set(c, keys[o - 256], optarg);
 		if (why) {
 			cli_error("--%s %s: %s", keys[o - 256], optarg, why);
@@ -344,41 +399,13 @@ static int ag_parse(int argc, char **argv, struct ag_cfg *c)
 /* Bind the listening socket ourselves, for a precise error message. */
 static int ag_listen_socket(const char *spec)
 {
-	char host[128];
-	const char *colon = strrchr(spec, ':');
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	long port;
-	char *end;
+	const char *why = ag_listen_addr(spec, &ss, &sl);
 	int fd, one = 1;
 
-	if (!colon || (size_t)(colon - spec) >= sizeof(host)) {
-		cli_error("--listen %s: want ADDR:PORT", spec);
-		return -1;
-	}
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535) {
-		cli_error("--listen %s: bad port", spec);
-		return -1;
-	}
-	memset(&ss, 0, sizeof(ss));
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = 0;
-	}
-	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0",
-		      &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-		sl = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-		sl = sizeof(struct sockaddr_in6);
-	} else {
-		cli_error("--listen %s: '%s' is not an IP address", spec, host);
+	if (why) {
+		cli_error("--listen %s: %s", spec, why);
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -468,6 +495,48 @@ static bool ag_wanted(struct ag *a, pid_t pid, const char *exe_base)
 	return true;
 }
 
+/*
+ * Make S valid UTF-8 in place. Prometheus rejects a whole scrape over one
+ * label value that is not, and an executable's name is any bytes (and
+ * cutting it to the label's size may split a character): every byte that
+ * does not begin a complete, shortest-form sequence becomes '?'.
+ */
+static void ag_utf8(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t n, i;
+		uint32_t cp;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 2;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 3;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 4;
+			cp = *p & 0x07;
+		} else {
+			*p++ = '?';
+			continue;
+		}
+		for (i = 1; i < n && (p[i] & 0xc0) == 0x80; i++)
+			cp = (cp << 6) | (p[i] & 0x3f);
+		if (i < n || (n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+		    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 static void ag_proc_free(struct ag *a, struct ag_proc *p)
 {
 	if (a->ss)
@@ -530,13 +599,15 @@ static bool ag_track(struct ag *a, pid_t pid)
 	p->pid = pid;
 	p->gb = gb;
 	p->bias = bias;
-	snprintf(p->exe, sizeof(p->exe), "%.63s", base);
 	/* An executable replaced on disk reads "name (deleted)": keep the name. */
-	char *del = strstr(p->exe, " (deleted)");
+	size_t blen = strlen(base);
 
-	if (del && del[10] == 0)
-		*del = 0;
+	if (blen > 10 && strcmp(base + blen - 10, " (deleted)") == 0)
+		blen -= 10;
+	snprintf(p->exe, sizeof(p->exe), "%.*s", (int)(blen < 63 ? blen : 63), base);
 	snprintf(p->go_version, sizeof(p->go_version), "%s", gobin_go_version(gb));
+	ag_utf8(p->exe);
+	ag_utf8(p->go_version);
 	if (a->cfg.col_offcpu) {
 		struct offcpu_opts oo = { .goid = -1, .no_stacks = true, .max_stacks = 256 };
 
@@ -640,16 +711,24 @@ static void ag_collect_syscalls(struct ag *a)
 	}
 }
 
+/* One pass over the TCP map (host-wide) for every tracked process. */
 static void ag_tcp_cb(const struct hl_tcp_key *k, const struct hl_tcp_val *v, void *arg)
 {
-	struct ag_proc *p = arg;
+	struct ag *a = arg;
 
-	if (k->kind == HL_TCP_RETRANS && fdinfo_inodes_has(&p->inodes, k->ino))
-		p->tcp_retrans += v->count;
+	if (k->kind != HL_TCP_RETRANS)
+		return;
+	for (size_t i = 0; i < a->cfg.max_procs; i++)
+		if (a->procs[i].used && fdinfo_inodes_has(&a->procs[i].inodes, k->ino))
+			a->procs[i].tcp_retrans += v->count;
 }
 
-static void ag_add_reason(struct ag_proc *p, const char *r, double secs)
+static void ag_add_reason(struct ag_proc *p, const char *reason, double secs)
 {
+	char r[sizeof(p->reasons[0].name)];
+
+	snprintf(r, sizeof(r), "%s", reason); /* from the binary: any bytes */
+	ag_utf8(r);
 	for (size_t i = 0; i < p->nreasons; i++)
 		if (strcmp(p->reasons[i].name, r) == 0) {
 			p->reasons[i].seconds += secs;
@@ -683,8 +762,7 @@ static void ag_collect_proc(struct ag *a, struct ag_proc *p)
 	if (a->h) {
 		if (health_runq(a->h, p->pid, &l))
 			p->runq_seconds = (double)l.total_ns / 1e9;
-		p->tcp_retrans = 0;
-		health_tcp_each(a->h, ag_tcp_cb, p);
+		p->tcp_retrans = 0; /* summed by ag_tcp_cb after every process's fds */
 	}
 	cgroup_read(p->pid, &p->cg);
 	proc_majflt(p->pid, &p->majflt);
@@ -908,7 +986,8 @@ static void ag_json(struct ag *a)
 		jsonw_kint(&a->jw, "pid", p->pid);
 		jsonw_kstr(&a->jw, "exe", p->exe);
 		jsonw_kstr(&a->jw, "go_version", p->go_version);
-		jsonw_kuint(&a->jw, "goroutines", p->goroutines);
+		if (p->oc_ok) /* not read: no offcpu collector, or Go < 1.17 */
+			jsonw_kuint(&a->jw, "goroutines", p->goroutines);
 		jsonw_kuint(&a->jw, "open_fds", p->open_fds);
 		jsonw_kdouble(&a->jw, "runq_delay_seconds_total", p->runq_seconds);
 		jsonw_kuint(&a->jw, "cfs_throttled_periods_total", p->cg.nr_throttled);
@@ -1029,6 +1108,10 @@ int cmd_agent(int argc, char **argv)
 			for (size_t i = 0; i < a->cfg.max_procs; i++)
 				if (a->procs[i].used)
 					ag_collect_proc(a, &a->procs[i]);
+			/* Not once per process: the map holds every socket of the
+			 * host, and each entry costs two bpf(2) calls. */
+			if (a->h)
+				health_tcp_each(a->h, ag_tcp_cb, a);
 			ag_render(a, &pt);
 			if (!pt.oom) {
 				char *page = malloc(pt.len + 1);
