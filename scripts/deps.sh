@@ -12,7 +12,7 @@ PKGS=(
 	libmicrohttpd-dev
 	# tests
 	libcmocka-dev libclang-rt-14-dev golang-go python3 curl ca-certificates
-	caddy etcd-server strace procps iproute2 nftables
+	caddy etcd-server strace procps iproute2 nftables prometheus
 	# bench and peers
 	wrk bpftrace libbpf-tools linux-perf
 )
