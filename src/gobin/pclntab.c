@@ -81,6 +81,8 @@ struct pclntab {
 	struct pclntab_cache_ent *cache; /* PCLNTAB_CACHE_SETS * WAYS entries */
 	uint8_t *cache_next;             /* per set: the way to replace next */
 	struct pclntab_dtab *dtabs;      /* decoded tables, direct-mapped by offset */
+	uint32_t ndtabs;                 /* slots in dtabs */
+	uint32_t nsets;                  /* sets in cache */
 	uint32_t *bucket;                /* first function of each 4 KiB of text */
 	size_t nbuckets;
 	uint64_t bucket_lo;
@@ -344,9 +346,15 @@ int pclntab_open(const uint8_t *data, size_t len, uint64_t vaddr,
 			break;
 		}
 	}
-	p->cache = calloc(PCLNTAB_CACHE_SETS * PCLNTAB_CACHE_WAYS, sizeof(*p->cache));
-	p->cache_next = calloc(PCLNTAB_CACHE_SETS, 1);
-	p->dtabs = calloc(PCLNTAB_DTABS, sizeof(*p->dtabs));
+	p->ndtabs = 64;
+	while (p->ndtabs < PCLNTAB_DTABS && p->ndtabs < 2 * p->nfunc)
+		p->ndtabs *= 2;
+	p->nsets = 16;
+	while (p->nsets < PCLNTAB_CACHE_SETS && p->nsets * 4 < p->nfunc)
+		p->nsets *= 2;
+	p->cache = calloc((size_t)p->nsets * PCLNTAB_CACHE_WAYS, sizeof(*p->cache));
+	p->cache_next = calloc(p->nsets, 1);
+	p->dtabs = calloc(p->ndtabs, sizeof(*p->dtabs));
 	if (!p->cache || !p->cache_next || !p->dtabs) {
 		free(p->cache);
 		free(p->cache_next);
@@ -361,11 +369,11 @@ int pclntab_open(const uint8_t *data, size_t len, uint64_t vaddr,
 
 static void pclntab_clear_dtabs(struct pclntab *p)
 {
-	for (size_t i = 0; i < PCLNTAB_DTABS; i++) {
+	for (size_t i = 0; i < p->ndtabs; i++) {
 		free(p->dtabs[i].end);
 		free(p->dtabs[i].val);
 	}
-	memset(p->dtabs, 0, PCLNTAB_DTABS * sizeof(*p->dtabs));
+	memset(p->dtabs, 0, p->ndtabs * sizeof(*p->dtabs));
 }
 
 void pclntab_close(struct pclntab *p)
@@ -408,7 +416,7 @@ uint64_t pclntab_funcnametab_off(const struct pclntab *p)
 void pclntab_set_text(struct pclntab *p, uint64_t text)
 {
 	p->text = text;
-	memset(p->cache, 0, PCLNTAB_CACHE_SETS * PCLNTAB_CACHE_WAYS * sizeof(*p->cache));
+	memset(p->cache, 0, (size_t)p->nsets * PCLNTAB_CACHE_WAYS * sizeof(*p->cache));
 	/* Entries moved: the function index is rebuilt on the next lookup. */
 	free(p->bucket);
 	p->bucket = NULL;
@@ -424,7 +432,7 @@ uint64_t pclntab_text(const struct pclntab *p)
 void pclntab_set_gofunc(struct pclntab *p, uint64_t gofunc)
 {
 	p->gofunc = gofunc;
-	memset(p->cache, 0, PCLNTAB_CACHE_SETS * PCLNTAB_CACHE_WAYS * sizeof(*p->cache));
+	memset(p->cache, 0, (size_t)p->nsets * PCLNTAB_CACHE_WAYS * sizeof(*p->cache));
 }
 
 uint64_t pclntab_gofunc(const struct pclntab *p)
@@ -570,10 +578,11 @@ static void pclntab_decode(const struct pclntab *p, uint32_t taboff, struct pcln
 
 		if (!pclntab_uvarint(p, &off, &uv) || (uv == 0 && !first))
 			return;
+		/* Wrapping int32 sums, as Go's: a corrupt delta must not overflow. */
 		if (uv & 1)
-			val += (int32_t)~(uv >> 1);
+			val = (int32_t)((uint32_t)val + ~(uv >> 1));
 		else
-			val += (int32_t)(uv >> 1);
+			val = (int32_t)((uint32_t)val + (uv >> 1));
 		if (!pclntab_uvarint(p, &off, &pcd))
 			return;
 		pc += (uint64_t)pcd * (uint64_t)p->quantum;
@@ -614,7 +623,7 @@ static bool pclntab_pcvalue(const struct pclntab *p, uint32_t taboff,
 
 	if (taboff == 0 || p->pctab + taboff >= p->len)
 		return false;
-	d = &p->dtabs[(taboff * 0x9E3779B1u) >> 15 & (PCLNTAB_DTABS - 1)];
+	d = &p->dtabs[(taboff * 0x9E3779B1u) >> 15 & (p->ndtabs - 1)];
 	if (d->taboff != taboff)
 		pclntab_decode(p, taboff, d);
 	if (d->n == 0)
@@ -814,7 +823,7 @@ static int pclntab_expand(const struct pclntab *p, uint64_t pc,
 int pclntab_symbolize(struct pclntab *p, uint64_t pc, struct pclntab_frame *out,
 		      int max)
 {
-	size_t set = (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 40) & (PCLNTAB_CACHE_SETS - 1);
+	size_t set = (size_t)((pc * 0x9E3779B97F4A7C15ull) >> 40) & (p->nsets - 1);
 	struct pclntab_cache_ent *ways = &p->cache[set * PCLNTAB_CACHE_WAYS];
 	struct pclntab_cache_ent *ce;
 	int n;
