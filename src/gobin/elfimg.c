@@ -393,6 +393,11 @@ bool elfimg_is_static(const struct elfimg *img)
 	return !img->has_interp && !img->has_needed;
 }
 
+bool elfimg_has_needed(const struct elfimg *img)
+{
+	return img->has_needed;
+}
+
 bool elfimg_has_symtab(const struct elfimg *img)
 {
 	return elfimg_section(img, ".symtab") != NULL;

@@ -62,6 +62,7 @@ int elfimg_ptrsize(const struct elfimg *img);
 bool elfimg_big_endian(const struct elfimg *img);
 bool elfimg_is_pie(const struct elfimg *img);      /* ET_DYN */
 bool elfimg_is_static(const struct elfimg *img);   /* no PT_INTERP, no DT_NEEDED */
+bool elfimg_has_needed(const struct elfimg *img);  /* links shared libraries (DT_NEEDED) */
 bool elfimg_has_symtab(const struct elfimg *img);  /* .symtab present */
 bool elfimg_has_dwarf(const struct elfimg *img);   /* .debug_info or .zdebug_info */
 

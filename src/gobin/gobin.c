@@ -254,8 +254,11 @@ static bool gobin_detect_cgo(struct gobin *gb)
 		    strncmp(f.name, "runtime/cgo.", 12) == 0)
 			return true;
 	}
-	/* A dynamically linked binary built with cgo on links libc through it. */
-	return cgo && strcmp(cgo, "1") == 0 && !elfimg_is_static(gb->img);
+	/*
+	 * Built with cgo on and linking shared libraries (libc) through it. A
+	 * pure-Go PIE has an interpreter but no DT_NEEDED: not cgo.
+	 */
+	return cgo && strcmp(cgo, "1") == 0 && elfimg_has_needed(gb->img);
 }
 
 static int gobin_init(struct gobin *gb, char *err, size_t errlen)
