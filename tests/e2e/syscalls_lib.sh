@@ -5,14 +5,16 @@
 SCCHECK() { "$PYTHON" "$E2E_DIR/syscalls_check.py" "$@"; }
 
 # gs_wait_attached PID [SECONDS]: until the goscope process PID has attached
-# its two raw_syscalls programs (two bpf_link fds), plus a moment for it to
-# put the target in its map (done right after attaching).
+# its two raw_syscalls programs (two bpf_link fds; perf_event fds where
+# libbpf attaches the old way), plus a moment for it to put the target in
+# its map (done right after attaching).
 gs_wait_attached() {
-	local pid=$1 n=$((${2:-30} * 20)) links
+	local pid=$1 n=$((${2:-30} * 20)) fds
 	while [ $n -gt 0 ]; do
 		kill -0 "$pid" 2>/dev/null || return 1
-		links=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c 'bpf_link')
-		if [ "$links" -ge 2 ]; then
+		fds=$(ls -l "/proc/$pid/fd" 2>/dev/null)
+		if [ "$(grep -c 'bpf_link' <<<"$fds")" -ge 2 ] ||
+			[ "$(grep -c 'perf_event' <<<"$fds")" -ge 2 ]; then
 			sleep 0.3
 			return 0
 		fi

@@ -19,8 +19,9 @@
 # - the program's own clock around each sleep: p50/p99/max within 15% of the
 #   request (25 ms) and of what the program measured, max at least 25 ms,
 #   p50/p99 at least 25 ms less the histogram's resolution (1/32);
-# - the exact kernel durations of the same sleeps (--slow 20 events): p50
-#   and p99 within 1/32 of the exact nearest-rank quantiles, max equal;
+# - the exact kernel durations of the same sleeps (--slow 0 events, one per
+#   call): p50 and p99 within 1/32 of the exact nearest-rank quantiles, max
+#   equal;
 # - the program's goroutine id ("goroutine N" from runtime.Stack) and thread
 #   id (gettid): --by goid and --by tid put every diet call on them alone,
 #   and a helper goroutine's failing openats on its own goid row, each row
@@ -40,14 +41,14 @@ DIET_SYSCALLS=openat,socket,connect,clock_nanosleep
 diet_start diet -open $N -missing $K -refused $M -sleeps $S -sleep-ms $SLEEP_MS
 log "syscalldiet pid $DIET_PID goroutine $DIET_GOID thread $DIET_TID"
 
-# 1. whole process, JSON; --slow 20 gives each sleep's exact duration too
-if diet_round "$TMP/all.json" -d 4 --json --slow 20; then
-	expect_eq "syscalls -d 4 --json --slow 20: exit status" "$GS_RC" 0
+# 1. whole process, JSON
+if diet_round "$TMP/all.json" -d 4 --json; then
+	expect_eq "syscalls -d 4 --json: exit status" "$GS_RC" 0
 	check_v "--json: counts N+K, M, M, S; errors and errnos ENOENT:$K ECONNREFUSED:$M" \
 		SCCHECK counts "$TMP/all.json" "${DIET[@]}"
-	check_v "--json: clock_nanosleep p50/p99/max within 15% of $SLEEP_MS ms and of the program's clock; within 1/32 of the exact quantiles of the same calls (--slow events)" \
+	check_v "--json: clock_nanosleep p50/p99/max within 15% of $SLEEP_MS ms and of the program's clock" \
 		SCCHECK latency "$TMP/all.json" --syscall clock_nanosleep --req-us $((SLEEP_MS * 1000)) \
-		--truth-us "$DIET_SLEEPS" --events
+		--truth-us "$DIET_SLEEPS"
 	# p50 is a bucket midpoint: with every call in the upper half of one
 	# bucket (25.0-25.17 ms here) it is below all of them (24.64 ms) and
 	# below the requested 25 ms. Where the calls land depends on the
@@ -61,12 +62,16 @@ else
 fi
 
 # 2. -e: only the syscalls asked for, same counts; strace -f -c -p watches
-# the same run
+# the same run; --slow 0 streams every one of these calls with its exact
+# duration, the truth for the histogram's quantiles
 strace_start "$TMP/strace.c" || fail "strace -f -c -p $DIET_PID: $(head -3 "$TMP/strace.c.err")"
-if diet_round "$TMP/e.json" -d 4 --json -e "$DIET_SYSCALLS"; then
-	expect_eq "syscalls -e $DIET_SYSCALLS: exit status" "$GS_RC" 0
+if diet_round "$TMP/e.json" -d 4 --json -e "$DIET_SYSCALLS" --slow 0; then
+	expect_eq "syscalls -e $DIET_SYSCALLS --slow 0: exit status" "$GS_RC" 0
 	check_v "-e $DIET_SYSCALLS: nothing else, same counts and errnos" \
 		SCCHECK counts "$TMP/e.json" --only "$DIET_SYSCALLS" "${DIET[@]}"
+	check_v "--slow 0: clock_nanosleep p50/p99 within 1/32 of the exact quantiles of the same calls (one event each), max equal" \
+		SCCHECK latency "$TMP/e.json" --syscall clock_nanosleep --req-us $((SLEEP_MS * 1000)) \
+		--truth-us "$DIET_SLEEPS" --events --tol 1
 	if strace_stop "$TMP/strace.c"; then
 		check_v "strace -f -c -p on the same run: same calls and errors for $DIET_SYSCALLS" \
 			SCCHECK strace "$TMP/strace.c" "$TMP/e.json" --syscalls "$DIET_SYSCALLS"
