@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Overhead of `goscope syscalls` on a saturated Go HTTP server, against the
+# untraced server and against peers, all measured in the same run:
+#
+#   baseline    the server alone under wrk
+#   goscope     goscope syscalls -p PID (default view: per-syscall counts,
+#               errnos and latency histograms aggregated in the kernel)
+#   syscount    libbpf-tools syscount -L -p PID (counts and total latency
+#               per syscall, in the kernel)
+#   bpftrace    bench/syscalls.bt PID (per-syscall counts, errors and a
+#               latency histogram, in the kernel)
+#   perf trace  perf trace -s -p PID (every call streamed to user space)
+#   strace      strace -c -f -p PID (ptrace: two stops per call)
+#
+# Rounds alternate the modes so that drift hits them alike; the median
+# requests/s of each mode is reported with its ratio to the baseline's
+# median and the median of its ratios to the baseline of the same round
+# (steadier when the machine's speed drifts between rounds), the
+# tracer's own CPU time (from /proc/PID/stat) per second of tracing, and
+# the system calls the tracer reported per request wrk completed (a tool
+# that saw nothing costs nothing: this column shows which ones did the
+# work; a round where a tracer reported none is left out of its figures and
+# counted). Environment: BENCH_ROUNDS (3), BENCH_SECS (8), BENCH_CONNS (64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECS:-8}
+CONNS=${BENCH_CONNS:-64}
+PORT=${BENCH_PORT:-18091}
+GOSCOPE=${GOSCOPE:-./goscope}
+
+make -s --no-print-directory goscope >&2
+work=$(mktemp -d /tmp/goscope-bench.XXXXXX)
+# A private copy: a rebuild of ./goscope during the run must not break it.
+cp "$GOSCOPE" "$work/goscope"
+GOSCOPE=$work/goscope
+mkdir -p .cache/gocache
+(cd bench/go/httpserver && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/httpserver" .)
+
+srv=""
+cleanup() {
+	[ -n "$srv" ] && kill "$srv" 2>/dev/null
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+"$work/httpserver" -addr "127.0.0.1:$PORT" 2>/dev/null &
+srv=$!
+for _ in $(seq 50); do
+	curl -sf "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+# CPU seconds (user + system) a process has used so far.
+cpu_secs() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' \
+		"/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# calls_seen MODE FILE: the system calls the tracer's report counts.
+calls_seen() {
+	case $1 in
+	goscope) awk -F'"count":' 'NF > 1 { split($2, a, ","); s += a[1] } END { print s + 0 }' "$2" ;;
+	syscount) awk 'f && $2 ~ /^[0-9]+$/ { s += $2 } /^SYSCALL/ { f = 1 } END { print s + 0 }' "$2" ;;
+	bpftrace) awk -F': ' '/^@calls\[/ { s += $2 } END { print s + 0 }' "$2" ;;
+	perftrace) awk '$1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { s += $2 }
+		END { print s + 0 }' "$2" ;;
+	strace) awk '$NF == "total" { print $4 + 0; f = 1 } END { if (!f) print 0 }' "$2" ;;
+	*) echo 0 ;;
+	esac
+}
+
+# wait_attached MODE PID ERRFILE OUTFILE: until the tracer has attached
+# (strace says so, bpftrace's BEGIN probe prints a line; the others hold two
+# BPF links or perf events), at most 30 s.
+# Tracers take from 0.1 s to several seconds to start on a busy machine;
+# wrk must not start before.
+wait_attached() {
+	local n=300
+	while [ $n -gt 0 ] && kill -0 "$2" 2>/dev/null; do
+		if [ "$1" = strace ]; then
+			grep -q attached "$3" 2>/dev/null && return 0
+		elif [ "$1" = bpftrace ]; then
+			grep -q '^tracing pid' "$4" 2>/dev/null && return 0
+		elif [ "$(ls -l "/proc/$2/fd" 2>/dev/null | grep -cE 'bpf_link|perf_event')" -ge 2 ]; then
+			return 0
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "bench: $1 did not attach: $(head -2 "$3")" >&2
+}
+
+# stop_tracer PID: SIGINT (the tracers print their report on it), again
+# if it was lost, then SIGTERM and SIGKILL; waits for it.
+stop_tracer() {
+	local sig n
+	for sig in INT INT TERM KILL; do
+		kill "-$sig" "$1" 2>/dev/null || break
+		for n in $(seq 100); do
+			kill -0 "$1" 2>/dev/null || break 2
+			sleep 0.1
+		done
+	done
+	wait "$1" 2>/dev/null || true
+}
+
+# run_mode NAME ROUND: one wrk run with NAME's tracer attached; prints
+# req/s, the tracer's CPU seconds per second and the calls it reported
+# per request.
+run_mode() {
+	local mode=$1 out=$work/$1.$2.out tr="" rps reqs cpu0=0 cpu1=0 wrkout
+
+	case $mode in
+	baseline) ;;
+	goscope) "$GOSCOPE" syscalls -p "$srv" --json >"$out" 2>"$out.err" & tr=$! ;;
+	syscount) syscount -L -T 400 -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
+	bpftrace) bpftrace bench/syscalls.bt "$srv" >"$out" 2>"$out.err" & tr=$! ;;
+	perftrace) perf trace -s -p "$srv" -o "$out" >/dev/null 2>"$out.err" & tr=$! ;;
+	strace) strace -c -f -p "$srv" -o "$out" 2>"$out.err" & tr=$! ;;
+	esac
+	[ -n "$tr" ] && wait_attached "$mode" "$tr" "$out.err" "$out"
+	sleep 1
+	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
+	wrkout=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
+	rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$wrkout")
+	reqs=$(awk '/requests in/ { print $1 }' <<<"$wrkout")
+	if [ -n "$tr" ]; then
+		cpu1=$(cpu_secs "$tr")
+		stop_tracer "$tr"
+	fi
+	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') \
+$(awk -v c="$( [ -n "$tr" ] && calls_seen "$mode" "$out" || echo 0)" -v r="${reqs:-0}" \
+		'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }')"
+}
+
+modes=(baseline goscope)
+command -v syscount >/dev/null && modes+=(syscount)
+command -v bpftrace >/dev/null && modes+=(bpftrace)
+command -v perf >/dev/null && modes+=(perftrace)
+command -v strace >/dev/null && modes+=(strace)
+declare -A rps cpu calls ratio blind
+for r in $(seq "$ROUNDS"); do
+	for m in "${modes[@]}"; do
+		read -r q c n < <(run_mode "$m" "$r")
+		[ "$m" = baseline ] && b=$q
+		echo "round $r $m: $q req/s, tracer CPU $c s/s, $n calls reported per request ($(uptime | sed 's/.*load/load/'))" >&2
+		# A tracer that reported no call did not trace (perf trace -p,
+		# sometimes, on this kernel): the round says nothing about its cost.
+		if [ "$m" != baseline ] && [ "$n" = 0.0 ]; then
+			blind[$m]=$((${blind[$m]:-0} + 1))
+			continue
+		fi
+		rps[$m]="${rps[$m]:-} $q"
+		cpu[$m]="${cpu[$m]:-} $c"
+		calls[$m]="${calls[$m]:-} $n"
+		ratio[$m]="${ratio[$m]:-} $(awk -v a="$q" -v b="$b" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+	done
+done
+
+base=$(bench_median ${rps[baseline]})
+bench_machine
+echo
+echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s."
+echo
+{
+	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\ttracer CPU (cores):\tcalls seen per request:\trounds:\n'
+	for m in "${modes[@]}"; do
+		if [ -z "${rps[$m]:-}" ]; then
+			printf '%s\t-\t-\t-\t-\t0.0\t0 of %s (saw no calls)\n' "$m" "$ROUNDS"
+			continue
+		fi
+		med=$(bench_median ${rps[$m]})
+		rr=$(bench_median ${ratio[$m]})
+		c=$(bench_median ${cpu[$m]})
+		n=$(bench_median ${calls[$m]})
+		case $m in
+		baseline) name="untraced" ;;
+		goscope) name="goscope syscalls -p (default)" ;;
+		syscount) name="libbpf-tools syscount -L -p" ;;
+		bpftrace) name="bpftrace bench/syscalls.bt" ;;
+		perftrace) name="perf trace -s -p" ;;
+		strace) name="strace -c -f -p" ;;
+		esac
+		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
+			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
+			"$(awk -v r="$rr" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$([ "$m" = baseline ] && echo - || echo "$c")" "$([ "$m" = baseline ] && echo - || echo "$n")" \
+			"$((ROUNDS - ${blind[$m]:-0}))$([ -n "${blind[$m]:-}" ] && echo " (${blind[$m]} saw no calls)")"
+	done
+} | bench_table
