@@ -315,17 +315,29 @@ static __always_inline void hl_tcp(const struct sock *sk, __u32 kind, __u32 sub,
 	__sync_fetch_and_add(&v->count, n);
 }
 
+/* The tracepoint's record in kernels where it has an err argument. */
+struct trace_event_raw_tcp_retransmit_skb___err {
+	int err;
+} __attribute__((preserve_access_index));
+
 /*
- * A retransmitted skb can carry many segments (TSO/GSO: up to 64 KiB);
- * the kernel's TcpRetransSegs (and tcp_info's total_retrans) count
- * segments, tcp_skb_pcount(skb), so count the same.
+ * Count what the kernel's TcpRetransSegs (and tcp_info's total_retrans)
+ * count: segments, tcp_skb_pcount(skb) — a retransmitted TSO/GSO skb
+ * carries up to 64 KiB — of retransmits that went out. Since the
+ * tracepoint has its err argument it also fires for attempts given up
+ * before sending (-EBUSY: the previous copy still in the host's queue,
+ * -EAGAIN, -ENOMEM...), which the kernel does not count: skip those.
  */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(hl_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb)
 {
 	const struct tcp_skb_cb *cb = (const void *)skb->cb;
-	__u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
+	__u16 segs;
 
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb___err, err) &&
+	    (int)ctx[2] != 0)
+		return 0;
+	segs = BPF_CORE_READ(cb, tcp_gso_segs);
 	hl_tcp(sk, HL_TCP_RETRANS, BPF_CORE_READ(sk, __sk_common.skc_state), segs ? segs : 1);
 	return 0;
 }
