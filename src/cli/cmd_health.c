@@ -168,6 +168,12 @@ static int hc_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Is INO one of T's socket inodes? (bsearch must not get NULL, even for 0.) */
+static bool hc_has_inode(const struct hc_target *t, uint64_t ino)
+{
+	return t->ninodes && bsearch(&ino, t->inodes, t->ninodes, sizeof(uint64_t), hc_cmp_u64);
+}
+
 /* Count fds by kind and remember the socket inodes. Returns the count or -1. */
 static int hc_scan_fds(struct hc_target *t, int kinds[4])
 {
@@ -198,8 +204,7 @@ static int hc_scan_fds(struct hc_target *t, int kinds[4])
 		if (sscanf(link, "socket:[%llu]", &ino) == 1) {
 			if (kinds)
 				kinds[0]++;
-			if (t->ninodes < HC_MAX_INODES &&
-			    !bsearch(&ino, t->inodes, t->ninodes, sizeof(uint64_t), hc_cmp_u64)) {
+			if (t->ninodes < HC_MAX_INODES && !hc_has_inode(t, ino)) {
 				uint64_t *ni = realloc(t->inodes, (t->ninodes + 1) * sizeof(*ni));
 
 				if (ni) {
@@ -319,7 +324,7 @@ static void hc_tcp_cb(const struct hl_tcp_key *k, const struct hl_tcp_val *v, vo
 	struct hc_tcp_sum *s = arg;
 	uint64_t d;
 
-	if (!bsearch(&k->ino, s->t->inodes, s->t->ninodes, sizeof(uint64_t), hc_cmp_u64))
+	if (!hc_has_inode(s->t, k->ino))
 		return;
 	d = v->count - hc_tcp_prev_count(s->t, k);
 	if (s->update_prev)
@@ -834,6 +839,16 @@ int cmd_health(int argc, char **argv)
 		t->gomaxprocs = hc_gomaxprocs(t);
 		hc_snapshot(c, t, &t->base);
 		hc_sample_fds(t);
+		/*
+		 * TCP events are counted by socket from the moment the programs
+		 * were attached: those of the target's sockets until now are
+		 * not the window's.
+		 */
+		{
+			struct hc_tcp_sum ts = { .t = t, .update_prev = true };
+
+			health_tcp_each(c->h, hc_tcp_cb, &ts);
+		}
 	}
 	if (c->missing[0] && !c->json)
 		fprintf(stderr, "goscope: not measured on this kernel: %s\n", c->missing);
