@@ -142,11 +142,13 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	      -DPCLNTAB_DTABS=1024 -DPCLNTAB_CACHE_SETS=16 \
 	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# The fuzzers exercise the Go binary reader only: link just src/gobin.
+FUZZ_LIB_SRCS := $(wildcard src/gobin/*.c)
 fuzz: $(FUZZ_BINS)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h) $(GEN)
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard src/gobin/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p build-fuzz
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -I$(BUILD)/gen -o $@ $< $(LIB_SRCS) $(BUILD)/gen/profile.pb-c.c $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -o $@ $< $(FUZZ_LIB_SRCS) $(LDLIBS)
 
 test: all
 	$(Q)tests/run.sh
@@ -170,7 +172,9 @@ bench: all $(BENCH_BINS)
 PREFIX ?= /usr/local
 install: all
 	install -D -m 0755 goscope $(DESTDIR)$(PREFIX)/bin/goscope
-	install -D -m 0644 dist/goscope-agent.service $(DESTDIR)/etc/systemd/system/goscope-agent.service
+	install -d $(DESTDIR)/etc/systemd/system
+	sed 's|/usr/local/bin/goscope|$(PREFIX)/bin/goscope|' dist/goscope-agent.service \
+		> $(DESTDIR)/etc/systemd/system/goscope-agent.service
 	test -e $(DESTDIR)/etc/goscope/agent.conf || \
 		install -D -m 0644 dist/agent.conf $(DESTDIR)/etc/goscope/agent.conf
 	install -D -m 0644 dist/grafana-dashboard.json $(DESTDIR)$(PREFIX)/share/goscope/grafana-dashboard.json

@@ -120,6 +120,9 @@ struct ag {
 	uint64_t dropped_processes;  /* not tracked: --max-processes reached */
 	uint64_t untraceable;        /* Go processes that could not be traced */
 	uint64_t offcpu_torn;
+	/* Processes not tracked (over the limit, unreadable): counted once each. */
+	pid_t skipped[1024];
+	size_t nskipped;
 	struct MHD_Daemon *httpd;
 	int listen_fd;
 };
@@ -470,6 +473,17 @@ static enum MHD_Result ag_http(void *cls, struct MHD_Connection *conn, const cha
 	return ret;
 }
 
+/* Remember a process not tracked; true the first time (count it then). */
+static bool ag_skip_once(struct ag *a, pid_t pid)
+{
+	for (size_t i = 0; i < a->nskipped; i++)
+		if (a->skipped[i] == pid)
+			return false;
+	if (a->nskipped < sizeof(a->skipped) / sizeof(a->skipped[0]))
+		a->skipped[a->nskipped++] = pid;
+	return true;
+}
+
 static bool ag_wanted(struct ag *a, pid_t pid, const char *exe_base)
 {
 	bool ok;
@@ -583,14 +597,16 @@ static bool ag_track(struct ag *a, pid_t pid)
 		if (!a->procs[i].used)
 			p = &a->procs[i];
 	if (!p) {
-		a->dropped_processes++;
+		if (ag_skip_once(a, pid))
+			a->dropped_processes++;
 		return false;
 	}
 	if (gobin_open(pt.open_path, &gb, err, sizeof(err)) != 0 ||
 	    proc_load_bias(pid, gb->img, &bias, err, sizeof(err)) != 0) {
 		if (gb)
 			gobin_close(gb);
-		a->untraceable++;
+		if (ag_skip_once(a, pid))
+			a->untraceable++;
 		return false;
 	}
 	memset(p, 0, sizeof(*p));
@@ -619,7 +635,8 @@ static bool ag_track(struct ag *a, pid_t pid)
 			p->gb = NULL;
 			if (gobin_open(pt.open_path, &p->gb, err, sizeof(err)) != 0) {
 				memset(p, 0, sizeof(*p));
-				a->untraceable++;
+				if (ag_skip_once(a, pid))
+					a->untraceable++;
 				return false;
 			}
 		} else {
@@ -654,6 +671,13 @@ static void ag_discover(struct ag *a)
 	for (size_t i = 0; i < a->cfg.max_procs; i++)
 		if (a->procs[i].used && (!a->procs[i].seen || !proc_alive(a->procs[i].pid)))
 			ag_proc_free(a, &a->procs[i]);
+	/* Forget skipped processes that are gone (their pids may come back). */
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->nskipped; i++)
+		if (proc_alive(a->skipped[i]))
+			a->skipped[k++] = a->skipped[i];
+	a->nskipped = k;
 	free(pids);
 }
 

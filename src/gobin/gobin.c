@@ -179,10 +179,13 @@ static void gobin_find_moduledata(struct gobin *gb)
 	for (size_t si = 0; si < elfimg_nsections(gb->img) && !gb->moduledata; si++) {
 		const struct elfimg_section *s = elfimg_section_at(gb->img, si);
 
-		if (!(s->flags & 2) || !(s->flags & 1) || s->type == 8 /* NOBITS */)
+		/* Only sections inside the file: a corrupt size would scan for ever. */
+		if (!(s->flags & 2) || !(s->flags & 1) || s->type == 8 /* NOBITS */ ||
+		    !elfimg_section_data(gb->img, s))
 			continue;
-		for (uint64_t a = s->addr; a + GOBIN_MD_WORDS * 8 <= s->addr + s->size; a += 8) {
-			uint64_t w0, w1;
+		/* By offset: a corrupt addr + size may wrap around. */
+		for (uint64_t off = 0; off + GOBIN_MD_WORDS * 8 <= s->size; off += 8) {
+			uint64_t a = s->addr + off, w0, w1;
 
 			if (!elfimg_read_ptr(gb->img, a, &w0) || w0 != gb->pclntab_addr)
 				continue;

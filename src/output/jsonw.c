@@ -128,7 +128,7 @@ void jsonw_double(struct jsonw *w, double v)
 {
 	jsonw_sep(w);
 	if (isfinite(v))
-		fprintf(w->out, "%.6g", v);
+		fprintf(w->out, "%.15g", v);
 	else
 		fputs("null", w->out);
 }
