@@ -12,6 +12,7 @@
 #include "../output/jsonw.h"
 #include "../proc/cgroup.h"
 #include "../proc/discover.h"
+#include "../proc/fdinfo.h"
 #include "../proc/procmem.h"
 
 #include <arpa/inet.h>
@@ -30,7 +31,6 @@
 
 #define HC_MAX_TARGETS 64
 #define HC_MAX_FD_SAMPLES 4096
-#define HC_MAX_INODES 65536
 #define HC_MAX_INLINE 8
 
 struct hc_tcp_prev {
@@ -61,8 +61,7 @@ struct hc_target {
 	int fd_n[HC_MAX_FD_SAMPLES];
 	size_t nfd;
 	/* socket inodes the process held during the window */
-	uint64_t *inodes;
-	size_t ninodes;
+	struct fdinfo_inodes inodes;
 	struct hc_tcp_prev *tcp_prev;
 	size_t ntcp_prev;
 };
@@ -111,24 +110,6 @@ static double hc_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* majflt (field 12) of /proc/PID/stat. */
-static bool hc_majflt(pid_t pid, uint64_t *v)
-{
-	char path[64], buf[1024];
-	FILE *f;
-	char *rp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	rp = strrchr(buf, ')');
-	return rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %" SCNu64, v) == 1;
-}
 
 /* The kernel's own run-queue delay of PID's threads (schedstat run_delay). */
 static uint64_t hc_schedstat(pid_t pid)
@@ -161,69 +142,16 @@ static uint64_t hc_schedstat(pid_t pid)
 	return sum;
 }
 
-static int hc_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Is INO one of T's socket inodes? (bsearch must not get NULL, even for 0.) */
+/* Is INO one of T's socket inodes? */
 static bool hc_has_inode(const struct hc_target *t, uint64_t ino)
 {
-	return t->ninodes && bsearch(&ino, t->inodes, t->ninodes, sizeof(uint64_t), hc_cmp_u64);
+	return fdinfo_inodes_has(&t->inodes, ino);
 }
 
 /* Count fds by kind and remember the socket inodes. Returns the count or -1. */
 static int hc_scan_fds(struct hc_target *t, int kinds[4])
 {
-	char path[64], link[128];
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
-
-	if (kinds)
-		memset(kinds, 0, 4 * sizeof(int));
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		char lp[384];
-		ssize_t l;
-		unsigned long long ino;
-
-		if (de->d_name[0] == '.')
-			continue;
-		n++;
-		snprintf(lp, sizeof(lp), "%s/%s", path, de->d_name);
-		l = readlink(lp, link, sizeof(link) - 1);
-		if (l < 0)
-			continue;
-		link[l] = 0;
-		if (sscanf(link, "socket:[%llu]", &ino) == 1) {
-			if (kinds)
-				kinds[0]++;
-			if (t->ninodes < HC_MAX_INODES && !hc_has_inode(t, ino)) {
-				uint64_t *ni = realloc(t->inodes, (t->ninodes + 1) * sizeof(*ni));
-
-				if (ni) {
-					t->inodes = ni;
-					t->inodes[t->ninodes++] = ino;
-					qsort(t->inodes, t->ninodes, sizeof(uint64_t), hc_cmp_u64);
-				}
-			}
-		} else if (kinds) {
-			if (link[0] == '/')
-				kinds[1]++;
-			else if (strncmp(link, "pipe:", 5) == 0)
-				kinds[2]++;
-			else
-				kinds[3]++;
-		}
-	}
-	closedir(d);
-	return n;
+	return fdinfo_scan(t->pid, kinds, &t->inodes);
 }
 
 static void hc_snapshot(struct hc *c, struct hc_target *t, struct hc_snap *s)
@@ -233,7 +161,7 @@ static void hc_snapshot(struct hc *c, struct hc_target *t, struct hc_snap *s)
 	health_runq(c->h, t->pid, &s->runq);
 	health_reclaim(c->h, t->pid, &s->reclaim);
 	s->faults_bpf = health_faults(c->h, t->pid, NULL, NULL);
-	hc_majflt(t->pid, &s->majflt);
+	proc_majflt(t->pid, &s->majflt);
 	s->schedstat_ns = hc_schedstat(t->pid);
 	s->ooms = health_ooms(c->h, t->pid);
 	cgroup_read(t->pid, &s->cg);
@@ -537,6 +465,7 @@ static void hc_report(struct hc *c, struct hc_target *t, struct hc_snap *now, bo
 		jsonw_kint(w, "pid", t->pid);
 		jsonw_kstr(w, "exe", t->exe);
 		jsonw_kstr(w, "go_version", gobin_go_version(t->gb));
+		jsonw_kstr(w, "not_measured", c->missing);
 		jsonw_kdouble(w, "seconds", secs);
 		if (!last || c->interval > 0) {
 			struct timespec rt;
@@ -578,7 +507,10 @@ static void hc_report(struct hc *c, struct hc_target *t, struct hc_snap *now, bo
 		if (now->cg.mem_max != UINT64_MAX)
 			jsonw_kuint(w, "memory_limit_bytes", now->cg.mem_max);
 		jsonw_kuint(w, "oom_kills", ooms);
-		jsonw_kint(w, "fd_count", fds);
+		if (fds >= 0)
+			jsonw_kint(w, "fd_count", fds);
+		else
+			jsonw_knull(w, "fd_count"); /* the process is gone */
 		jsonw_kdouble(w, "fd_growth_per_s", slope);
 		jsonw_kbool(w, "fd_leak_suspected", leak);
 		jsonw_key(w, "fd_kinds");
@@ -911,7 +843,7 @@ out:
 	health_close(c->h);
 	for (size_t i = 0; i < c->nt; i++) {
 		gobin_close(c->t[i].gb);
-		free(c->t[i].inodes);
+		fdinfo_inodes_free(&c->t[i].inodes);
 		free(c->t[i].tcp_prev);
 	}
 	free(c);
