@@ -69,9 +69,9 @@ if diet_round "$TMP/e.json" -d 4 --json -e "$DIET_SYSCALLS" --slow 0; then
 	expect_eq "syscalls -e $DIET_SYSCALLS --slow 0: exit status" "$GS_RC" 0
 	check_v "-e $DIET_SYSCALLS: nothing else, same counts and errnos" \
 		SCCHECK counts "$TMP/e.json" --only "$DIET_SYSCALLS" "${DIET[@]}"
+	# (strace's stops make the program's own clock no truth for this run)
 	check_v "--slow 0: clock_nanosleep p50/p99 within 1/32 of the exact quantiles of the same calls (one event each), max equal" \
-		SCCHECK latency "$TMP/e.json" --syscall clock_nanosleep --req-us $((SLEEP_MS * 1000)) \
-		--truth-us "$DIET_SLEEPS" --events --tol 1
+		SCCHECK latency "$TMP/e.json" --syscall clock_nanosleep --req-us $((SLEEP_MS * 1000)) --events
 	if strace_stop "$TMP/strace.c"; then
 		check_v "strace -f -c -p on the same run: same calls and errors for $DIET_SYSCALLS" \
 			SCCHECK strace "$TMP/strace.c" "$TMP/e.json" --syscalls "$DIET_SYSCALLS"
