@@ -245,8 +245,10 @@ static __always_inline void sc_exit(struct trace_event_raw_sys_exit *ctx,
 	__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur, SC_HIST_BUCKETS)], 1);
 	if (dur > s->max_ns)
 		s->max_ns = dur; /* racy by design: a lost max is one bucket's worth */
+	if (!s->min_ns || dur < s->min_ns)
+		s->min_ns = dur; /* likewise */
 	if (ret < 0 && ret >= -4095) {
-		struct sc_errkey ek = { .tgid = key.tgid, .nr = nr, .err = (int)-ret };
+		struct sc_errkey ek = { .tgid = key.tgid, .nr = nr, .err = (int)-ret, .id = key.id };
 		__u64 one = 1, *c;
 
 		__sync_fetch_and_add(&s->errors, 1);

@@ -53,6 +53,7 @@ struct sc_stats {
 	unsigned long long errors;
 	unsigned long long total_ns;
 	unsigned long long max_ns;
+	unsigned long long min_ns; /* 0: none yet */
 	unsigned int hist[SC_HIST_BUCKETS];
 };
 
@@ -61,6 +62,7 @@ struct sc_errkey {
 	unsigned int nr;
 	int err; /* positive errno */
 	unsigned int pad;
+	unsigned long long id; /* tid, goid or 0, as in sc_key */
 };
 
 struct sc_start {

@@ -296,8 +296,14 @@ static const char *scc_name(uint32_t nr, char *buf, size_t len)
 
 static const char *scc_errname(int err, char *buf, size_t len)
 {
+	/* Kernel-internal: a signal interrupted the call (include/linux/errno.h). */
+	static const char *const restart[] = { "ERESTARTSYS", "ERESTARTNOINTR",
+					       "ERESTARTNOHAND", "ENOIOCTLCMD",
+					       "ERESTART_RESTARTBLOCK" };
 	const char *n = strerrorname_np(err);
 
+	if (!n && err >= 512 && err <= 516)
+		return restart[err - 512];
 	if (n)
 		return n;
 	snprintf(buf, len, "E%d", err);
@@ -448,7 +454,16 @@ static void scc_on_event(const struct sc_event *e, void *arg)
 			salen = sizeof(fi.local);
 			netrules_format_addr(sa, salen, addr, sizeof(addr));
 		}
-		if (verb < 0 || !sa || e->ret < 0 ||
+		/*
+		 * connect and sendto are checked whatever they return: Go's
+		 * non-blocking connect returns EINPROGRESS, a refused one
+		 * ECONNREFUSED, and the attempt is what the rules forbid.
+		 * bind/listen/accept only when they succeed (a non-blocking
+		 * accept fails with EAGAIN all the time).
+		 */
+		bool failed = e->ret < 0 && verb == NETRULES_LISTEN;
+
+		if (verb < 0 || !sa || failed ||
 		    netrules_allowed(&c->rules, (enum netrules_verb)verb, sa, salen)) {
 			if (!(c->slow_ms > 0 && e->dur_ns >= (uint64_t)(c->slow_ms * 1e6)))
 				return;
@@ -571,7 +586,8 @@ static void scc_report(struct scc *c, struct sysstat_row *rows, size_t n, struct
 
 	for (int i = 0; i < SC_DROP_MAX; i++)
 		drops[i] = sysstat_drops(ss, i);
-	qsort(rows, n, sizeof(*rows), scc_cmp_rows);
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), scc_cmp_rows);
 	if (c->json) {
 		struct timespec now;
 
@@ -591,7 +607,7 @@ static void scc_report(struct scc *c, struct sysstat_row *rows, size_t n, struct
 			jsonw_key(&c->jw, "errnos");
 			jsonw_obj_begin(&c->jw);
 			for (size_t j = 0; j < nerrs; j++)
-				if (errs[j].tgid == r->tgid && errs[j].nr == r->nr)
+				if (errs[j].tgid == r->tgid && errs[j].nr == r->nr && errs[j].id == r->id)
 					jsonw_kuint(&c->jw, scc_errname(errs[j].err, ebuf, sizeof(ebuf)),
 						    errs[j].count);
 			jsonw_obj_end(&c->jw);
@@ -644,7 +660,7 @@ static void scc_report(struct scc *c, struct sysstat_row *rows, size_t n, struct
 		printf(" %9" PRIu64 " %7" PRIu64 " %10s %9s %9s %9s %9s %9s ", r->count, r->errors, tot,
 		       avg, p50, p95, p99, mx);
 		for (size_t j = 0; j < nerrs; j++)
-			if (errs[j].tgid == r->tgid && errs[j].nr == r->nr)
+			if (errs[j].tgid == r->tgid && errs[j].nr == r->nr && errs[j].id == r->id)
 				printf(" %s:%" PRIu64, scc_errname(errs[j].err, ebuf, sizeof(ebuf)),
 				       errs[j].count);
 		printf("\n");

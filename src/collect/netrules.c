@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,7 +202,8 @@ static int netrules_line(char *line, struct netrules *r, char *why, size_t whyle
 		snprintf(rt.name, sizeof(rt.name), "%s", w[1]);
 		errno = 0;
 		rt.per_sec = strtod(w[2], &end);
-		if (errno || end == w[2] || strcmp(end, "/s") != 0 || rt.per_sec <= 0) {
+		if (errno || end == w[2] || strcmp(end, "/s") != 0 || !(rt.per_sec > 0) ||
+		    !isfinite(rt.per_sec)) {
 			snprintf(why, whylen, "bad rate '%s' (want N/s, N > 0)", w[2]);
 			return -1;
 		}

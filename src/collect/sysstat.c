@@ -23,7 +23,7 @@
 
 struct sysstat_prev {
 	struct sc_key key;
-	uint64_t count, errors, total_ns;
+	uint64_t count, errors, total_ns, max_ns, min_ns;
 	uint32_t hist[SC_HIST_BUCKETS];
 	bool used;
 };
@@ -323,7 +323,8 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 		r->count = v.count - p->count;
 		r->errors = v.errors - p->errors;
 		r->total_ns = v.total_ns - p->total_ns;
-		r->max_ns = v.max_ns;
+		int lo = -1, hi = -1;
+
 		for (int i = 0; i < SC_HIST_BUCKETS; i++) {
 			uint32_t d = v.hist[i] - p->hist[i];
 
@@ -331,11 +332,34 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 				continue;
 			r->h.b[i] = d;
 			r->h.count += d;
-			if (r->h.count == d)
-				r->h.min = hist_bucket_low((unsigned)i);
+			if (lo < 0)
+				lo = i;
+			hi = i;
+		}
+		/*
+		 * The kernel keeps the max and min since the start. A new max (min)
+		 * happened in this interval and is exact; otherwise the interval's
+		 * own lies in its highest (lowest) bucket, within the overall ones.
+		 */
+		if (v.max_ns > p->max_ns || p->count == 0 || hi < 0) {
+			r->max_ns = v.max_ns;
+		} else {
+			uint64_t top = hi + 1 < SC_HIST_BUCKETS ? hist_bucket_low((unsigned)hi + 1) - 1
+							      : v.max_ns;
+
+			r->max_ns = top < v.max_ns ? top : v.max_ns;
+		}
+		if (p->count == 0 || (v.min_ns && v.min_ns < p->min_ns) || lo < 0) {
+			r->h.min = v.min_ns;
+		} else {
+			uint64_t low = hist_bucket_low((unsigned)lo);
+
+			r->h.min = low > v.min_ns ? low : v.min_ns;
 		}
 		r->h.sum = r->total_ns;
-		r->h.max = v.max_ns;
+		r->h.max = r->max_ns;
+		p->max_ns = v.max_ns;
+		p->min_ns = v.min_ns;
 		p->count = v.count;
 		p->errors = v.errors;
 		p->total_ns = v.total_ns;
@@ -369,6 +393,7 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 		}
 		s->errs[ne].tgid = ek.tgid;
 		s->errs[ne].nr = ek.nr;
+		s->errs[ne].id = ek.id;
 		s->errs[ne].err = ek.err;
 		s->errs[ne].count = c - p->count;
 		p->count = c;

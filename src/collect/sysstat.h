@@ -41,6 +41,7 @@ struct sysstat_row {
 struct sysstat_err {
 	uint32_t tgid;
 	uint32_t nr;
+	uint64_t id;
 	int err;
 	uint64_t count;
 };
