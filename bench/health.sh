@@ -49,16 +49,7 @@ cleanup() {
 trap cleanup EXIT
 "$work/httpserver" -addr "127.0.0.1:$PORT" 2>/dev/null &
 srv=$!
-for _ in $(seq 50); do
-	curl -sf "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-
-# CPU seconds (user + system) a process has used so far.
-cpu_secs() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' \
-		"/proc/$1/stat" 2>/dev/null || echo 0
-}
+bench_wait_http "$PORT"
 
 # bpf_cost PID SECS: the CPU the BPF programs of PID spend in the kernel
 # over the next SECS seconds, as "cores events/s": run-time statistics are

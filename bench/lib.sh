@@ -64,3 +64,18 @@ bench_rate() {
 		else if (r >= 1e3) printf "%.0f k", r / 1e3
 		else printf "%.0f", r }'
 }
+
+# CPU seconds (user + system) a process has used so far.
+cpu_secs() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' \
+		"/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# bench_wait_http PORT: wait (up to 5 s) until http://127.0.0.1:PORT/ answers.
+bench_wait_http() {
+	for _ in $(seq 50); do
+		curl -sf "http://127.0.0.1:$1/" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
