@@ -112,6 +112,8 @@ void gsample_close(struct gsample *s)
 	free(s->gbuf);
 	free(s->gok);
 	free(s->stackbuf);
+	free(s->mbuf);
+	free(s->gbuf2);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -190,24 +192,19 @@ static bool gs_is_root(const char *name)
 	       strcmp(name, "runtime.systemstack") == 0;
 }
 
-int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, int max)
+/*
+ * Unwind G from BUF, its stack's bytes [BASE, END). Returns the depth;
+ * *SHORT is set when a frame lay beyond END while the stack goes on (a
+ * longer read would get further).
+ */
+static int gs_unwind_buf(struct gsample *s, const struct gsample_g *g, const uint8_t *buf,
+			 uint64_t base, uint64_t end, uint64_t *pcs, int max, bool *short_read)
 {
 	struct pclntab *p = s->gb->pcln;
-	uint64_t pc = g->pc, sp = g->sp, lo = g->stack_lo, hi = g->stack_hi;
-	size_t want;
+	uint64_t pc = g->pc, sp = g->sp;
 	int n = 0;
 
-	if (!pc || sp < lo || sp >= hi || hi - lo > (1ull << 30))
-		return 0;
-	want = hi - sp;
-	if (want > GSAMPLE_STACK_READ)
-		want = GSAMPLE_STACK_READ;
-	if (!gs_grow((void **)&s->stackbuf, &s->stackbuf_cap, want, 1))
-		return 0;
-	if (!procmem_read(&s->pm, sp, s->stackbuf, want))
-		return 0;
-	uint64_t base = sp, end = sp + want;
-
+	*short_read = false;
 	while (n < max) {
 		uint64_t lpc = pc - s->bias;
 		long fi = pclntab_find(p, lpc - 1);
@@ -224,27 +221,126 @@ int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, 
 			break;
 		uint64_t slot = sp + (uint64_t)delta;
 
-		if (slot < base || slot + 8 > end)
+		if (slot < base || slot + 8 > end) {
+			*short_read = slot >= base && end < g->stack_hi &&
+				      end - base < GSAMPLE_STACK_READ;
 			break;
-		pc = gs_u64(s->stackbuf + (slot - base));
+		}
+		pc = gs_u64(buf + (slot - base));
 		sp = slot + 8;
-		if (!pc || sp >= hi)
+		if (!pc || sp >= g->stack_hi)
 			break;
 	}
+	return n;
+}
+
+/* Whether the g at G->gaddr, as read again into B, still is where G was. */
+static bool gs_still(const struct gsample *s, const struct gsample_g *g, const uint8_t *b)
+{
+	struct gsample_g g2;
+
+	gs_parse(s, g->gaddr, b, &g2);
+	return g2.status == g->status && g2.pc == g->pc && g2.sp == g->sp && g2.goid == g->goid;
+}
+
+static bool gs_unwindable(const struct gsample_g *g)
+{
+	return g->pc && g->sp >= g->stack_lo && g->sp < g->stack_hi &&
+	       g->stack_hi - g->stack_lo <= (1ull << 30);
+}
+
+int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, int max)
+{
+	size_t want;
+	bool short_read;
+	int n;
+
+	if (!gs_unwindable(g))
+		return 0;
+	want = g->stack_hi - g->sp;
+	if (want > GSAMPLE_STACK_READ)
+		want = GSAMPLE_STACK_READ;
+	if (!gs_grow((void **)&s->stackbuf, &s->stackbuf_cap, want, 1))
+		return 0;
+	if (!procmem_read(&s->pm, g->sp, s->stackbuf, want))
+		return 0;
+	n = gs_unwind_buf(s, g, s->stackbuf, g->sp, g->sp + want, pcs, max, &short_read);
 	/* The goroutine may have run while we read: check it did not move. */
 	uint8_t again[512];
 
-	if (s->gsize <= sizeof(again) && procmem_read(&s->pm, g->gaddr, again, s->gsize)) {
-		struct gsample_g g2;
-
-		gs_parse(s, g->gaddr, again, &g2);
-		if (g2.status != g->status || g2.pc != g->pc || g2.sp != g->sp ||
-		    g2.goid != g->goid) {
-			s->torn++;
-			return 0;
-		}
+	if (s->gsize <= sizeof(again) && procmem_read(&s->pm, g->gaddr, again, s->gsize) &&
+	    !gs_still(s, g, again)) {
+		s->torn++;
+		return 0;
 	}
 	return n;
+}
+
+void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, size_t n,
+			 uint64_t *pcs, int max, int *depth)
+{
+	size_t chunk = GSAMPLE_BATCH;
+
+	if (!gs_grow((void **)&s->mbuf, &s->mbuf_cap, chunk * GSAMPLE_BATCH_STACK, 1) ||
+	    !gs_grow((void **)&s->gbuf2, &s->gbuf2_cap, chunk * s->gsize, 1)) {
+		for (size_t i = 0; i < n; i++)
+			depth[i] = gsample_unwind(s, gs[i], pcs + i * (size_t)max, max);
+		return;
+	}
+	for (size_t c0 = 0; c0 < n; c0 += chunk) {
+		size_t m = n - c0 < chunk ? n - c0 : chunk, k = 0;
+		uint64_t addr[GSAMPLE_BATCH], gaddr[GSAMPLE_BATCH];
+		size_t len[GSAMPLE_BATCH], slot[GSAMPLE_BATCH];
+		uint8_t *ptr[GSAMPLE_BATCH];
+		bool ok[GSAMPLE_BATCH], gok[GSAMPLE_BATCH], alone[GSAMPLE_BATCH];
+
+		/* One read for every stack of the chunk... */
+		for (size_t i = 0; i < m; i++) {
+			const struct gsample_g *g = gs[c0 + i];
+
+			depth[c0 + i] = 0;
+			alone[i] = false;
+			if (!gs_unwindable(g))
+				continue;
+			addr[k] = g->sp;
+			len[k] = g->stack_hi - g->sp < GSAMPLE_BATCH_STACK
+					 ? (size_t)(g->stack_hi - g->sp)
+					 : GSAMPLE_BATCH_STACK;
+			ptr[k] = s->mbuf + k * GSAMPLE_BATCH_STACK;
+			slot[k++] = i;
+		}
+		procmem_readvar(&s->pm, addr, len, ptr, k, ok);
+		for (size_t j = 0; j < k; j++) {
+			size_t i = slot[j];
+			bool short_read = false;
+
+			if (!ok[j])
+				continue;
+			depth[c0 + i] = gs_unwind_buf(s, gs[c0 + i], ptr[j], addr[j], addr[j] + len[j],
+						      pcs + (c0 + i) * (size_t)max, max, &short_read);
+			alone[i] = short_read; /* a deep stack: read all of it on its own */
+		}
+		/* ...and one to check that none of them moved meanwhile. */
+		k = 0;
+		for (size_t i = 0; i < m; i++) {
+			if (alone[i])
+				depth[c0 + i] = gsample_unwind(s, gs[c0 + i],
+							       pcs + (c0 + i) * (size_t)max, max);
+			else if (depth[c0 + i] > 0) {
+				gaddr[k] = gs[c0 + i]->gaddr;
+				slot[k++] = i;
+			}
+		}
+		procmem_readmany(&s->pm, gaddr, k, s->gsize, s->gbuf2, gok);
+		for (size_t j = 0; j < k; j++) {
+			size_t i = slot[j];
+
+			if (gok[j] && !gs_still(s, gs[c0 + i], s->gbuf2 + j * s->gsize)) {
+				s->torn++;
+				depth[c0 + i] = 0;
+			}
+		}
+	}
 }
 
 const char *gsample_reason(const struct gsample *s, uint8_t r, size_t *len)

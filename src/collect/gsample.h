@@ -20,6 +20,8 @@
 #include "../proc/procmem.h"
 
 #define GSAMPLE_MAX_DEPTH 64
+#define GSAMPLE_BATCH 64              /* goroutines unwound per batched read */
+#define GSAMPLE_BATCH_STACK (8u << 10) /* stack bytes read per goroutine in a batch */
 
 /* Go runtime goroutine states (runtime2.go), Gscan bit masked off. */
 enum gsample_status {
@@ -59,6 +61,10 @@ struct gsample {
 	size_t gbuf_cap;
 	uint8_t *stackbuf;
 	size_t stackbuf_cap;
+	uint8_t *mbuf;  /* gsample_unwind_many: the batch's stacks */
+	size_t mbuf_cap;
+	uint8_t *gbuf2; /* gsample_unwind_many: the batch's g structs, read again */
+	size_t gbuf2_cap;
 	/* Counters. */
 	uint64_t snapshots;
 	uint64_t torn;      /* stacks discarded: the goroutine moved while read */
@@ -86,6 +92,14 @@ int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n);
  * stack could not be read consistently.
  */
 int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, int max);
+
+/*
+ * Unwind the N goroutines GS[i] into rows of PCS (N x MAX), depths in
+ * DEPTH: gsample_unwind for each, but with every stack read in one batched
+ * system call and every g re-read in another, instead of two each.
+ */
+void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, size_t n,
+			 uint64_t *pcs, int max, int *depth);
 
 /* The runtime's wait reason string for R ("" if unknown). */
 const char *gsample_reason(const struct gsample *s, uint8_t r, size_t *len);

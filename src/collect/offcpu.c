@@ -65,6 +65,10 @@ void offcpu_free(struct offcpu *oc)
 		free(t->hptr);
 		free(t->hok);
 		free(t->hval);
+		free(t->pend);
+		free(t->pendg);
+		free(t->pcs);
+		free(t->depth);
 	}
 	free(oc->targets);
 	for (size_t i = 0; i < oc->nreasons; i++)
@@ -324,43 +328,67 @@ static int offcpu_cmp_g(const void *a, const void *b)
 	return x->gaddr < y->gaddr ? -1 : x->gaddr > y->gaddr;
 }
 
-/* Start a new wait for G: unwind it and find its stack. */
-static void offcpu_begin(struct offcpu *oc, uint32_t ti, const struct gsample_g *g,
-			 struct offcpu_gst *st)
+/*
+ * Start a new wait for G: its reason, and its stack unless that needs
+ * unwinding (then *RID is set and the caller unwinds a batch of them and
+ * calls offcpu_begin_stack). Returns true when G waits on a stack to find.
+ */
+static bool offcpu_begin(struct offcpu *oc, uint32_t ti, const struct gsample_g *g,
+			 struct offcpu_gst *st, uint32_t *rid)
 {
 	struct offcpu_target *t = &oc->targets[ti];
-	uint64_t pcs[GSAMPLE_MAX_DEPTH];
 	char reason[96];
-	uint32_t rid;
-	int n;
 
 	st->stack = -1;
 	st->sg = UINT32_MAX;
 	st->wait_ns = 0;
 	if (!offcpu_reason(t, g, reason, sizeof(reason)))
-		return;
+		return false;
 	if (oc->opts.reason && !strstr(reason, oc->opts.reason)) {
 		st->stack = -2;
-		return;
+		return false;
 	}
+	*rid = offcpu_reason_id(oc, reason, strlen(reason));
+	if (*rid == UINT32_MAX)
+		return false;
 	if (oc->opts.no_stacks) {
-		n = 0;
-	} else {
-		n = gsample_unwind(&t->gs, g, pcs, GSAMPLE_MAX_DEPTH);
-		if (n <= 0) {
-			oc->torn++;
-			return;
-		}
+		uint64_t none[1] = { 0 };
+
+		st->stack = offcpu_stack_id(oc, ti, *rid, none, 0);
+		if (st->stack < 0)
+			oc->dropped_stacks++;
+		else
+			st->sg = offcpu_sg_id(oc, (uint32_t)st->stack, g->goid);
+		return false;
 	}
-	rid = offcpu_reason_id(oc, reason, strlen(reason));
-	if (rid == UINT32_MAX)
+	return true;
+}
+
+/* The stack of a wait offcpu_begin left to unwind: PCS, N deep (0: torn). */
+static void offcpu_begin_stack(struct offcpu *oc, uint32_t ti, const struct gsample_g *g,
+			       struct offcpu_gst *st, uint32_t rid, const uint64_t *pcs, int n)
+{
+	if (n <= 0) {
+		oc->torn++;
 		return;
+	}
 	st->stack = offcpu_stack_id(oc, ti, rid, pcs, n);
 	if (st->stack < 0) {
 		oc->dropped_stacks++;
 		return;
 	}
 	st->sg = offcpu_sg_id(oc, (uint32_t)st->stack, g->goid);
+}
+
+/* Time DT_NS of an ongoing (or new) wait ST. */
+static void offcpu_account(struct offcpu *oc, struct offcpu_gst *st, uint64_t dt_ns)
+{
+	if (st->stack < 0)
+		return;
+	st->wait_ns += dt_ns;
+	oc->stacks[st->stack].total_ns += dt_ns;
+	if (st->sg != UINT32_MAX)
+		oc->sgs[st->sg].ns += dt_ns;
 }
 
 /* Grow the stack-top scratch of T to N goroutines. */
@@ -446,12 +474,41 @@ static void offcpu_hash_stacks(struct offcpu_target *t, const struct gsample_g *
 	free(idx);
 }
 
+/* Room for N new waits to unwind in T's scratch. */
+static bool offcpu_pend_grow(struct offcpu_target *t, size_t n)
+{
+	size_t cap = t->pcap ? t->pcap : 64;
+	void *a, *b, *c, *d;
+
+	if (n <= t->pcap)
+		return true;
+	while (cap < n)
+		cap *= 2;
+	a = realloc(t->pend, cap * sizeof(*t->pend));
+	if (a)
+		t->pend = a;
+	b = realloc(t->pendg, cap * sizeof(*t->pendg));
+	if (b)
+		t->pendg = b;
+	c = realloc(t->pcs, cap * GSAMPLE_MAX_DEPTH * sizeof(*t->pcs));
+	if (c)
+		t->pcs = c;
+	d = realloc(t->depth, cap * sizeof(*t->depth));
+	if (d)
+		t->depth = d;
+	if (!a || !b || !c || !d)
+		return false;
+	t->pcap = cap;
+	return true;
+}
+
 static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 {
 	struct offcpu_target *t = &oc->targets[ti];
 	struct gsample_g *gs;
 	struct offcpu_gst *nst;
-	size_t n, k = 0, pi = 0;
+	size_t n, k = 0, pi = 0, npend = 0;
+	uint32_t rid;
 
 	if (gsample_snapshot(&t->gs, &gs, &n) != 0) {
 		t->exited = true;
@@ -502,19 +559,32 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 			st->pc = g->pc;
 			st->sp = g->sp;
 			st->waitreason = g->waitreason;
-			offcpu_begin(oc, ti, g, st);
+			if (offcpu_begin(oc, ti, g, st, &rid) &&
+			    offcpu_pend_grow(t, npend + 1)) {
+				t->pend[npend].g = i;
+				t->pend[npend].st = k;
+				t->pend[npend].rid = rid;
+				t->pendg[npend++] = g;
+			}
 		}
 		st->hash = h;
-		if (st->stack >= 0) {
-			st->wait_ns += dt_ns;
-			oc->stacks[st->stack].total_ns += dt_ns;
-			if (st->sg != UINT32_MAX)
-				oc->sgs[st->sg].ns += dt_ns;
-		}
+		offcpu_account(oc, st, dt_ns);
 		k++;
 	}
 	while (pi < t->nst)
 		offcpu_close(oc, &t->st[pi++]);
+	/* New waits: unwind them all with two batched reads. */
+	if (npend) {
+		gsample_unwind_many(&t->gs, (const struct gsample_g *const *)t->pendg, npend,
+				    t->pcs, GSAMPLE_MAX_DEPTH, t->depth);
+		for (size_t j = 0; j < npend; j++) {
+			struct offcpu_gst *st = &nst[t->pend[j].st];
+
+			offcpu_begin_stack(oc, ti, &gs[t->pend[j].g], st, t->pend[j].rid,
+					   t->pcs + j * GSAMPLE_MAX_DEPTH, t->depth[j]);
+			offcpu_account(oc, st, dt_ns);
+		}
+	}
 	free(t->st);
 	t->st = nst;
 	t->nst = k;

@@ -56,6 +56,16 @@ struct offcpu_target {
 	bool *hok;
 	uint64_t *hval;
 	size_t hcap;
+	/* New waits of this snapshot, unwound in one batch. */
+	struct offcpu_pend {
+		size_t g;     /* index in the snapshot */
+		size_t st;    /* index in the new state table */
+		uint32_t rid; /* its reason */
+	} *pend;
+	const struct gsample_g **pendg;
+	uint64_t *pcs; /* pcap x GSAMPLE_MAX_DEPTH */
+	int *depth;
+	size_t pcap;
 };
 
 struct offcpu_stack {
