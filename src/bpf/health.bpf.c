@@ -23,6 +23,9 @@
 #define HL_TCP_TIME_WAIT 6
 #define HL_TCP_NEW_SYN_RECV 12
 
+/* Set before load: keep per-thread run-queue totals (the health command). */
+const volatile bool hl_per_thread = true;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
@@ -199,6 +202,8 @@ int BPF_PROG(hl_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	d = bpf_ktime_get_ns() - *ts;
 	bpf_map_delete_elem(&runq_start, &tid);
 	hl_lat_add(&runq, tgid, d);
+	if (!hl_per_thread)
+		return 0;
 
 	struct hl_tid *t = bpf_map_lookup_elem(&runq_tid, &tid);
 

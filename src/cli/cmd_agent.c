@@ -34,8 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,7 +75,9 @@ struct ag_proc {
 	bool seen;      /* found by this discovery round */
 	char exe[64];   /* base name */
 	char go_version[32];
-	struct gobin *gb;
+	struct gobin *gb; /* shared by the processes of one executable */
+	dev_t exe_dev;
+	ino_t exe_ino;
 	uint64_t bias;
 	struct offcpu oc; /* reason-only goroutine sampling, this process alone */
 	bool oc_ok;
@@ -566,6 +570,18 @@ static void ag_proc_free(struct ag *a, struct ag_proc *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* A new reference to the reader of executable DEV:INO, if one is open. */
+static struct gobin *ag_shared_gobin(struct ag *a, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < a->cfg.max_procs; i++) {
+		struct ag_proc *p = &a->procs[i];
+
+		if (p->used && p->gb && p->exe_ino == ino && p->exe_dev == dev && ino)
+			return gobin_ref(p->gb);
+	}
+	return NULL;
+}
+
 static struct ag_proc *ag_find(struct ag *a, pid_t pid)
 {
 	for (size_t i = 0; i < a->cfg.max_procs; i++)
@@ -582,6 +598,7 @@ static bool ag_track(struct ag *a, pid_t pid)
 	char err[512];
 	const char *base;
 	struct gobin *gb = NULL;
+	struct stat st = { 0 };
 	uint64_t bias;
 
 	char arg[16];
@@ -601,7 +618,14 @@ static bool ag_track(struct ag *a, pid_t pid)
 			a->dropped_processes++;
 		return false;
 	}
-	if (gobin_open(pt.open_path, &gb, err, sizeof(err)) != 0 ||
+	/*
+	 * One reader per executable, not per process: a host runs many
+	 * copies of the same service, and a reader holds the binary mapped
+	 * and its symbol caches (megabytes).
+	 */
+	if (stat(pt.open_path, &st) == 0)
+		gb = ag_shared_gobin(a, st.st_dev, st.st_ino);
+	if ((!gb && gobin_open(pt.open_path, &gb, err, sizeof(err)) != 0) ||
 	    proc_load_bias(pid, gb->img, &bias, err, sizeof(err)) != 0) {
 		if (gb)
 			gobin_close(gb);
@@ -614,6 +638,8 @@ static bool ag_track(struct ag *a, pid_t pid)
 	p->seen = true;
 	p->pid = pid;
 	p->gb = gb;
+	p->exe_dev = st.st_dev;
+	p->exe_ino = st.st_ino;
 	p->bias = bias;
 	/* An executable replaced on disk reads "name (deleted)": keep the name. */
 	size_t blen = strlen(base);
@@ -668,9 +694,16 @@ static void ag_discover(struct ag *a)
 		else
 			ag_track(a, pids[i]);
 	}
+	size_t freed = 0;
+
 	for (size_t i = 0; i < a->cfg.max_procs; i++)
-		if (a->procs[i].used && (!a->procs[i].seen || !proc_alive(a->procs[i].pid)))
+		if (a->procs[i].used && (!a->procs[i].seen || !proc_alive(a->procs[i].pid))) {
 			ag_proc_free(a, &a->procs[i]);
+			freed++;
+		}
+	/* Give a departed process's readers back to the system, not the heap. */
+	if (freed)
+		malloc_trim(0);
 	/* Forget skipped processes that are gone (their pids may come back). */
 	size_t k = 0;
 
@@ -735,16 +768,31 @@ static void ag_collect_syscalls(struct ag *a)
 	}
 }
 
-/* One pass over the TCP map (host-wide) for every tracked process. */
-static void ag_tcp_cb(const struct hl_tcp_key *k, const struct hl_tcp_val *v, void *arg)
+/* The tracked process holding socket INO, or NULL. */
+static struct ag_proc *ag_socket_owner(struct ag *a, uint64_t ino)
 {
-	struct ag *a = arg;
-
-	if (k->kind != HL_TCP_RETRANS)
-		return;
 	for (size_t i = 0; i < a->cfg.max_procs; i++)
-		if (a->procs[i].used && fdinfo_inodes_has(&a->procs[i].inodes, k->ino))
-			a->procs[i].tcp_retrans += v->count;
+		if (a->procs[i].used && fdinfo_inodes_has(&a->procs[i].inodes, ino))
+			return &a->procs[i];
+	return NULL;
+}
+
+/*
+ * TCP entries are consumed: a tracked process's are added to its counter
+ * and deleted, other processes' are swept (the map is host-wide and
+ * bounded), so the counters only grow and the map never fills up.
+ */
+static enum health_tcp_fate ag_tcp_fate(const struct hl_tcp_key *k, void *arg)
+{
+	return ag_socket_owner(arg, k->ino) ? HEALTH_TCP_TAKE : HEALTH_TCP_STRAY;
+}
+
+static void ag_tcp_take(const struct hl_tcp_key *k, const struct hl_tcp_val *v, void *arg)
+{
+	struct ag_proc *p = ag_socket_owner(arg, k->ino);
+
+	if (p && k->kind == HL_TCP_RETRANS)
+		p->tcp_retrans += v->count;
 }
 
 static void ag_add_reason(struct ag_proc *p, const char *reason, double secs)
@@ -786,7 +834,6 @@ static void ag_collect_proc(struct ag *a, struct ag_proc *p)
 	if (a->h) {
 		if (health_runq(a->h, p->pid, &l))
 			p->runq_seconds = (double)l.total_ns / 1e9;
-		p->tcp_retrans = 0; /* summed by ag_tcp_cb after every process's fds */
 	}
 	cgroup_read(p->pid, &p->cg);
 	proc_majflt(p->pid, &p->majflt);
@@ -1086,27 +1133,20 @@ int cmd_agent(int argc, char **argv)
 		}
 	}
 	if (a->cfg.col_health) {
-		if (health_open(&a->h, a->cfg.verbose, missing, sizeof(missing), err, sizeof(err)) != 0) {
+		/* Only what the agent exports: no stacks, drops or state changes. */
+		if (health_open(&a->h, HEALTH_SIG_RUNQ | HEALTH_SIG_TCP_RETRANS, a->cfg.verbose,
+				missing, sizeof(missing), err, sizeof(err)) != 0) {
 			fprintf(stderr, "goscope: agent: health signals disabled: %s\n", err);
 			a->h = NULL;
 		} else if (missing[0]) {
 			fprintf(stderr, "goscope: agent: not measured on this kernel: %s\n", missing);
 		}
 	}
-	a->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, ag_http, a,
-				    MHD_OPTION_LISTEN_SOCKET, a->listen_fd,
-				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
-	if (!a->httpd) {
-		cli_error("cannot start the HTTP server on %s", a->cfg.listen);
-		goto out;
-	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = ag_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "goscope: agent serving http://%s/metrics\n", a->cfg.listen);
 	ag_discover(a);
 	next_collect = next_sample = next_discover = ag_now();
 	double last_sample = ag_now();
@@ -1133,9 +1173,9 @@ int cmd_agent(int argc, char **argv)
 				if (a->procs[i].used)
 					ag_collect_proc(a, &a->procs[i]);
 			/* Not once per process: the map holds every socket of the
-			 * host, and each entry costs two bpf(2) calls. */
+			 * host, and each entry costs bpf(2) calls. */
 			if (a->h)
-				health_tcp_each(a->h, ag_tcp_cb, a);
+				health_tcp_sweep(a->h, ag_tcp_fate, ag_tcp_take, a);
 			ag_render(a, &pt);
 			if (!pt.oom) {
 				char *page = malloc(pt.len + 1);
@@ -1152,6 +1192,25 @@ int cmd_agent(int argc, char **argv)
 			if (a->jl)
 				ag_json(a);
 			next_collect = now + a->cfg.interval;
+			/*
+			 * Serve only once there is a complete page: the socket is
+			 * bound (a port in use failed early), scrapers wait in its
+			 * backlog meanwhile.
+			 */
+			if (!a->httpd) {
+				a->httpd = MHD_start_daemon(
+					MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, ag_http, a,
+					MHD_OPTION_LISTEN_SOCKET, a->listen_fd,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+				if (!a->httpd) {
+					cli_error("cannot start the HTTP server on %s", a->cfg.listen);
+					rc = 1;
+					break;
+				}
+				fprintf(stderr, "goscope: agent serving http://%s/metrics\n",
+					a->cfg.listen);
+			}
 		}
 		wake = next_collect;
 		if (a->cfg.col_offcpu && next_sample < wake)

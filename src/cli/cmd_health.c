@@ -148,6 +148,17 @@ static bool hc_has_inode(const struct hc_target *t, uint64_t ino)
 	return fdinfo_inodes_has(&t->inodes, ino);
 }
 
+/* Sweep fate of a TCP entry: kept while a target holds its socket. */
+static enum health_tcp_fate hc_tcp_fate(const struct hl_tcp_key *k, void *arg)
+{
+	const struct hc *c = arg;
+
+	for (size_t i = 0; i < c->nt; i++)
+		if (!c->t[i].exited && hc_has_inode(&c->t[i], k->ino))
+			return HEALTH_TCP_KEEP;
+	return HEALTH_TCP_STRAY;
+}
+
 /* Count fds by kind and remember the socket inodes. Returns the count or -1. */
 static int hc_scan_fds(struct hc_target *t, int kinds[4])
 {
@@ -745,7 +756,7 @@ int cmd_health(int argc, char **argv)
 	struct hc *c = calloc(1, sizeof(*c));
 	struct sigaction sa;
 	char err[512];
-	double start, next_fd, last;
+	double start, next_fd, next_sweep, last;
 	int rc = 1;
 
 	if (!c) {
@@ -758,7 +769,7 @@ int cmd_health(int argc, char **argv)
 	}
 	if (hc_targets(c) != 0)
 		goto out;
-	if (health_open(&c->h, c->verbose, c->missing, sizeof(c->missing), err, sizeof(err)) != 0) {
+	if (health_open(&c->h, HEALTH_SIG_ALL, c->verbose, c->missing, sizeof(c->missing), err, sizeof(err)) != 0) {
 		cli_error("%s", err);
 		goto out;
 	}
@@ -790,6 +801,7 @@ int cmd_health(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	start = last = hc_now();
 	next_fd = start + 0.25;
+	next_sweep = start + 2;
 	rc = 0;
 	for (;;) {
 		double now;
@@ -811,6 +823,11 @@ int cmd_health(int argc, char **argv)
 				if (!c->t[i].exited)
 					hc_sample_fds(&c->t[i]);
 			next_fd += 0.25;
+			/* Forget other processes' sockets: the TCP map is host-wide. */
+			if (now >= next_sweep) {
+				health_tcp_sweep(c->h, hc_tcp_fate, NULL, c);
+				next_sweep = now + 2;
+			}
 		}
 		bool done = hc_stop || alive == 0 || now - start >= c->duration;
 

@@ -30,6 +30,9 @@ struct health {
 	int *perf_fds;
 	int ncpus;
 	char *reasons[HEALTH_MAX_REASONS];
+	/* TCP entries no counted process held at the last sweep, sorted. */
+	struct hl_tcp_key *stray;
+	size_t nstray;
 };
 
 static bool health_verbose;
@@ -115,8 +118,31 @@ static bool health_attach_faults(struct health *h)
 	return true;
 }
 
-int health_open(struct health **out, bool verbose, char *missing, size_t missinglen,
-		char *err, size_t errlen)
+/* Open the skeleton with only the programs SIGS needs (and BTF ones if BTF_TP). */
+static struct health_bpf *health_skel(unsigned sigs, bool btf_tp)
+{
+	struct health_bpf *s = health_bpf__open();
+	bool runq = (sigs & HEALTH_SIG_RUNQ) && btf_tp;
+
+	if (!s)
+		return NULL;
+	s->rodata->hl_per_thread = (sigs & HEALTH_SIG_RUNQ_THREADS) != 0;
+	bpf_program__set_autoload(s->progs.hl_sched_wakeup, runq);
+	bpf_program__set_autoload(s->progs.hl_sched_wakeup_new, runq);
+	bpf_program__set_autoload(s->progs.hl_sched_switch, runq);
+	bpf_program__set_autoload(s->progs.hl_reclaim_begin, (sigs & HEALTH_SIG_RECLAIM) != 0);
+	bpf_program__set_autoload(s->progs.hl_reclaim_end, (sigs & HEALTH_SIG_RECLAIM) != 0);
+	bpf_program__set_autoload(s->progs.hl_major_fault, (sigs & HEALTH_SIG_FAULTS) != 0);
+	bpf_program__set_autoload(s->progs.hl_oom, (sigs & HEALTH_SIG_OOM) != 0);
+	bpf_program__set_autoload(s->progs.hl_tcp_retransmit,
+				  (sigs & HEALTH_SIG_TCP_RETRANS) && btf_tp);
+	bpf_program__set_autoload(s->progs.hl_kfree_skb, (sigs & HEALTH_SIG_TCP_DROPS) != 0);
+	bpf_program__set_autoload(s->progs.hl_set_state, (sigs & HEALTH_SIG_TCP_STATES) != 0);
+	return s;
+}
+
+int health_open(struct health **out, unsigned sigs, bool verbose, char *missing,
+		size_t missinglen, char *err, size_t errlen)
 {
 	struct health *h;
 	struct {
@@ -139,22 +165,18 @@ int health_open(struct health **out, bool verbose, char *missing, size_t missing
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	h->skel = health_bpf__open();
+	h->skel = health_skel(sigs, true);
 	if (!h->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		free(h);
 		return -1;
 	}
 	rc = health_bpf__load(h->skel);
-	if (rc) {
+	if (rc && (sigs & (HEALTH_SIG_RUNQ | HEALTH_SIG_TCP_RETRANS))) {
 		/* Retry without the BTF tracepoints (kernels without them). */
 		health_bpf__destroy(h->skel);
-		h->skel = health_bpf__open();
+		h->skel = health_skel(sigs, false);
 		if (h->skel) {
-			bpf_program__set_autoload(h->skel->progs.hl_sched_wakeup, false);
-			bpf_program__set_autoload(h->skel->progs.hl_sched_wakeup_new, false);
-			bpf_program__set_autoload(h->skel->progs.hl_sched_switch, false);
-			bpf_program__set_autoload(h->skel->progs.hl_tcp_retransmit, false);
 			rc = health_bpf__load(h->skel);
 			if (rc == 0)
 				health_missing(missing, missinglen,
@@ -201,7 +223,7 @@ int health_open(struct health **out, bool verbose, char *missing, size_t missing
 		}
 		h->links[h->nlinks++] = l;
 	}
-	if (!health_attach_faults(h))
+	if ((sigs & HEALTH_SIG_FAULTS) && !health_attach_faults(h))
 		health_missing(missing, missinglen,
 			       "major-fault stacks (perf software events; counts still come from /proc)");
 	health_load_reasons(h);
@@ -221,6 +243,7 @@ void health_close(struct health *h)
 	free(h->perf_fds);
 	for (int i = 0; i < HEALTH_MAX_REASONS; i++)
 		free(h->reasons[i]);
+	free(h->stray);
 	health_bpf__destroy(h->skel);
 	free(h);
 }
@@ -234,14 +257,55 @@ int health_add_pid(struct health *h, pid_t pid)
 				    BPF_ANY);
 }
 
+/*
+ * Every key of map FD (KSZ bytes each) into a malloc'd array, so that the
+ * caller can delete while it walks: deleting the key get_next_key stands
+ * on restarts a hash map's walk from the beginning.
+ */
+static void *health_keys(int fd, size_t ksz, size_t max, size_t *n)
+{
+	unsigned char *keys = malloc((max ? max : 1) * ksz);
+	unsigned char cur[64];
+	const void *kp = NULL;
+
+	*n = 0;
+	if (!keys || ksz > sizeof(cur))
+		return keys;
+	while (*n < max && bpf_map_get_next_key(fd, kp, keys + *n * ksz) == 0) {
+		memcpy(cur, keys + *n * ksz, ksz);
+		kp = cur;
+		(*n)++;
+	}
+	return keys;
+}
+
 void health_remove_pid(struct health *h, pid_t pid)
 {
-	uint32_t k = (uint32_t)pid;
+	uint32_t k = (uint32_t)pid, *tids;
+	struct hl_fault_key *fk;
+	int fd;
+	size_t n;
 
 	bpf_map__delete_elem(h->skel->maps.targets, &k, sizeof(k), 0);
 	bpf_map__delete_elem(h->skel->maps.runq, &k, sizeof(k), 0);
 	bpf_map__delete_elem(h->skel->maps.reclaim, &k, sizeof(k), 0);
 	bpf_map__delete_elem(h->skel->maps.ooms, &k, sizeof(k), 0);
+	/* Its threads' run-queue totals and its fault stacks. */
+	fd = bpf_map__fd(h->skel->maps.runq_tid);
+	tids = health_keys(fd, sizeof(*tids), bpf_map__max_entries(h->skel->maps.runq_tid), &n);
+	for (size_t i = 0; tids && i < n; i++) {
+		struct hl_tid v;
+
+		if (bpf_map_lookup_elem(fd, &tids[i], &v) == 0 && v.tgid == k)
+			bpf_map_delete_elem(fd, &tids[i]);
+	}
+	free(tids);
+	fd = bpf_map__fd(h->skel->maps.faults);
+	fk = health_keys(fd, sizeof(*fk), bpf_map__max_entries(h->skel->maps.faults), &n);
+	for (size_t i = 0; fk && i < n; i++)
+		if (fk[i].tgid == k)
+			bpf_map_delete_elem(fd, &fk[i]);
+	free(fk);
 }
 
 static bool health_lat(struct bpf_map *m, pid_t pid, struct health_lat *l)
@@ -344,6 +408,63 @@ void health_tcp_each(struct health *h,
 		if (bpf_map_lookup_elem(fd, &key, &v) == 0)
 			fn(&key, &v, arg);
 	}
+}
+
+static int health_tcp_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct hl_tcp_key));
+}
+
+size_t health_tcp_sweep(struct health *h,
+			enum health_tcp_fate (*fate)(const struct hl_tcp_key *k, void *arg),
+			void (*take_fn)(const struct hl_tcp_key *k, const struct hl_tcp_val *v,
+					void *arg),
+			void *arg)
+{
+	int fd = bpf_map__fd(h->skel->maps.tcp);
+	size_t n, nstray = 0, deleted = 0;
+	struct hl_tcp_key *keys =
+		health_keys(fd, sizeof(*keys), bpf_map__max_entries(h->skel->maps.tcp), &n);
+	struct hl_tcp_key *stray = malloc((n ? n : 1) * sizeof(*stray));
+
+	if (!keys || !stray) {
+		free(keys);
+		free(stray);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct hl_tcp_val v;
+
+		switch (fate(&keys[i], arg)) {
+		case HEALTH_TCP_KEEP:
+			break;
+		case HEALTH_TCP_TAKE:
+			/* Atomic where the kernel has it for hash maps (5.14). */
+			if (bpf_map_lookup_and_delete_elem(fd, &keys[i], &v) != 0) {
+				if (bpf_map_lookup_elem(fd, &keys[i], &v) != 0)
+					break;
+				bpf_map_delete_elem(fd, &keys[i]);
+			}
+			deleted++;
+			take_fn(&keys[i], &v, arg);
+			break;
+		case HEALTH_TCP_STRAY:
+			if (h->nstray && bsearch(&keys[i], h->stray, h->nstray, sizeof(*keys),
+						 health_tcp_key_cmp)) {
+				if (bpf_map_delete_elem(fd, &keys[i]) == 0)
+					deleted++;
+			} else {
+				stray[nstray++] = keys[i];
+			}
+			break;
+		}
+	}
+	qsort(stray, nstray, sizeof(*stray), health_tcp_key_cmp);
+	free(h->stray);
+	h->stray = stray;
+	h->nstray = nstray;
+	free(keys);
+	return deleted;
 }
 
 const char *health_drop_reason(struct health *h, unsigned r)

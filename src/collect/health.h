@@ -24,13 +24,27 @@ struct health_lat {
 	struct hist h;
 };
 
+/* The signals health_open attaches: a caller asks only for what it reports. */
+enum {
+	HEALTH_SIG_RUNQ = 1 << 0,
+	HEALTH_SIG_RUNQ_THREADS = 1 << 1, /* also per-thread run-queue totals */
+	HEALTH_SIG_RECLAIM = 1 << 2,
+	HEALTH_SIG_FAULTS = 1 << 3, /* major-fault user stacks (perf events) */
+	HEALTH_SIG_OOM = 1 << 4,
+	HEALTH_SIG_TCP_RETRANS = 1 << 5,
+	HEALTH_SIG_TCP_DROPS = 1 << 6,
+	HEALTH_SIG_TCP_STATES = 1 << 7,
+	HEALTH_SIG_ALL = 0xff,
+};
+
 /*
- * Load and attach what the kernel allows. Returns 0 (MISSING then names
- * the signals that could not be attached, "" if none), or -1 with a
- * one-line reason in ERR when nothing can work (no BTF, no privileges).
+ * Load and attach the signals in SIGS that the kernel allows. Returns 0
+ * (MISSING then names the signals that could not be attached, "" if none),
+ * or -1 with a one-line reason in ERR when nothing can work (no BTF, no
+ * privileges).
  */
-int health_open(struct health **out, bool verbose, char *missing, size_t missinglen,
-		char *err, size_t errlen);
+int health_open(struct health **out, unsigned sigs, bool verbose, char *missing,
+		size_t missinglen, char *err, size_t errlen);
 void health_close(struct health *h);
 
 int health_add_pid(struct health *h, pid_t pid);
@@ -55,6 +69,24 @@ uint64_t health_ooms(struct health *h, pid_t pid);
 void health_tcp_each(struct health *h,
 		     void (*fn)(const struct hl_tcp_key *k, const struct hl_tcp_val *v, void *arg),
 		     void *arg);
+
+/*
+ * The TCP map is host-wide (its events mostly fire in softirq context, so
+ * they are matched to processes by socket inode afterwards) and bounded.
+ * health_tcp_sweep keeps it from filling up in long runs: FATE says for
+ * each entry whose it is — KEEP (a counted process holds the socket; leave
+ * it), TAKE (hand its count to TAKE_FN and delete it; the read and the
+ * delete are one operation where the kernel allows) or STRAY (no counted
+ * process holds it). A stray entry is deleted when it was already stray at
+ * the previous sweep, so a socket opened after the caller's fd scan gets
+ * one more chance. Returns the number of entries deleted.
+ */
+enum health_tcp_fate { HEALTH_TCP_KEEP, HEALTH_TCP_TAKE, HEALTH_TCP_STRAY };
+size_t health_tcp_sweep(struct health *h,
+			enum health_tcp_fate (*fate)(const struct hl_tcp_key *k, void *arg),
+			void (*take_fn)(const struct hl_tcp_key *k, const struct hl_tcp_val *v,
+					void *arg),
+			void *arg);
 
 /* The kernel's name of skb drop reason R ("SOCKET_RCVBUFF"), from BTF. */
 const char *health_drop_reason(struct health *h, unsigned r);

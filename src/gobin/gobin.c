@@ -363,10 +363,21 @@ int gobin_open_mem(const void *buf, size_t len, struct gobin **out, char *err,
 	return 0;
 }
 
+struct gobin *gobin_ref(struct gobin *gb)
+{
+	if (gb)
+		gb->refs++;
+	return gb;
+}
+
 void gobin_close(struct gobin *gb)
 {
 	if (!gb)
 		return;
+	if (gb->refs > 0) {
+		gb->refs--;
+		return;
+	}
 	pclntab_close(gb->pcln);
 	buildinfo_free(&gb->bi);
 	elfimg_close(gb->img);

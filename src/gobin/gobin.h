@@ -40,6 +40,7 @@ struct gobin {
 	bool cgo;
 	bool stripped;
 	bool dwarf;
+	unsigned refs;             /* gobin_ref()s not yet closed, plus one */
 };
 
 /*
@@ -53,6 +54,13 @@ int gobin_open(const char *path, struct gobin **out, char *err, size_t errlen);
 int gobin_open_mem(const void *buf, size_t len, struct gobin **out, char *err,
 		   size_t errlen);
 
+/*
+ * Share GB (one reader for every process of the same executable): returns
+ * GB; each reference is released by its own gobin_close(). Not thread-safe.
+ */
+struct gobin *gobin_ref(struct gobin *gb);
+
+/* Release a reference; the last one frees everything. */
 void gobin_close(struct gobin *gb);
 
 /* "go1.19.8", or "unknown". */
