@@ -335,6 +335,11 @@ Elf *elfimg_elf(const struct elfimg *img)
 	return img->elf;
 }
 
+Elf *elfimg_elf_scratch(const struct elfimg *img)
+{
+	return elf_memory((char *)img->buf, img->len);
+}
+
 const uint8_t *elfimg_file(const struct elfimg *img, size_t *len)
 {
 	*len = img->len;

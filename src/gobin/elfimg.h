@@ -50,8 +50,15 @@ int elfimg_open_mem(const void *buf, size_t len, struct elfimg **out, char *err,
 
 void elfimg_close(struct elfimg *img);
 
-/* The libelf handle, for libdw (DWARF). Owned by the image. */
+/* The libelf handle. Owned by the image. */
 Elf *elfimg_elf(const struct elfimg *img);
+
+/*
+ * A second libelf handle over the same bytes, for libdw: what libdw
+ * allocates through it (decompressed .zdebug sections: megabytes) goes
+ * when the caller elf_end()s it, not when the image closes. NULL on error.
+ */
+Elf *elfimg_elf_scratch(const struct elfimg *img);
 
 /* Whole-file bytes, for scanners that look for headers without sections. */
 const uint8_t *elfimg_file(const struct elfimg *img, size_t *len);

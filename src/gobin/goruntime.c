@@ -166,14 +166,21 @@ bool goruntime_offsets_dwarf(struct elfimg *img, struct goruntime_offsets *o)
 {
 	struct goruntime_dies d = { 0 };
 	Dwarf *dw;
+	Elf *elf;
 	int stack;
 	bool ok;
 
 	if (!elfimg_has_dwarf(img))
 		return false;
-	dw = dwarf_begin_elf(elfimg_elf(img), DWARF_C_READ, NULL);
-	if (!dw)
+	/* Its own handle: the decompressed DWARF is freed with it below. */
+	elf = elfimg_elf_scratch(img);
+	if (!elf)
 		return false;
+	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	if (!dw) {
+		elf_end(elf);
+		return false;
+	}
 	goruntime_find_structs(dw, &d);
 	ok = d.have_g && d.have_m && d.have_gobuf;
 	if (ok) {
@@ -205,5 +212,6 @@ bool goruntime_offsets_dwarf(struct elfimg *img, struct goruntime_offsets *o)
 		     o->gobuf_bp >= 0 && o->g_waitreason >= 0;
 	}
 	dwarf_end(dw);
+	elf_end(elf);
 	return ok;
 }
