@@ -18,10 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HEALTH_MAX_CPUS 1024
 #define HEALTH_MAX_REASONS 512
+
+/* Seconds an entry stays stray before a sweep deletes it. */
+#define HEALTH_STRAY_SECS 5.0
+
+struct health_stray {
+	struct hl_tcp_key key; /* first: compared by health_tcp_key_cmp */
+	double since;
+};
 
 struct health {
 	struct health_bpf *skel;
@@ -30,8 +39,8 @@ struct health {
 	int *perf_fds;
 	int ncpus;
 	char *reasons[HEALTH_MAX_REASONS];
-	/* TCP entries no counted process held at the last sweep, sorted. */
-	struct hl_tcp_key *stray;
+	/* TCP entries no counted process held at the last sweep, sorted by key. */
+	struct health_stray *stray;
 	size_t nstray;
 };
 
@@ -415,6 +424,14 @@ static int health_tcp_key_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct hl_tcp_key));
 }
 
+static double health_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 size_t health_tcp_sweep(struct health *h,
 			enum health_tcp_fate (*fate)(const struct hl_tcp_key *k, void *arg),
 			void (*take_fn)(const struct hl_tcp_key *k, const struct hl_tcp_val *v,
@@ -425,7 +442,8 @@ size_t health_tcp_sweep(struct health *h,
 	size_t n, nstray = 0, deleted = 0;
 	struct hl_tcp_key *keys =
 		health_keys(fd, sizeof(*keys), bpf_map__max_entries(h->skel->maps.tcp), &n);
-	struct hl_tcp_key *stray = malloc((n ? n : 1) * sizeof(*stray));
+	struct health_stray *stray = malloc((n ? n : 1) * sizeof(*stray));
+	double now = health_now();
 
 	if (!keys || !stray) {
 		free(keys);
@@ -433,6 +451,7 @@ size_t health_tcp_sweep(struct health *h,
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
+		struct health_stray *was;
 		struct hl_tcp_val v;
 
 		switch (fate(&keys[i], arg)) {
@@ -449,13 +468,21 @@ size_t health_tcp_sweep(struct health *h,
 			take_fn(&keys[i], &v, arg);
 			break;
 		case HEALTH_TCP_STRAY:
-			if (h->nstray && bsearch(&keys[i], h->stray, h->nstray, sizeof(*keys),
-						 health_tcp_key_cmp)) {
+			/*
+			 * Deleted once stray at two sweeps HEALTH_STRAY_SECS
+			 * apart: a process found by the caller's next discovery
+			 * (or a socket opened after its fd scan) still gets it.
+			 */
+			was = h->nstray ? bsearch(&keys[i], h->stray, h->nstray, sizeof(*h->stray),
+						  health_tcp_key_cmp)
+					: NULL;
+			if (was && now - was->since >= HEALTH_STRAY_SECS) {
 				if (bpf_map_delete_elem(fd, &keys[i]) == 0)
 					deleted++;
-			} else {
-				stray[nstray++] = keys[i];
+				break;
 			}
+			stray[nstray].key = keys[i];
+			stray[nstray++].since = was ? was->since : now;
 			break;
 		}
 	}

@@ -77,9 +77,10 @@ void health_tcp_each(struct health *h,
  * each entry whose it is — KEEP (a counted process holds the socket; leave
  * it), TAKE (hand its count to TAKE_FN and delete it; the read and the
  * delete are one operation where the kernel allows) or STRAY (no counted
- * process holds it). A stray entry is deleted when it was already stray at
- * the previous sweep, so a socket opened after the caller's fd scan gets
- * one more chance. Returns the number of entries deleted.
+ * process holds it). A stray entry is deleted once sweeps have found it
+ * stray for 5 s, so a socket opened after the caller's fd scan, or owned
+ * by a process the caller has not discovered yet, is not lost. Returns the
+ * number of entries deleted.
  */
 enum health_tcp_fate { HEALTH_TCP_KEEP, HEALTH_TCP_TAKE, HEALTH_TCP_STRAY };
 size_t health_tcp_sweep(struct health *h,

@@ -26,20 +26,21 @@
 # - at every scrape (~every 0.3 s, all through the test) that counter never
 #   decreases, and goscope_dropped_events_total{source="health_maps"} is 0.
 # Sweeping. A copy of healthtcp named othertcp (so --exe healthtcp does not
-# track it) streams to the same server for ~6 s, then is killed. The
+# track it) streams to the same server for ~14 s, then is killed. The
 # agent's own "tcp" map is found by the map ids in /proc/AGENT/fdinfo
 # (bpftool here reports no pids; other agents may run on the host, each
 # with a map named "tcp") and dumped with bpftool; keys are socket inodes,
 # matched to /proc/PID/fd of othertcp and of the client.
-# - while othertcp runs (~6 s; the map dumped every 0.5 s), the map holds
-#   entries of its sockets (strays live up to two collections, and its
-#   retransmits keep recreating them), but none ever counts 3/4 of the
+# - while othertcp runs (~14 s; the map dumped every 0.5 s), the map holds
+#   entries of its sockets (a stray entry is deleted once sweeps have found
+#   it stray for 5 s, and its retransmits keep recreating it), but none
+#   ever counts 3/4 of the
 #   segments its socket retransmitted (tcp_info total_retrans, ss -ti):
 #   they are swept while it runs; othertcp never appears on the page;
 # - meanwhile the client's counter grows as its own socket's total_retrans
 #   (ss -ti, tcp_info) within 15%: othertcp's retransmits are not given to
 #   it;
-# - 4 collections after othertcp is killed (its orphaned sockets have no
+# - 8 collections (> 5 s) after othertcp is killed (its orphaned sockets have no
 #   inode: nothing recreates its entries), the map holds none of its
 #   sockets' entries, and no more entries of 10.250.1.0/30 than the client
 #   holds sockets (its own are consumed at every collection).
@@ -272,7 +273,7 @@ ss_retrans s0 "$lport"
 pval g0 "$TMP/p" "$CSERIES"
 max_other=0 max_ocount=0 seen_oth=0
 t0=$EPOCHREALTIME
-while awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 6) }'; do
+while awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 14) }'; do
 	hl_sleep 0.5
 	eval "$(tcp_map "$mapid" "$oth_inos" "$cli_inos")" || die "bpftool map dump id $mapid failed"
 	log "while othertcp runs: map entries $m_total, of othertcp's sockets $m_other (count $m_ocount), of the client's $m_client, of $NET.0/30 $m_net"
@@ -290,8 +291,8 @@ if [ "$max_other" -ge 1 ]; then
 else
 	fail "while othertcp ran, the agent's map never held an entry of its sockets ($oth_inos)"
 fi
-# Swept while it ran: a stray entry lives two collections at most, so it
-# never counts more than a fraction of what othertcp retransmitted in ~6 s.
+# Swept while it ran: a stray entry lives ~5 s (plus a collection), so it
+# never counts more than a fraction of what othertcp retransmitted in ~14 s.
 if [ "$o1" -ge 100 ]; then
 	if [ "$max_ocount" -lt $((o1 * 3 / 4)) ]; then
 		pass "its entries were swept while it ran: at most $max_ocount in its entries, of its $o1 retransmits (ss -ti)"
@@ -312,11 +313,11 @@ fi
 
 kill -KILL "$oth"
 { wait_exit "$oth" 10 || fail "othertcp did not exit"; } 2>/dev/null
-for _ in 1 2 3 4; do
+for _ in 1 2 3 4 5 6 7 8; do
 	fresh_page "$TMP/p" || die "the agent's page did not change in 5 s"
 done
 eval "$(tcp_map "$mapid" "$oth_inos" "$cli_inos")" || die "bpftool map dump id $mapid failed"
-log "4 collections after othertcp was killed: map entries $m_total, of othertcp's sockets $m_other, of the client's $m_client, of $NET.0/30 $m_net"
+log "8 collections after othertcp was killed: map entries $m_total, of othertcp's sockets $m_other, of the client's $m_client, of $NET.0/30 $m_net"
 [ -n "$m_rows" ] && printf '%s\n' "$m_rows" | sed 's/^/        /'
 expect_eq "entries of othertcp's sockets left in the agent's map" "$m_other" 0
 ncli=$(wc -w <<<"$cli_inos")
