@@ -18,8 +18,9 @@
 #
 #   3. memory: the agent's RSS (and anonymous part) with 0, then
 #      BENCH_MEM_STEPS (8 16 32) idle httpserver processes tracked (--exe
-#      httpserver, 12 s per step), then 12 s after they all exited; twice,
-#      to tell a high-water mark from a leak.
+#      httpserver, 12 s per step), then 12 s after they all exited; first
+#      with every process running the same file (one shared reader), then
+#      each running its own copy (a distinct executable each).
 #
 # Prints Markdown: the machine and load, the throughput table, the soak by
 # minute and its summary, the memory table. Exits non-zero if a scrape
@@ -208,19 +209,31 @@ mem_rss() { awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } END { printf "%.1f\
 	"/proc/$1/status"; }
 mem_tracked() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk '/^goscope_tracked_processes / { print $2 }'; }
 memory() {
-	local mport pids=() n cycle
+	local mport pids=() n cycle bin i
 
 	mport=$(free_port)
 	"$GOSCOPE" agent --config "$CONF" --listen "127.0.0.1:$mport" --exe httpserver \
 		2>"$work/agent-mem.err" >/dev/null &
 	agent=$!
 	sleep $((${INTERVAL%.*} + 2))
-	printf 'cycle\thttpserver processes:\ttracked:\tagent RSS MiB:\tof it anonymous MiB:\n' >"$mem_rows"
-	printf -- '-\t0 (+ the bench server)\t%s\t%s\n' "$(mem_tracked "$mport")" "$(mem_rss "$agent")" >>"$mem_rows"
-	for cycle in 1 2; do
+	printf 'executables	httpserver processes:	tracked:	agent RSS MiB:	of it anonymous MiB:
+' >"$mem_rows"
+	printf -- '-	0 (+ the bench server)	%s	%s
+' "$(mem_tracked "$mport")" "$(mem_rss "$agent")" >>"$mem_rows"
+	# First every process runs the same file, then each its own copy (a
+	# distinct inode: a distinct executable to the agent).
+	for cycle in "one binary" "a copy each"; do
+		i=0
 		for n in $MEM_STEPS; do
 			while [ ${#pids[@]} -lt "$n" ]; do
-				"$work/httpserver" -addr 127.0.0.1:0 >/dev/null 2>&1 &
+				bin=$work/httpserver
+				if [ "$cycle" != "one binary" ]; then
+					i=$((i + 1))
+					mkdir -p "$work/copy$i"
+					cp "$work/httpserver" "$work/copy$i/httpserver"
+					bin=$work/copy$i/httpserver
+				fi
+				"$bin" -addr 127.0.0.1:0 >/dev/null 2>&1 &
 				pids+=($!)
 			done
 			sleep 12
@@ -320,7 +333,7 @@ cp "$samples" "${BENCH_SAMPLES:-/dev/null}" 2>/dev/null || true
 echo
 fi
 if part memory; then
-	echo "### Memory: the agent ($CONF, --exe httpserver) with idle bench/go/httpserver processes ($(du -k "$work/httpserver" | cut -f1) KiB binary), ${MEM_STEPS// /, } of them, 12 s a step; twice"
+	echo "### Memory: the agent ($CONF, --exe httpserver) with idle bench/go/httpserver processes ($(du -k "$work/httpserver" | cut -f1) KiB binary), ${MEM_STEPS// /, } of them, 12 s a step; all running one file, then each its own copy"
 	echo
 	bench_table <"$mem_rows"
 fi
