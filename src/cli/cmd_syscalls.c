@@ -133,7 +133,7 @@ static void scc_default_spec(uint32_t *spec)
 static int scc_parse_list(struct scc *c, const char *list)
 {
 	char *copy = strdup(list), *tok, *save = NULL;
-	int rc = 0;
+	int rc = 0, ntok = 0;
 
 	if (!copy) {
 		cli_error("out of memory");
@@ -143,6 +143,7 @@ static int scc_parse_list(struct scc *c, const char *list)
 		const char *const *g = syscalls_group(tok);
 		long nr;
 
+		ntok++;
 		if (g) {
 			for (; *g; g++) {
 				nr = syscalls_number(*g);
@@ -161,6 +162,10 @@ static int scc_parse_list(struct scc *c, const char *list)
 		c->spec[nr] |= SC_SPEC_TRACED;
 	}
 	free(copy);
+	if (rc == 0 && ntok == 0) {
+		cli_error("-e: empty syscall list '%s' (names or groups, comma-separated)", list);
+		rc = -1;
+	}
 	c->filter = true;
 	return rc;
 }

@@ -56,6 +56,9 @@ static bool netrules_port(const char *s, uint16_t *lo, uint16_t *hi)
 	char *end;
 	long a, b;
 
+	/* Digits only: strtol would take "+80", " 80" or "-0". */
+	if (!isdigit((unsigned char)s[0]))
+		return false;
 	errno = 0;
 	a = strtol(s, &end, 10);
 	if (errno || end == s || a < 0 || a > 65535)
@@ -64,6 +67,8 @@ static bool netrules_port(const char *s, uint16_t *lo, uint16_t *hi)
 	if (*end == '-') {
 		const char *t = end + 1;
 
+		if (!isdigit((unsigned char)t[0]))
+			return false;
 		b = strtol(t, &end, 10);
 		if (errno || end == t || b < a || b > 65535)
 			return false;

@@ -63,8 +63,56 @@ static bool cg_u64(const char *path, uint64_t *v)
 	return sscanf(buf, "%" SCNu64, v) == 1;
 }
 
+/* Where the hierarchies are mounted: from /proc/self/mountinfo. */
+struct cg_mounts {
+	char cpu[256];    /* v1 hierarchy with the cpu controller */
+	char memory[256]; /* v1 hierarchy with the memory controller */
+	char v2[256];     /* the cgroup2 (unified) hierarchy */
+};
+
+/*
+ * Mount points of the cgroup hierarchies. Mountinfo fields: id parent
+ * major:minor root mountpoint options ... - fstype source superoptions.
+ * Only hierarchies mounted at their root ("/") are usable: in a container
+ * whose /sys/fs/cgroup is a sub-tree the paths of /proc/PID/cgroup do not
+ * resolve under it. Falls back to the usual places.
+ */
+static void cg_find_mounts(struct cg_mounts *m)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	memset(m, 0, sizeof(*m));
+	while (f && fgets(line, sizeof(line), f)) {
+		char root[256], mnt[256], fstype[32], super[512];
+		char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %255s %255s", root, mnt) != 2 ||
+		    sscanf(dash + 3, "%31s %*s %511s", fstype, super) != 2 || strcmp(root, "/") != 0)
+			continue;
+		if (strcmp(fstype, "cgroup2") == 0 && !m->v2[0])
+			snprintf(m->v2, sizeof(m->v2), "%s", mnt);
+		else if (strcmp(fstype, "cgroup") == 0) {
+			if (cg_has(super, "cpu") && !m->cpu[0])
+				snprintf(m->cpu, sizeof(m->cpu), "%s", mnt);
+			if (cg_has(super, "memory") && !m->memory[0])
+				snprintf(m->memory, sizeof(m->memory), "%s", mnt);
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!m->cpu[0])
+		snprintf(m->cpu, sizeof(m->cpu), "/sys/fs/cgroup/cpu,cpuacct");
+	if (!m->memory[0])
+		snprintf(m->memory, sizeof(m->memory), "/sys/fs/cgroup/memory");
+	if (!m->v2[0])
+		snprintf(m->v2, sizeof(m->v2), "/sys/fs/cgroup");
+}
+
 bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 {
+	static struct cg_mounts mounts;
+	static bool mounts_known;
 	char path[1024], line[1024], v1cpu[512] = "", v1mem[512] = "", v2[512] = "";
 	FILE *f;
 	bool have_v2 = false;
@@ -94,37 +142,36 @@ bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 		}
 	}
 	fclose(f);
+	if (!mounts_known) {
+		cg_find_mounts(&mounts);
+		mounts_known = true;
+	}
 	if (v1cpu[0]) {
-		static const char *roots[] = { "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu",
-					       "/sys/fs/cgroup/cpuacct,cpu" };
 		uint64_t q, p;
 
 		cs->version = 1;
 		snprintf(cs->path, sizeof(cs->path), "%s", v1cpu);
-		for (int i = 0; i < 3; i++) {
-			snprintf(path, sizeof(path), "%s%s/cpu.cfs_quota_us", roots[i], v1cpu);
-			if (!cg_read_line(path, line, sizeof(line)))
-				continue;
+		snprintf(path, sizeof(path), "%s%s/cpu.cfs_quota_us", mounts.cpu, v1cpu);
+		if (cg_read_line(path, line, sizeof(line))) {
 			cs->quota_us = strtoll(line, NULL, 10);
-			snprintf(path, sizeof(path), "%s%s/cpu.cfs_period_us", roots[i], v1cpu);
+			snprintf(path, sizeof(path), "%s%s/cpu.cfs_period_us", mounts.cpu, v1cpu);
 			if (cg_u64(path, &p))
 				cs->period_us = (int64_t)p;
-			snprintf(path, sizeof(path), "%s%s/cpu.stat", roots[i], v1cpu);
+			snprintf(path, sizeof(path), "%s%s/cpu.stat", mounts.cpu, v1cpu);
 			cg_kv(path, "nr_periods", &cs->nr_periods);
 			cg_kv(path, "nr_throttled", &cs->nr_throttled);
 			if (cg_kv(path, "throttled_time", &q))
 				cs->throttled_us = q / 1000;
-			break;
 		}
 		cs->cpu_limited = cs->quota_us > 0;
 		if (v1mem[0]) {
-			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.usage_in_bytes", v1mem);
+			snprintf(path, sizeof(path), "%s%s/memory.usage_in_bytes", mounts.memory, v1mem);
 			cs->mem_known = cg_u64(path, &cs->mem_current);
-			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", v1mem);
+			snprintf(path, sizeof(path), "%s%s/memory.limit_in_bytes", mounts.memory, v1mem);
 			cg_u64(path, &cs->mem_max);
 			if (cs->mem_max >= (1ull << 62))
 				cs->mem_max = UINT64_MAX;
-			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.oom_control", v1mem);
+			snprintf(path, sizeof(path), "%s%s/memory.oom_control", mounts.memory, v1mem);
 			cg_kv(path, "oom_kill", &cs->oom_kills);
 		}
 		return true;
@@ -133,7 +180,7 @@ bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 		return true;
 	cs->version = 2;
 	snprintf(cs->path, sizeof(cs->path), "%s", v2);
-	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.max", v2);
+	snprintf(path, sizeof(path), "%s%s/cpu.max", mounts.v2, v2);
 	if (cg_read_line(path, line, sizeof(line))) {
 		char q[32];
 		long long per = 0;
@@ -144,15 +191,15 @@ bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 		}
 	}
 	cs->cpu_limited = cs->quota_us > 0;
-	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.stat", v2);
+	snprintf(path, sizeof(path), "%s%s/cpu.stat", mounts.v2, v2);
 	cg_kv(path, "nr_periods", &cs->nr_periods);
 	cg_kv(path, "nr_throttled", &cs->nr_throttled);
 	cg_kv(path, "throttled_usec", &cs->throttled_us);
-	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.current", v2);
+	snprintf(path, sizeof(path), "%s%s/memory.current", mounts.v2, v2);
 	cs->mem_known = cg_u64(path, &cs->mem_current);
-	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.max", v2);
+	snprintf(path, sizeof(path), "%s%s/memory.max", mounts.v2, v2);
 	cg_u64(path, &cs->mem_max);
-	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.events", v2);
+	snprintf(path, sizeof(path), "%s%s/memory.events", mounts.v2, v2);
 	cg_kv(path, "oom_kill", &cs->oom_kills);
 	return true;
 }
