@@ -21,6 +21,15 @@ const volatile bool filter_nr = false;
 const volatile __u32 by = SC_BY_NONE;
 const volatile __u64 slow_ns = 0;
 const volatile bool net_events = false;
+/* Keep the arguments at entry: only events (slow calls, rules) use them. */
+const volatile bool need_args = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SC_TSLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tslots SEC(".maps");
 /* Traced processes: tgid -> offset of goid in their runtime.g (-1: unknown). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -110,6 +119,20 @@ static __always_inline __u64 sc_goid(__s32 goid_off)
 #endif
 }
 
+/* Is the current process traced? (see SC_TSLOTS) */
+static __always_inline bool sc_is_target(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 i = tgid & (SC_TSLOTS - 1);
+	__u32 *v = bpf_map_lookup_elem(&tslots, &i);
+
+	if (!v || !*v)
+		return false;
+	if (*v == tgid)
+		return true;
+	return *v == SC_TSLOT_SHARED && bpf_map_lookup_elem(&targets, &tgid);
+}
+
 static __always_inline struct sc_target *sc_target(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -121,12 +144,14 @@ static __always_inline void sc_enter(struct trace_event_raw_sys_enter *ctx,
 				     struct sc_start *st)
 {
 	st->nr = (__u64)ctx->id;
-	st->args[0] = ctx->args[0];
-	st->args[1] = ctx->args[1];
-	st->args[2] = ctx->args[2];
-	st->args[3] = ctx->args[3];
-	st->args[4] = ctx->args[4];
-	st->args[5] = ctx->args[5];
+	if (need_args) {
+		st->args[0] = ctx->args[0];
+		st->args[1] = ctx->args[1];
+		st->args[2] = ctx->args[2];
+		st->args[3] = ctx->args[3];
+		st->args[4] = ctx->args[4];
+		st->args[5] = ctx->args[5];
+	}
 	st->ts = bpf_ktime_get_ns();
 }
 
@@ -196,7 +221,7 @@ static __always_inline void sc_event(struct trace_event_raw_sys_exit *ctx,
 }
 
 static __always_inline void sc_exit(struct trace_event_raw_sys_exit *ctx,
-				    struct sc_start *st, const struct sc_target *t)
+				    struct sc_start *st)
 {
 	__u64 now = bpf_ktime_get_ns(), dur;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -217,8 +242,12 @@ static __always_inline void sc_exit(struct trace_event_raw_sys_exit *ctx,
 		if (sp)
 			spec = *sp;
 	}
-	if (by == SC_BY_GOID || slow_ns || (net_events && (spec & SC_SPEC_NET)))
-		goid = sc_goid(t->goid_off);
+	if (by == SC_BY_GOID || slow_ns || (net_events && (spec & SC_SPEC_NET))) {
+		struct sc_target *t = sc_target();
+
+		if (t)
+			goid = sc_goid(t->goid_off);
+	}
 
 	key.tgid = pid_tgid >> 32;
 	key.nr = nr;
@@ -269,7 +298,7 @@ int sys_enter_ts(struct trace_event_raw_sys_enter *ctx)
 {
 	struct sc_start *st;
 
-	if (!sc_target() || !sc_wanted(ctx->id))
+	if (!sc_is_target() || !sc_wanted(ctx->id))
 		return 0;
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), NULL,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -284,14 +313,13 @@ int sys_enter_ts(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/raw_syscalls/sys_exit")
 int sys_exit_ts(struct trace_event_raw_sys_exit *ctx)
 {
-	struct sc_target *t = sc_target();
 	struct sc_start *st;
 
-	if (!t)
+	if (!sc_is_target())
 		return 0;
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), NULL, 0);
 	if (st)
-		sc_exit(ctx, st, t);
+		sc_exit(ctx, st);
 	return 0;
 }
 
@@ -302,7 +330,7 @@ int sys_enter_hash(struct trace_event_raw_sys_enter *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct sc_start st = {};
 
-	if (!sc_target() || !sc_wanted(ctx->id))
+	if (!sc_is_target() || !sc_wanted(ctx->id))
 		return 0;
 	sc_enter(ctx, &st);
 	if (bpf_map_update_elem(&starts_hash, &tid, &st, BPF_ANY))
@@ -314,14 +342,13 @@ SEC("tp/raw_syscalls/sys_exit")
 int sys_exit_hash(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sc_target *t = sc_target();
 	struct sc_start *st;
 
-	if (!t)
+	if (!sc_is_target())
 		return 0;
 	st = bpf_map_lookup_elem(&starts_hash, &tid);
 	if (st) {
-		sc_exit(ctx, st, t);
+		sc_exit(ctx, st);
 		bpf_map_delete_elem(&starts_hash, &tid);
 	}
 	return 0;

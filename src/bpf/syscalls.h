@@ -7,6 +7,14 @@
 #define SC_HIST_SUB_BITS 4 /* same bucketing as collect/hist.c */
 #define SC_HIST_BUCKETS 672 /* (41 + 1) * 16: values up to 2^42 ns (73 min) */
 #define SC_NR_MAX 512
+/*
+ * Target slots: the array entry tgid & (SC_TSLOTS - 1) holds the tgid of
+ * the one target that maps there, SC_TSLOT_SHARED when several do (the
+ * targets hash then decides), 0 when none: every system call of the host
+ * is checked, and an array lookup is inlined where a hash lookup is a call.
+ */
+#define SC_TSLOTS 65536
+#define SC_TSLOT_SHARED 0xffffffffu
 #define SC_STACK_DEPTH 48
 #define SC_STR_MAX 256
 #define SC_ADDR_MAX 128

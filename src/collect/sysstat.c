@@ -132,6 +132,7 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 	s->skel->rodata->by = (uint32_t)o->by;
 	s->skel->rodata->slow_ns = o->slow_ns;
 	s->skel->rodata->net_events = o->net_events;
+	s->skel->rodata->need_args = o->slow_ns || o->net_events;
 	s->task_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
 	bpf_program__set_autoload(s->skel->progs.sys_enter_ts, s->task_storage);
 	bpf_program__set_autoload(s->skel->progs.sys_exit_ts, s->task_storage);
@@ -188,20 +189,40 @@ void sysstat_close(struct sysstat *s)
 	free(s);
 }
 
+/* Rewrite target slot I from the targets map (see SC_TSLOTS). */
+static void sysstat_tslot(struct sysstat *s, uint32_t i)
+{
+	int fd = bpf_map__fd(s->skel->maps.targets);
+	uint32_t key, next, *kp = NULL, v = 0;
+
+	while (bpf_map_get_next_key(fd, kp, &next) == 0) {
+		key = next;
+		kp = &key;
+		if ((key & (SC_TSLOTS - 1)) == i)
+			v = v ? SC_TSLOT_SHARED : key;
+	}
+	bpf_map__update_elem(s->skel->maps.tslots, &i, sizeof(i), &v, sizeof(v), BPF_ANY);
+}
+
 int sysstat_add_pid(struct sysstat *s, pid_t pid, int goid_off)
 {
 	uint32_t k = (uint32_t)pid;
 	struct sc_target t = { .goid_off = goid_off };
+	int rc = bpf_map__update_elem(s->skel->maps.targets, &k, sizeof(k), &t, sizeof(t),
+				      BPF_ANY);
 
-	return bpf_map__update_elem(s->skel->maps.targets, &k, sizeof(k), &t, sizeof(t),
-				    BPF_ANY);
+	if (rc == 0)
+		sysstat_tslot(s, k & (SC_TSLOTS - 1));
+	return rc;
 }
 
 int sysstat_remove_pid(struct sysstat *s, pid_t pid)
 {
 	uint32_t k = (uint32_t)pid;
+	int rc = bpf_map__delete_elem(s->skel->maps.targets, &k, sizeof(k), 0);
 
-	return bpf_map__delete_elem(s->skel->maps.targets, &k, sizeof(k), 0);
+	sysstat_tslot(s, k & (SC_TSLOTS - 1));
+	return rc;
 }
 
 int sysstat_poll(struct sysstat *s, int timeout_ms)
