@@ -46,10 +46,7 @@ CONF=dist/agent.conf
 INTERVAL=$(sed -n 's/^interval *= *\([0-9.]*\).*/\1/p' "$CONF")
 INTERVAL=${INTERVAL:-5}
 
-make -s --no-print-directory goscope >&2
-work=$(mktemp -d /tmp/goscope-bench-agent.XXXXXX)
-mkdir -p .cache/gocache
-(cd bench/go/httpserver && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/httpserver" .)
+bench_setup
 
 srv="" agent="" wrkpid=""
 declare -A churn_kill=() # pid -> when to kill it (s since the soak start)

@@ -30,13 +30,7 @@ CONNS=${BENCH_CONNS:-64}
 PORT=${BENCH_PORT:-18092}
 GOSCOPE=${GOSCOPE:-./goscope}
 
-make -s --no-print-directory goscope >&2
-work=$(mktemp -d /tmp/goscope-bench.XXXXXX)
-# A private copy: a rebuild of ./goscope during the run must not break it.
-cp "$GOSCOPE" "$work/goscope"
-GOSCOPE=$work/goscope
-mkdir -p .cache/gocache
-(cd bench/go/httpserver && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/httpserver" .)
+bench_setup
 
 srv=""
 tr=""

@@ -79,3 +79,15 @@ bench_wait_http() {
 	done
 	return 1
 }
+
+# bench_setup: build goscope, make the scratch directory $work, copy goscope
+# there (a rebuild of ./goscope during the run must not break it; GOSCOPE
+# then names the copy) and build bench/go/httpserver into $work/httpserver.
+bench_setup() {
+	make -s --no-print-directory goscope >&2
+	work=$(mktemp -d /tmp/goscope-bench.XXXXXX)
+	cp "$GOSCOPE" "$work/goscope"
+	GOSCOPE=$work/goscope
+	mkdir -p .cache/gocache
+	(cd bench/go/httpserver && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/httpserver" .)
+}

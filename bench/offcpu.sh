@@ -23,10 +23,7 @@ CONNS=${BENCH_CONNS:-64}
 PORT=${BENCH_PORT:-18090}
 GOSCOPE=${GOSCOPE:-./goscope}
 
-make -s --no-print-directory goscope >&2
-work=$(mktemp -d /tmp/goscope-bench.XXXXXX)
-mkdir -p .cache/gocache
-(cd bench/go/httpserver && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/httpserver" .)
+bench_setup
 
 srv=""
 cleanup() {

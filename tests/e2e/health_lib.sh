@@ -244,3 +244,41 @@ health_go_build() {
 	go_build "$TMP/$1" "$1" >"$TMP/build-$1.log" 2>&1 ||
 		die "go build $1: $(tail -5 "$TMP/build-$1.log")"
 }
+
+# lossy_link TAG NET: two network namespaces, client NSC and server NSS,
+# joined by a veth pair on NET.0/30 (client NET.1, server NET.2), with an
+# nftables table (inet goscope_test) in the server's dropping 2% of the
+# packets to TCP port 5001 at input. Sets NSC, NSS; everything is deleted
+# at exit. Skips the test when namespaces or nftables are unavailable.
+lossy_link() {
+	local tag=$1 net=$2
+	NSC=goscope-$tag-$$-c
+	NSS=goscope-$tag-$$-s
+	LL_VC=g${tag:0:3}c$$
+	LL_VS=g${tag:0:3}s$$
+	trap '_cleanup; lossy_link_cleanup' EXIT
+	ip netns add "$NSC" 2>"$TMP/ns.err" || skip "cannot create a network namespace: $(cat "$TMP/ns.err")"
+	ip netns add "$NSS" || die "ip netns add $NSS"
+	ip link add "$LL_VC" type veth peer name "$LL_VS" || die "ip link add veth"
+	ip link set "$LL_VC" netns "$NSC" && ip link set "$LL_VS" netns "$NSS" || die "moving the veth ends"
+	ip -n "$NSC" addr add "$net.1/30" dev "$LL_VC" && ip -n "$NSS" addr add "$net.2/30" dev "$LL_VS" ||
+		die "addresses"
+	ip -n "$NSC" link set lo up && ip -n "$NSS" link set lo up || die "lo up"
+	ip -n "$NSC" link set "$LL_VC" up && ip -n "$NSS" link set "$LL_VS" up || die "veth up"
+	ip netns exec "$NSS" nft -f - <<'NFT' 2>"$TMP/nft.err" || skip "nftables: cannot add the drop rule: $(cat "$TMP/nft.err")"
+table inet goscope_test {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp dport 5001 numgen random mod 1000 < 20 drop
+	}
+}
+NFT
+}
+
+lossy_link_cleanup() {
+	ip netns exec "$NSS" nft delete table inet goscope_test 2>/dev/null
+	ip netns del "$NSC" 2>/dev/null
+	ip netns del "$NSS" 2>/dev/null
+	ip link del "$LL_VC" 2>/dev/null
+	return 0
+}

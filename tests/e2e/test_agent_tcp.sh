@@ -56,38 +56,8 @@ need_go
 health_go_build healthtcp
 cp "$TMP/healthtcp" "$TMP/othertcp" || die "cp othertcp"
 
-NSC=goscope-atcp-$$-c
-NSS=goscope-atcp-$$-s
-VC=gac$$
-VS=gas$$
 NET=10.250.1
-net_cleanup() {
-	ip netns exec "$NSS" nft delete table inet goscope_test 2>/dev/null
-	ip netns del "$NSC" 2>/dev/null
-	ip netns del "$NSS" 2>/dev/null
-	ip link del "$VC" 2>/dev/null
-	return 0
-}
-trap '_cleanup; net_cleanup' EXIT
-
-ip netns add "$NSC" 2>"$TMP/ns.err" || skip "cannot create a network namespace: $(cat "$TMP/ns.err")"
-ip netns add "$NSS" || die "ip netns add $NSS"
-ip link add "$VC" type veth peer name "$VS" || die "ip link add veth"
-ip link set "$VC" netns "$NSC" && ip link set "$VS" netns "$NSS" || die "moving the veth ends"
-ip -n "$NSC" addr add $NET.1/30 dev "$VC" && ip -n "$NSS" addr add $NET.2/30 dev "$VS" ||
-	die "addresses"
-for ns in "$NSC" "$NSS"; do
-	ip -n "$ns" link set lo up || die "lo up in $ns"
-done
-ip -n "$NSC" link set "$VC" up && ip -n "$NSS" link set "$VS" up || die "veth up"
-ip netns exec "$NSS" nft -f - <<'EOF' 2>"$TMP/nft.err" || skip "nftables: cannot add the drop rule: $(cat "$TMP/nft.err")"
-table inet goscope_test {
-	chain input {
-		type filter hook input priority 0; policy accept;
-		tcp dport 5001 numgen random mod 1000 < 20 drop
-	}
-}
-EOF
+lossy_link atcp 10.250.1
 
 # --- the agent's page ---------------------------------------------------------------
 
@@ -216,6 +186,13 @@ spawn "$TMP/agent.out" "$TMP/agent.err" "$GOSCOPE" agent --listen "127.0.0.1:$ap
 	--collectors health --exe healthtcp
 apid=$SPAWN_PID
 wait_port 127.0.0.1 "$aport" "$apid" 30 || die "agent not serving on $aport: $(tail -3 "$TMP/agent.err")"
+# The port is bound before the BPF programs load; the first page comes after.
+n=0
+until curl -sf --max-time 5 "http://127.0.0.1:$aport/metrics" >/dev/null; do
+	n=$((n + 1))
+	[ $n -lt 300 ] || die "no /metrics page in 30 s: $(tail -3 "$TMP/agent.err")"
+	hl_sleep 0.1
+done
 mapid=$(tcp_map_id "$apid") || die "the agent's tcp map: $mapid"
 log "agent pid $apid on :$aport, its tcp map id $mapid"
 

@@ -37,37 +37,7 @@ done
 need_go
 health_go_build healthtcp
 
-NSC=goscope-tcp-$$-c
-NSS=goscope-tcp-$$-s
-VC=gsc$$
-VS=gss$$
-net_cleanup() {
-	ip netns exec "$NSS" nft delete table inet goscope_test 2>/dev/null
-	ip netns del "$NSC" 2>/dev/null
-	ip netns del "$NSS" 2>/dev/null
-	ip link del "$VC" 2>/dev/null
-	return 0
-}
-trap '_cleanup; net_cleanup' EXIT
-
-ip netns add "$NSC" 2>"$TMP/ns.err" || skip "cannot create a network namespace: $(cat "$TMP/ns.err")"
-ip netns add "$NSS" || die "ip netns add $NSS"
-ip link add "$VC" type veth peer name "$VS" || die "ip link add veth"
-ip link set "$VC" netns "$NSC" && ip link set "$VS" netns "$NSS" || die "moving the veth ends"
-ip -n "$NSC" addr add 10.250.0.1/30 dev "$VC" && ip -n "$NSS" addr add 10.250.0.2/30 dev "$VS" ||
-	die "addresses"
-for ns in "$NSC" "$NSS"; do
-	ip -n "$ns" link set lo up || die "lo up in $ns"
-done
-ip -n "$NSC" link set "$VC" up && ip -n "$NSS" link set "$VS" up || die "veth up"
-ip netns exec "$NSS" nft -f - <<'EOF' 2>"$TMP/nft.err" || skip "nftables: cannot add the drop rule: $(cat "$TMP/nft.err")"
-table inet goscope_test {
-	chain input {
-		type filter hook input priority 0; policy accept;
-		tcp dport 5001 numgen random mod 1000 < 20 drop
-	}
-}
-EOF
+lossy_link tcp 10.250.0
 
 # --- retransmits: the sender, against RetransSegs ------------------------------------------
 spawn "$TMP/srv.out" "$TMP/srv.err" ip netns exec "$NSS" "$TMP/healthtcp" server -addr 10.250.0.2:5001
