@@ -111,6 +111,7 @@ bad_rules "unknown verb" 3 "unknown verb" '\n\nallow dial 10.0.0.0/8 port 80\n'
 bad_rules "unknown rule" 1 "unknown rule" 'deny connect any\n'
 bad_rules "bad port (70000)" 1 "bad port" 'allow connect 10.0.0.0/8 port 70000\n'
 bad_rules "bad port range (80-70)" 1 "bad port" 'allow connect any port 80-70\n'
+bad_rules "signed port (+80)" 1 "bad port" 'allow connect any port +80\n'
 bad_rules "missing port for listen" 2 "needs 'port" 'allow listen port 8080\nallow listen\n'
 bad_rules "bad rate (no /s)" 1 "bad rate" 'rate openat 10\n'
 bad_rules "bad rate (0/s)" 1 "bad rate" 'rate openat 0/s\n'
@@ -122,6 +123,8 @@ rejected "-e with an unknown syscall" "^goscope: unknown syscall or group 'nosuc
 	syscalls -p "$pid" -d 1 -e openat,nosuchcall
 rejected "-e with an unknown group" "^goscope: unknown syscall or group 'disk'" \
 	syscalls -p "$pid" -d 1 -e disk
+rejected "-e with no name" "^goscope: -e: empty syscall list ','" \
+	syscalls -p "$pid" -d 1 -e ,
 
 nopid=4000000
 while [ -e "/proc/$nopid" ]; do nopid=$((nopid + 1)); done
