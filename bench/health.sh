@@ -32,18 +32,7 @@ GOSCOPE=${GOSCOPE:-./goscope}
 
 bench_setup
 
-srv=""
-tr=""
-cleanup() {
-	[ -n "$tr" ] && kill -INT "$tr" 2>/dev/null
-	[ -n "$srv" ] && kill "$srv" 2>/dev/null
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-"$work/httpserver" -addr "127.0.0.1:$PORT" 2>/dev/null &
-srv=$!
-bench_wait_http "$PORT"
+bench_serve "$PORT"
 
 # bpf_cost PID SECS: the CPU the BPF programs of PID spend in the kernel
 # over the next SECS seconds, as "cores events/s": run-time statistics are

@@ -91,3 +91,21 @@ bench_setup() {
 	mkdir -p .cache/gocache
 	(cd bench/go/httpserver && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/httpserver" .)
 }
+
+# bench_serve PORT: start $work/httpserver (bench_setup) on 127.0.0.1:PORT,
+# its pid in $srv, and wait until it answers. At exit the tracer $tr (if
+# any) gets SIGINT, the server is stopped and $work removed.
+bench_serve() {
+	srv="" tr=""
+	trap bench_cleanup EXIT
+	"$work/httpserver" -addr "127.0.0.1:$1" 2>/dev/null &
+	srv=$!
+	bench_wait_http "$1"
+}
+
+bench_cleanup() {
+	[ -n "${tr:-}" ] && kill -INT "$tr" 2>/dev/null
+	[ -n "${srv:-}" ] && kill "$srv" 2>/dev/null
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}

@@ -25,16 +25,7 @@ GOSCOPE=${GOSCOPE:-./goscope}
 
 bench_setup
 
-srv=""
-cleanup() {
-	[ -n "$srv" ] && kill "$srv" 2>/dev/null
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-"$work/httpserver" -addr "127.0.0.1:$PORT" 2>/dev/null &
-srv=$!
-bench_wait_http "$PORT"
+bench_serve "$PORT"
 
 # run_mode NAME: one wrk run with NAME's tracer attached; prints req/s and
 # the tracer's CPU seconds per second.

@@ -33,16 +33,7 @@ GOSCOPE=${GOSCOPE:-./goscope}
 
 bench_setup
 
-srv=""
-cleanup() {
-	[ -n "$srv" ] && kill "$srv" 2>/dev/null
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-"$work/httpserver" -addr "127.0.0.1:$PORT" 2>/dev/null &
-srv=$!
-bench_wait_http "$PORT"
+bench_serve "$PORT"
 
 # calls_seen MODE FILE: the system calls the tracer's report counts.
 calls_seen() {

@@ -769,7 +769,8 @@ int cmd_health(int argc, char **argv)
 	}
 	if (hc_targets(c) != 0)
 		goto out;
-	if (health_open(&c->h, HEALTH_SIG_ALL, c->verbose, c->missing, sizeof(c->missing), err, sizeof(err)) != 0) {
+	if (health_open(&c->h, HEALTH_SIG_ALL, c->verbose, c->missing, sizeof(c->missing), err,
+			sizeof(err)) != 0) {
 		cli_error("%s", err);
 		goto out;
 	}
