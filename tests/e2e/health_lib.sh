@@ -167,15 +167,8 @@ within() {
 jget() {
 	"$PYTHON" - "$@" <<'EOF'
 import json, sys
-text = open(sys.argv[1]).read()
-objs, dec, i = [], json.JSONDecoder(), 0
-while True:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text):
-        break
-    o, i = dec.raw_decode(text, i)
-    objs.append(o)
+import jstream
+objs = jstream.load(sys.argv[1])
 idx = int(sys.argv[3]) if len(sys.argv) > 3 else -1
 v = objs[idx] if objs else {}
 for k in sys.argv[2].split("."):
@@ -196,15 +189,8 @@ EOF
 jvars() {
 	"$PYTHON" - "$@" <<'EOF'
 import json, shlex, sys
-text = open(sys.argv[1]).read()
-objs, dec, i = [], json.JSONDecoder(), 0
-while True:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text):
-        break
-    o, i = dec.raw_decode(text, i)
-    objs.append(o)
+import jstream
+objs = jstream.load(sys.argv[1])
 sel = sys.argv[2]
 if sel.startswith("pid="):
     o = next((x for x in objs if str(x.get("pid")) == sel[4:]), {})
@@ -225,17 +211,9 @@ EOF
 # jcount FILE: how many JSON objects FILE holds.
 jcount() {
 	"$PYTHON" - "$1" <<'EOF'
-import json, sys
-text = open(sys.argv[1]).read()
-n, dec, i = 0, json.JSONDecoder(), 0
-while True:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text):
-        break
-    _, i = dec.raw_decode(text, i)
-    n += 1
-print(n)
+import sys
+import jstream
+print(len(jstream.load(sys.argv[1])))
 EOF
 }
 

@@ -23,6 +23,8 @@ GOSCOPE=${GOSCOPE:-$ROOT/goscope}
 TESTBINS=${TESTBINS:-$ROOT/.cache/testbins}
 TEST_NAME=$(basename "$0" .sh)
 export PYTHONDONTWRITEBYTECODE=1
+# The inline Python of the tests imports the helpers of this directory.
+export PYTHONPATH="$E2E_DIR${PYTHONPATH:+:$PYTHONPATH}"
 # Debian's python3 (deps.sh) first: wrappers such as pyenv shims add ~0.5 s
 # per call.
 if [ -z "${PYTHON:-}" ]; then

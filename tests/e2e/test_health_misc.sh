@@ -106,16 +106,10 @@ gs_expect_ok "--json -i 1 -d 3" "$TMP/i.err"
 [ -s "$TMP/i.err" ] && fail "--json -i 1 -d 3: stderr: $(cat "$TMP/i.err")"
 check_v "--json -i 1 -d 3: 3 objects, ~1 s each, the promised keys and types" \
 	"$PYTHON" - "$TMP/i.json" "$spin" <<'EOF'
-import json, sys
-text, pid = open(sys.argv[1]).read(), int(sys.argv[2])
-objs, dec, i = [], json.JSONDecoder(), 0
-while True:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text):
-        break
-    o, i = dec.raw_decode(text, i)
-    objs.append(o)
+import sys
+import jstream
+pid = int(sys.argv[2])
+objs = jstream.load(sys.argv[1])
 num = (int, float)
 keys = {
     "pid": int, "runq_delay_us": num, "runq_p99_us": num, "runq_delay_schedstat_us": num,
@@ -158,15 +152,9 @@ EOF
 check_v "--json -i 1 -d 3: interval_end increases by ~1 s (sub-second resolution)" \
 	"$PYTHON" - "$TMP/i.json" <<'EOF'
 import json, sys
+import jstream
 text = open(sys.argv[1]).read()
-objs, dec, i = [], json.JSONDecoder(), 0
-while True:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text):
-        break
-    o, i = dec.raw_decode(text, i)
-    objs.append(o)
+objs = jstream.load(sys.argv[1])
 ends = [o.get("interval_end", 0) for o in objs]
 raw = [l.strip() for l in text.split(",") if '"interval_end"' in l]
 print("interval_end: %s (as printed: %s)" % (ends, raw))
