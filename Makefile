@@ -31,7 +31,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c src/collect/*.c src/output/*.c src/cli/*.c)
+LIB_SRCS := $(wildcard src/core/*.c src/gobin/*.c src/proc/*.c src/collect/*.c src/report/*.c src/output/*.c src/cli/*.c)
 BPF_SRCS := $(wildcard src/bpf/*.bpf.c)
 SKELS    := $(patsubst src/bpf/%.bpf.c,$(BUILD)/gen/%.skel.h,$(BPF_SRCS))
 GEN      := $(BUILD)/gen/syscalls_table.h $(BUILD)/gen/profile.pb-c.h $(SKELS)
@@ -62,7 +62,7 @@ $(LIB): $(LIB_OBJS) $(GEN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) $(GEN)
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h src/bpf/lib/*.h) $(GEN)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
@@ -76,7 +76,7 @@ $(BUILD)/gen/vmlinux.h:
 	$(Q)mkdir -p $(dir $@)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/%.h src/bpf/common.bpf.h $(BUILD)/gen/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/%.h $(wildcard src/bpf/*.bpf.h src/bpf/lib/*.h) $(BUILD)/gen/vmlinux.h
 	$(call msg,BPF,$<)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

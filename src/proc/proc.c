@@ -219,3 +219,53 @@ bool proc_majflt(pid_t pid, uint64_t *v)
 	rp = strrchr(buf, ')');
 	return rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %" SCNu64, v) == 1;
 }
+
+bool proc_starttime(pid_t pid, uint64_t *v)
+{
+	char path[64], buf[1024];
+	FILE *f;
+	char *rp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* starttime is field 22; after ") " it is the 20th. */
+	rp = strrchr(buf, ')');
+	return rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+				    "%*d %*d %*d %*d %*d %*d %" SCNu64, v) == 1;
+}
+
+pid_t proc_tgid(pid_t tid)
+{
+	char path[64], line[256];
+	FILE *f;
+	long tgid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid > 0 ? (pid_t)tgid : -1;
+}
+
+bool proc_exe_id(pid_t pid, uint64_t *dev, uint64_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) != 0)
+		return false;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return true;
+}

@@ -48,6 +48,19 @@ bool proc_majflt(pid_t pid, uint64_t *v);
 /* True if PID is alive (kill(pid, 0) or /proc/PID exists). */
 bool proc_alive(pid_t pid);
 
+/* starttime of PID (field 22 of /proc/PID/stat, clock ticks since boot). */
+bool proc_starttime(pid_t pid, uint64_t *v);
+
+/*
+ * The process (thread group) that thread TID belongs to, from
+ * /proc/TID/status (a TID is not listed in /proc but can be opened there);
+ * -1 if there is no such thread.
+ */
+pid_t proc_tgid(pid_t tid);
+
+/* Device and inode of PID's executable (/proc/PID/exe); false if gone. */
+bool proc_exe_id(pid_t pid, uint64_t *dev, uint64_t *ino);
+
 /* Parse a decimal PID; false unless ARG is all digits and in range. */
 bool proc_parse_pid(const char *arg, pid_t *pid);
 

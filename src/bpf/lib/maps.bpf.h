@@ -1,0 +1,35 @@
+/*
+ * maps.bpf.h: map patterns every goscope BPF program uses: lookup-or-init
+ * from a zeroed template, and the per-CPU drop counters user space prints.
+ */
+#ifndef GOSCOPE_BPF_LIB_MAPS_BPF_H
+#define GOSCOPE_BPF_LIB_MAPS_BPF_H
+
+/*
+ * The value at KEY of MAP, inserted from INIT first if absent (INIT: a
+ * zeroed value, usually the single slot of a per-CPU array, because values
+ * such as histograms are too big for the BPF stack). NULL when the map is
+ * full: the caller counts a drop.
+ */
+static __always_inline void *gs_lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	if (!init)
+		return NULL;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* Count one dropped event of kind WHY in a per-CPU array of counters. */
+static __always_inline void gs_count_drop(void *drops, __u32 why)
+{
+	__u64 *v = bpf_map_lookup_elem(drops, &why);
+
+	if (v)
+		*v += 1;
+}
+
+#endif
