@@ -8,8 +8,9 @@
  */
 #include "cli.h"
 
+#include "../core/opts.h"
+
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,17 +19,6 @@
 #include <unistd.h>
 
 #define A2L_MAX_FRAMES 64
-
-static void a2l_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: goscope addr2line [-i] TARGET [ADDR...]\n"
-		"  TARGET   path to a Go executable, or the PID of a running Go program\n"
-		"           (for a PID, addresses are run-time addresses)\n"
-		"  ADDR     hex address, 0x optional; read one per line from stdin if none\n"
-		"  -i       show inlined frames: a line 0x<addr>, then function and\n"
-		"           file:line pairs, innermost first, the physical function last\n");
-}
 
 /* Parse a hex address with optional 0x; false on anything else. */
 static bool a2l_parse(const char *s, uint64_t *out)
@@ -131,37 +121,37 @@ static int a2l_stdin(struct cli_target *t, bool inl)
 
 int cmd_addr2line(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "inline", no_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct opts_cmd cmd = {
+		"addr2line", "[-i] TARGET [ADDR...]",
+		"Addresses to function and file:line, as go tool addr2line prints them.\n"
+		"  TARGET   path to a Go executable, or the PID of a running Go program\n"
+		"           (for a PID, addresses are run-time addresses)\n"
+		"  ADDR     hex address, 0x optional; read one per line from stdin if none",
+		NULL,
 	};
-	struct cli_target t;
 	bool inl = false;
-	int c, rc = 0;
+	const struct opt tab[] = {
+		{ "inline", 'i', OPT_FLAG, &inl, NULL,
+		  "inlined frames: a line 0x<addr>, then function and file:line pairs,\n"
+		  "                           innermost first, the physical function last" },
+		{ NULL },
+	};
+	const struct opt *const tables[] = { tab, NULL };
+	struct opts_rest rest;
+	struct cli_target t;
+	int rc = opts_parse(&cmd, tables, argc, argv, &rest);
 
-	while ((c = getopt_long(argc, argv, "+ih", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			inl = true;
-			break;
-		case 'h':
-			a2l_usage(stdout);
-			return 0;
-		default:
-			a2l_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		cli_error("addr2line needs a TARGET (a path or a PID)");
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	if (rest.argc < 1) {
+		cli_error("addr2line: needs a TARGET (a path or a PID)");
 		return 2;
 	}
-	if (cli_target_open(argv[optind], &t) != 0)
+	if (cli_target_open(rest.argv[0], &t) != 0)
 		return 1;
-	if (optind + 1 < argc) {
-		for (int i = optind + 1; i < argc; i++)
-			if (a2l_one(&t, argv[i], inl) != 0)
+	if (rest.argc > 1) {
+		for (int i = 1; i < rest.argc; i++)
+			if (a2l_one(&t, rest.argv[i], inl) != 0)
 				rc = 1;
 	} else if (a2l_stdin(&t, inl) != 0) {
 		rc = 1;

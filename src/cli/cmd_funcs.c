@@ -5,43 +5,45 @@
  */
 #include "cli.h"
 
-#include <getopt.h>
+#include "../core/opts.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-static void funcs_usage(FILE *out)
+/* The code's size without alignment padding, as `go tool nm -size` prints it. */
+static uint64_t funcs_size(struct pclntab *p, size_t i, const struct pclntab_func *f)
 {
-	fprintf(out, "usage: goscope funcs TARGET [SUBSTRING]\n"
-		     "  prints 'entry size name' for every function (run-time addresses for a PID)\n");
+	uint64_t n = pclntab_code_size(p, (long)i);
+
+	return n && n <= f->end - f->entry ? n : f->end - f->entry;
 }
 
 int cmd_funcs(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct opts_cmd cmd = {
+		"funcs", "TARGET [SUBSTRING]",
+		"Print 'entry size name' for every function of a Go binary, from its pclntab\n"
+		"(run-time addresses for a PID); only names containing SUBSTRING if given.",
+		NULL,
 	};
+	static const struct opt none[] = { { NULL } };
+	const struct opt *const tables[] = { none, NULL };
+	struct opts_rest rest;
 	struct cli_target t;
 	const char *sub = NULL;
 	size_t n;
-	int c;
+	int rc = opts_parse(&cmd, tables, argc, argv, &rest);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			funcs_usage(stdout);
-			return 0;
-		}
-		funcs_usage(stderr);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	if (rest.argc < 1 || rest.argc > 2) {
+		cli_error("funcs: takes a TARGET and an optional SUBSTRING");
 		return 2;
 	}
-	if (optind >= argc || argc - optind > 2) {
-		cli_error("funcs takes a TARGET and an optional SUBSTRING");
-		return 2;
-	}
-	if (argc - optind == 2)
-		sub = argv[optind + 1];
-	if (cli_target_open(argv[optind], &t) != 0)
+	if (rest.argc == 2)
+		sub = rest.argv[1];
+	if (cli_target_open(rest.argv[0], &t) != 0)
 		return 1;
 	n = pclntab_nfunc(t.gb->pcln);
 	for (size_t i = 0; i < n; i++) {
@@ -51,8 +53,8 @@ int cmd_funcs(int argc, char **argv)
 			continue;
 		if (sub && !strstr(f.name, sub))
 			continue;
-		printf("%016" PRIx64 " %6" PRIu64 " %s\n", f.entry + t.bias, f.end - f.entry,
-		       f.name);
+		printf("%016" PRIx64 " %6" PRIu64 " %s\n", f.entry + t.bias,
+		       funcs_size(t.gb->pcln, i, &f), f.name);
 	}
 	cli_target_close(&t);
 	return 0;

@@ -6,22 +6,14 @@
  */
 #include "cli.h"
 
+#include "../core/opts.h"
+
 #include "../gobin/goglobals.h"
 #include "../output/jsonw.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-static void info_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: goscope info [--json] [-v] TARGET\n"
-		"  TARGET   path to a Go executable, or the PID of a running Go program\n"
-		"  --json   one JSON object instead of the table\n"
-		"  -v       list every dependency and runtime offset\n");
-}
 
 /* runtime.text: from moduledata, else the pclntab header (1.18+). */
 static uint64_t info_text_addr(const struct gobin *gb)
@@ -220,37 +212,30 @@ static void info_text(const struct cli_target *t, bool verbose)
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct opts_cmd cmd = {
+		"info", "[--json] [-v] TARGET",
+		"What a Go binary or process is: Go version, build info, layout, runtime offsets.\n"
+		"TARGET is a path to a Go executable or the PID of a running Go program.",
+		NULL,
 	};
 	bool json = false, verbose = false;
+	const struct opt tab[] = {
+		{ "json", 0, OPT_FLAG, &json, NULL, "one JSON object" },
+		{ "verbose", 'v', OPT_FLAG, &verbose, NULL, "also sections, modules and offsets" },
+		{ NULL },
+	};
+	const struct opt *const tables[] = { tab, NULL };
+	struct opts_rest rest;
 	struct cli_target t;
-	int c;
+	int rc = opts_parse(&cmd, tables, argc, argv, &rest);
 
-	while ((c = getopt_long(argc, argv, "jvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'h':
-			info_usage(stdout);
-			return 0;
-		default:
-			info_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		cli_error("info takes exactly one TARGET (a path or a PID)");
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	if (rest.argc != 1) {
+		cli_error("info: takes exactly one TARGET (a path or a PID)");
 		return 2;
 	}
-	if (cli_target_open(argv[optind], &t) != 0)
+	if (cli_target_open(rest.argv[0], &t) != 0)
 		return 1;
 	if (json)
 		info_json(&t);

@@ -872,3 +872,29 @@ int pclntab_funcid(const struct pclntab *p, long idx)
 		return -1;
 	return p->data[rec + p->lay.off_funcid];
 }
+
+uint64_t pclntab_code_size(const struct pclntab *p, long idx)
+{
+	const int32_t offs[3] = { p->lay.off_pcsp, p->lay.off_pcfile, p->lay.off_pcln };
+	uint64_t rec, size = 0;
+
+	if (idx < 0)
+		return 0;
+	rec = pclntab_funcrec(p, (uint64_t)idx);
+	if (!rec)
+		return 0;
+	/* The tables may end at different pcs (assembly): the code spans them all. */
+	for (int i = 0; i < 3; i++) {
+		uint32_t taboff = pclntab_u32(p, rec + (uint64_t)offs[i]);
+		struct pclntab_dtab *d;
+		int32_t v;
+
+		/* Decodes the table into its cache slot (the entry is irrelevant here). */
+		if (!pclntab_pcvalue(p, taboff, 0, 0, &v))
+			continue;
+		d = &p->dtabs[(taboff * 0x9E3779B1u) >> 15 & (p->ndtabs - 1)];
+		if (d->taboff == taboff && d->n && d->end[d->n - 1] > size)
+			size = d->end[d->n - 1];
+	}
+	return size;
+}

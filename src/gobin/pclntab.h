@@ -112,6 +112,12 @@ int pclntab_symbolize(struct pclntab *p, uint64_t pc, struct pclntab_frame *out,
 bool pclntab_spdelta(const struct pclntab *p, uint64_t pc, int32_t *sp);
 
 /* funcID byte of the function containing PC (runtime's abi.FuncID). */
+/*
+ * Size of function IDX's code without the padding after it: where its
+ * pc-to-SP table ends (what the linker's symbol size is). 0 if unknown.
+ */
+uint64_t pclntab_code_size(const struct pclntab *p, long idx);
+
 int pclntab_funcid(const struct pclntab *p, long idx);
 
 #endif
