@@ -31,7 +31,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRCS := $(wildcard src/core/*.c src/gobin/*.c src/proc/*.c src/collect/*.c src/report/*.c src/output/*.c src/cli/*.c)
+LIB_SRCS := $(wildcard src/core/*.c src/agent/*.c src/gobin/*.c src/proc/*.c src/collect/*.c src/report/*.c src/output/*.c src/cli/*.c)
 BPF_SRCS := $(wildcard src/bpf/*.bpf.c)
 SKELS    := $(patsubst src/bpf/%.bpf.c,$(BUILD)/gen/%.skel.h,$(BPF_SRCS))
 GEN      := $(BUILD)/gen/syscalls_table.h $(BUILD)/gen/profile.pb-c.h $(SKELS)

@@ -127,6 +127,7 @@ static struct target *session_push(struct session *s, const struct target *t)
 	if (!nt)
 		return NULL;
 	*nt = *t;
+	nt->name = nt->exe + (t->name ? t->name - t->exe : 0); /* into the copy's exe */
 	s->targets[s->ntargets++] = nt;
 	return nt;
 }
@@ -198,8 +199,11 @@ static size_t session_discover(struct session *s, bool quiet, size_t *found)
 
 		if (session_find_alive(s, pids[i]) || session_alive(s) >= s->max_targets)
 			continue;
-		if (target_open(pids[i], s->cache, &t, NULL, err, sizeof(err)) != 0)
+		if (target_open(pids[i], s->cache, &t, NULL, err, sizeof(err)) != 0) {
+			if (s->ops->skipped)
+				s->ops->skipped(s, pids[i], err);
 			continue;
+		}
 		t.discovered = true;
 		if (session_take(s, &t, err, sizeof(err)) != 0) {
 			if (!quiet)
@@ -219,7 +223,7 @@ int session_open_targets(struct session *s)
 	char err[600];
 
 	if (s->discovery) {
-		size_t found, taken = session_discover(s, false, &found);
+		size_t found, taken = session_discover(s, s->quiet_targets, &found);
 
 		if (found == 0 && !s->keep_running) {
 			session_error(s, "no Go processes found (give one with -p PID)");

@@ -77,6 +77,12 @@ struct session_ops {
 	 * (exit 1) without stopping it.
 	 */
 	int (*report)(struct session *s, bool last);
+	/*
+	 * Optional: discovered process PID could not be opened (WHY): not a
+	 * Go program goscope can read. Called at every discovery round it is
+	 * seen in. (Refusals by ops->take are the command's own.)
+	 */
+	void (*skipped)(struct session *s, pid_t pid, const char *why);
 };
 
 typedef int (*session_fn)(struct session *s, void *arg);

@@ -100,11 +100,11 @@ bad_conf "a line without '='" "listen 127.0.0.1:9464"
 timeout 20 "$GOSCOPE" agent --config "$TMP/nonexistent.conf" >"$TMP/out" 2>"$TMP/err"
 one_line "missing config file" $? "$TMP/err" "^goscope: .*nonexistent\\.conf: No such file or directory\$"
 timeout 20 "$GOSCOPE" agent --interval abc >"$TMP/out" 2>"$TMP/err"
-one_line "--interval abc" $? "$TMP/err" "^goscope: --interval abc: "
+one_line "--interval abc" $? "$TMP/err" "^goscope: agent: --interval abc: "
 timeout 20 "$GOSCOPE" agent --listen 127.0.0.1 >"$TMP/out" 2>"$TMP/err"
-one_line "--listen without port" $? "$TMP/err" "^goscope: --listen 127\\.0\\.0\\.1: "
+one_line "--listen without port" $? "$TMP/err" "^goscope: agent: --listen 127\\.0\\.0\\.1: "
 timeout 20 "$GOSCOPE" agent --collectors gpu >"$TMP/out" 2>"$TMP/err"
-one_line "--collectors gpu" $? "$TMP/err" "^goscope: --collectors gpu: "
+one_line "--collectors gpu" $? "$TMP/err" "^goscope: agent: --collectors gpu: "
 timeout 20 "$GOSCOPE" agent extra-argument >"$TMP/out" 2>"$TMP/err"
 one_line "a stray argument" $? "$TMP/err" "^goscope: .*extra-argument"
 
@@ -204,7 +204,7 @@ kill -0 "$apid" 2>/dev/null && pass "the agent keeps serving" || fail "the agent
 kill -TERM "$apid"
 wait_exit "$apid" 20 || fail "the agent did not stop on SIGTERM"
 expect_eq "SIGTERM: exit status" "${WAIT_STATUS:-timeout}" 0
-expect_eq "SIGTERM: stderr" "$(cat "$TMP/agent.err")" \
+expect_eq "SIGTERM: stderr" "$(grep -v "^goscope: tracing " "$TMP/agent.err")" \
 	"goscope: agent serving http://127.0.0.1:$aport/metrics
 goscope: agent stopping"
 (exec 3<>"/dev/tcp/127.0.0.1/$aport") 2>/dev/null && fail "port $aport still open after exit" ||
@@ -269,7 +269,7 @@ sleep 6
 kill -INT "$apid"
 wait_exit "$apid" 20 || fail "the agent did not stop on SIGINT"
 expect_eq "SIGINT: exit status" "${WAIT_STATUS:-timeout}" 0
-expect_eq "SIGINT: stderr" "$(cat "$TMP/j.err")" \
+expect_eq "SIGINT: stderr" "$(grep -v "^goscope: tracing " "$TMP/j.err")" \
 	"goscope: agent serving http://127.0.0.1:$aport/metrics
 goscope: agent stopping"
 check_v "--json-lines - (stdout)" page jsonl "$TMP/j.out" --pid "$opid=opener=$gover" --interval 1 \

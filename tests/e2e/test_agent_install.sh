@@ -102,8 +102,8 @@ for _ in $(seq 150); do
 done
 [ $got = 1 ] && pass "under the unit's capabilities and config: the opener's goroutines and openat exported" ||
 	fail "under the unit's capabilities and config: no goroutines/openat for the opener: $(tail -3 "$TMP/agent.err")"
-grep -qv '^goscope: agent serving' "$TMP/agent.err" &&
-	fail "stderr of the installed agent: $(grep -v '^goscope: agent serving' "$TMP/agent.err" | head -3)" ||
+grep -qvE '^goscope: (agent serving|tracing )' "$TMP/agent.err" &&
+	fail "stderr of the installed agent: $(grep -vE '^goscope: (agent serving|tracing )' "$TMP/agent.err" | head -3)" ||
 	pass "the installed agent says nothing but where it serves"
 
 # The settings agent.conf shows commented out.
@@ -112,7 +112,7 @@ sed -e 's/^# \([a-z_]* = \)/\1/' -e "s|^json_lines = .*|json_lines = $TMP/agent.
 log "uncommented: $(grep -E '^(exe|cgroup|json_lines) =' "$TMP/all.conf" | tr '\n' ';')"
 timeout --preserve-status -s INT 4 "$D$bin" agent --config "$TMP/all.conf" >"$TMP/all.out" 2>"$TMP/all.err"
 rc=$?
-[ $rc = 0 ] && [ "$(grep -vc '^goscope: agent s' "$TMP/all.err")" = 0 ] &&
+[ $rc = 0 ] && [ "$(grep -vEc '^goscope: (agent s|tracing )' "$TMP/all.err")" = 0 ] &&
 	pass "every setting agent.conf shows commented out is accepted" ||
 	fail "agent.conf's commented settings: exit $rc, $(head -3 "$TMP/all.err")"
 

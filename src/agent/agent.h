@@ -1,0 +1,116 @@
+/*
+ * agent: the always-on node agent's state and what it does each interval.
+ * Every Go process on the host (and the ones started later: the session
+ * rediscovers) gets the cheap collectors — kernel-aggregated syscall
+ * statistics, health signals, goroutine counts and sampled blocking by
+ * reason — whose figures are accumulated into counters that only grow,
+ * rendered as Prometheus text (metrics.c) and optionally JSON lines.
+ *
+ * Label cardinality is bounded by design: pid, exe and go_version on every
+ * series, plus syscall / errno / reason; never goroutine ids, stacks or
+ * addresses. Memory is bounded by --max-processes.
+ */
+#ifndef GOSCOPE_AGENT_H
+#define GOSCOPE_AGENT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../bpf/syscalls.h"
+#include "../collect/offcpu.h"
+#include "../output/jsonw.h"
+#include "../proc/cgroup.h"
+#include "../proc/fdinfo.h"
+#include "config.h"
+
+struct session;
+struct target;
+struct promtext;
+
+#define AGENT_MAX_REASONS 64
+#define AGENT_MAX_ERRNOS 64
+
+/* Prometheus histogram bounds for syscall durations, in seconds. */
+#define AGENT_NLE 14
+extern const double agent_le[AGENT_NLE];
+
+struct agent_sys {
+	uint64_t count;
+	uint64_t errors;
+	double seconds;
+	uint64_t le[AGENT_NLE]; /* cumulative counts <= agent_le[i] */
+};
+
+struct agent_errno {
+	uint32_t nr;
+	int err;
+	uint64_t count;
+};
+
+struct agent_reason {
+	char name[64];
+	double seconds;
+};
+
+/* One tracked process (the target's priv). */
+struct agent_proc {
+	struct target *t;
+	char exe[64];        /* base name, valid UTF-8 */
+	char go_version[32];
+	struct offcpu oc;    /* reason-only goroutine sampling, this process alone */
+	bool oc_ok;
+	struct agent_sys *sys; /* SC_NR_MAX entries, allocated on first syscall */
+	struct agent_errno errnos[AGENT_MAX_ERRNOS];
+	size_t nerrnos;
+	struct agent_reason reasons[AGENT_MAX_REASONS];
+	size_t nreasons;
+	uint64_t goroutines;
+	uint64_t open_fds;
+	struct fdinfo_inodes inodes;
+	uint64_t tcp_retrans;
+	struct cgroup_stat cg;
+	uint64_t majflt;
+	double runq_seconds;
+};
+
+struct agent {
+	const struct agent_config *cfg;
+	struct sysstat *ss;
+	struct health *h;
+	FILE *jl;
+	struct jsonw jw;
+	size_t ntracked;
+	uint64_t last_sample_ns;
+	uint64_t dropped_processes; /* not tracked: --max-processes reached */
+	uint64_t untraceable;       /* Go processes that could not be traced */
+	uint64_t offcpu_torn;
+	uint64_t scrapes;           /* requests for /metrics served (http.c) */
+	pid_t skipped[1024];        /* not tracked, counted once each */
+	size_t nskipped;
+};
+
+/* Open the configured collectors (a missing one is said and skipped). */
+int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_t errlen);
+void agent_close(struct agent *a);
+
+/* Session callbacks: start tracking T (-1: not wanted or not traceable). */
+int agent_take(struct agent *a, struct target *t, char *err, size_t errlen);
+void agent_drop(struct agent *a, struct target *t);
+void agent_skipped(struct agent *a, pid_t pid);
+
+/* One goroutine snapshot of every tracked process. */
+void agent_sample(struct agent *a, struct session *s);
+
+/* Read every collector into the per-process counters. */
+void agent_collect(struct agent *a, struct session *s);
+
+/* The exposition (metrics.c) and the JSON lines of the current counters. */
+void agent_render(struct agent *a, struct session *s, struct promtext *pt);
+void agent_json(struct agent *a, struct session *s);
+
+/* Replace bytes that are not valid UTF-8 by '?' (label values). */
+void agent_utf8(char *s);
+
+#endif

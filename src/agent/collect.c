@@ -1,0 +1,377 @@
+/*
+ * agent/collect: the agent's collectors and per-process counters: which
+ * processes it tracks, the goroutine sampling, and what each interval adds
+ * (see agent.h).
+ */
+#include "agent.h"
+
+#include "../collect/health.h"
+#include "../collect/hist.h"
+#include "../collect/sysstat.h"
+#include "../core/session.h"
+#include "../proc/proc.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double agent_le[AGENT_NLE] = { 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
+				     0.01, 0.05, 0.1, 0.5, 1, 5 };
+
+/*
+ * Make S valid UTF-8 in place. Prometheus rejects a whole scrape over one
+ * label value that is not, and an executable's name is any bytes (and
+ * cutting it to the label's size may split a character): every byte that
+ * does not begin a complete, shortest-form sequence becomes '?'.
+ */
+void agent_utf8(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t n, i;
+		uint32_t cp;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 2;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 3;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 4;
+			cp = *p & 0x07;
+		} else {
+			*p++ = '?';
+			continue;
+		}
+		for (i = 1; i < n && (p[i] & 0xc0) == 0x80; i++)
+			cp = (cp << 6) | (p[i] & 0x3f);
+		if (i < n || (n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+		    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
+int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_t errlen)
+{
+	char why[512], missing[512];
+
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	if (cfg->json_lines) {
+		a->jl = strcmp(cfg->json_lines, "-") == 0 ? stdout : fopen(cfg->json_lines, "ae");
+		if (!a->jl) {
+			snprintf(err, errlen, "cannot write %s: %s", cfg->json_lines, strerror(errno));
+			return -1;
+		}
+		jsonw_init(&a->jw, a->jl);
+	}
+	if (cfg->collectors & AGENT_COL_SYSCALLS) {
+		struct sysstat_opts so = { .verbose = cfg->verbose };
+
+		if (sysstat_open(&a->ss, &so, NULL, NULL, why, sizeof(why)) != 0) {
+			fprintf(stderr, "goscope: agent: syscall statistics disabled: %s\n", why);
+			a->ss = NULL;
+		}
+	}
+	if (cfg->collectors & AGENT_COL_HEALTH) {
+		/* Only what the agent exports: no stacks, drops or state changes. */
+		if (health_open(&a->h, HEALTH_SIG_RUNQ | HEALTH_SIG_TCP_RETRANS, cfg->verbose,
+				missing, sizeof(missing), why, sizeof(why)) != 0) {
+			fprintf(stderr, "goscope: agent: health signals disabled: %s\n", why);
+			a->h = NULL;
+		} else if (missing[0]) {
+			fprintf(stderr, "goscope: agent: not measured on this kernel: %s\n", missing);
+		}
+	}
+	return 0;
+}
+
+void agent_close(struct agent *a)
+{
+	sysstat_close(a->ss);
+	health_close(a->h);
+	if (a->jl && a->jl != stdout)
+		fclose(a->jl);
+	a->ss = NULL;
+	a->h = NULL;
+	a->jl = NULL;
+}
+
+/* Remember a process not tracked; true the first time (count it then). */
+static bool agent_skip_once(struct agent *a, pid_t pid)
+{
+	for (size_t i = 0; i < a->nskipped; i++)
+		if (a->skipped[i] == pid)
+			return false;
+	if (a->nskipped < sizeof(a->skipped) / sizeof(a->skipped[0]))
+		a->skipped[a->nskipped++] = pid;
+	return true;
+}
+
+void agent_skipped(struct agent *a, pid_t pid)
+{
+	if (agent_skip_once(a, pid))
+		a->untraceable++;
+}
+
+static bool agent_wanted(const struct agent *a, pid_t pid, const char *exe_base)
+{
+	const struct agent_config *c = a->cfg;
+	bool ok;
+
+	if (c->exes.n) {
+		ok = false;
+		for (size_t i = 0; i < c->exes.n && !ok; i++)
+			ok = strcmp(c->exes.item[i], exe_base) == 0;
+		if (!ok)
+			return false;
+	}
+	if (c->cgroups.n) {
+		struct cgroup_stat cg;
+
+		if (!cgroup_read(pid, &cg))
+			return false;
+		ok = false;
+		for (size_t i = 0; i < c->cgroups.n && !ok; i++)
+			ok = strncmp(cg.path, c->cgroups.item[i], strlen(c->cgroups.item[i])) == 0;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
+{
+	struct agent_proc *p;
+
+	if (!agent_wanted(a, t->pid, t->name)) {
+		snprintf(err, errlen, "not selected by --exe/--cgroup");
+		return -1;
+	}
+	if (a->ntracked >= (size_t)a->cfg->max_procs) {
+		if (agent_skip_once(a, t->pid))
+			a->dropped_processes++;
+		snprintf(err, errlen, "--max-processes reached");
+		return -1;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p->t = t;
+	snprintf(p->exe, sizeof(p->exe), "%.63s", t->name);
+	snprintf(p->go_version, sizeof(p->go_version), "%s", gobin_go_version(t->gb));
+	agent_utf8(p->exe);
+	agent_utf8(p->go_version);
+	if (a->cfg->collectors & AGENT_COL_OFFCPU) {
+		struct offcpu_opts oo = { .goid = -1, .no_stacks = true, .max_stacks = 256 };
+		char why[512];
+
+		offcpu_init(&p->oc, &oo);
+		/* The sampler owns the reference it is given, also on failure. */
+		p->oc_ok = offcpu_add_target(&p->oc, t->pid, gobin_ref(t->gb), t->bias, t->exe, why,
+					     sizeof(why)) == 0;
+		if (p->oc_ok)
+			offcpu_sample(&p->oc, 0);
+		else
+			offcpu_free(&p->oc);
+	}
+	if (a->ss)
+		sysstat_add_pid(a->ss, t->pid, t->gb->offsets_known ? t->gb->off.g_goid : -1);
+	if (a->h)
+		health_add_pid(a->h, t->pid);
+	t->priv = p;
+	a->ntracked++;
+	return 0;
+}
+
+void agent_drop(struct agent *a, struct target *t)
+{
+	struct agent_proc *p = t->priv;
+
+	if (!p)
+		return;
+	if (a->ss)
+		sysstat_remove_pid(a->ss, t->pid);
+	if (a->h)
+		health_remove_pid(a->h, t->pid);
+	if (p->oc_ok)
+		offcpu_free(&p->oc);
+	free(p->sys);
+	fdinfo_inodes_free(&p->inodes);
+	free(p);
+	t->priv = NULL;
+	a->ntracked--;
+	/* Give a departed process's readers back to the system, not the heap. */
+	malloc_trim(0);
+}
+
+void agent_sample(struct agent *a, struct session *s)
+{
+	uint64_t now = session_now();
+
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct agent_proc *p = s->targets[i]->priv;
+
+		if (p && p->oc_ok)
+			offcpu_sample(&p->oc, a->last_sample_ns ? now - a->last_sample_ns : 0);
+	}
+	a->last_sample_ns = now;
+}
+
+static struct agent_proc *agent_find(struct session *s, pid_t pid)
+{
+	struct target *t = session_find(s, pid);
+
+	return t && t->state == TARGET_ALIVE ? t->priv : NULL;
+}
+
+static void agent_add_errno(struct agent_proc *p, uint32_t nr, int err, uint64_t count)
+{
+	for (size_t i = 0; i < p->nerrnos; i++)
+		if (p->errnos[i].nr == nr && p->errnos[i].err == err) {
+			p->errnos[i].count += count;
+			return;
+		}
+	if (p->nerrnos < AGENT_MAX_ERRNOS)
+		p->errnos[p->nerrnos++] = (struct agent_errno){ nr, err, count };
+}
+
+static void agent_collect_syscalls(struct agent *a, struct session *s)
+{
+	struct sysstat_row *rows;
+	struct sysstat_err *errs;
+	size_t n, ne;
+
+	if (!a->ss || sysstat_read(a->ss, &rows, &n, &errs, &ne) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct agent_proc *p = agent_find(s, (pid_t)rows[i].tgid);
+		struct agent_sys *y;
+
+		if (!p || rows[i].nr >= SC_NR_MAX)
+			continue;
+		if (!p->sys) {
+			p->sys = calloc(SC_NR_MAX, sizeof(*p->sys));
+			if (!p->sys)
+				continue;
+		}
+		y = &p->sys[rows[i].nr];
+		y->count += rows[i].count;
+		y->errors += rows[i].errors;
+		y->seconds += (double)rows[i].total_ns / 1e9;
+		for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+			double v;
+
+			if (!rows[i].h.b[b])
+				continue;
+			/* A bucket counts under a bound its upper edge does not exceed. */
+			v = (double)hist_bucket_low(b + 1) / 1e9;
+			for (size_t k = 0; k < AGENT_NLE; k++)
+				if (v <= agent_le[k] * 1.0000001)
+					y->le[k] += rows[i].h.b[b];
+		}
+	}
+	for (size_t i = 0; i < ne; i++) {
+		struct agent_proc *p = agent_find(s, (pid_t)errs[i].tgid);
+
+		if (p)
+			agent_add_errno(p, errs[i].nr, errs[i].err, errs[i].count);
+	}
+}
+
+/* The tracked process holding socket INO, or NULL. */
+static struct agent_proc *agent_socket_owner(struct session *s, uint64_t ino)
+{
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct agent_proc *p = s->targets[i]->priv;
+
+		if (p && s->targets[i]->state == TARGET_ALIVE && fdinfo_inodes_has(&p->inodes, ino))
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * TCP entries are consumed: a tracked process's are added to its counter
+ * and deleted, other processes' are swept (the map is host-wide and
+ * bounded), so the counters only grow and the map never fills up.
+ */
+static enum health_tcp_fate agent_tcp_fate(const struct hl_tcp_key *k, void *arg)
+{
+	return agent_socket_owner(arg, k->ino) ? HEALTH_TCP_TAKE : HEALTH_TCP_STRAY;
+}
+
+static void agent_tcp_take(const struct hl_tcp_key *k, const struct hl_tcp_val *v, void *arg)
+{
+	struct agent_proc *p = agent_socket_owner(arg, k->ino);
+
+	if (p && k->kind == HL_TCP_RETRANS)
+		p->tcp_retrans += v->count;
+}
+
+static void agent_add_reason(struct agent_proc *p, const char *reason, double secs)
+{
+	char r[sizeof(p->reasons[0].name)];
+
+	snprintf(r, sizeof(r), "%s", reason); /* from the binary: any bytes */
+	agent_utf8(r);
+	for (size_t i = 0; i < p->nreasons; i++)
+		if (strcmp(p->reasons[i].name, r) == 0) {
+			p->reasons[i].seconds += secs;
+			return;
+		}
+	if (p->nreasons < AGENT_MAX_REASONS) {
+		snprintf(p->reasons[p->nreasons].name, sizeof(p->reasons[0].name), "%s", r);
+		p->reasons[p->nreasons++].seconds = secs;
+	}
+}
+
+static void agent_collect_proc(struct agent *a, struct agent_proc *p)
+{
+	pid_t pid = p->t->pid;
+	struct health_lat l;
+	int n;
+
+	if (p->oc_ok) {
+		offcpu_flush(&p->oc);
+		for (size_t i = 0; i < p->oc.nstacks; i++) {
+			struct offcpu_stack *st = &p->oc.stacks[i];
+
+			agent_add_reason(p, p->oc.reasons[st->reason], (double)st->total_ns / 1e9);
+		}
+		p->goroutines = p->oc.ntargets ? p->oc.targets[0].goroutines : 0;
+		a->offcpu_torn += p->oc.torn;
+		offcpu_reset(&p->oc);
+	}
+	n = fdinfo_scan(pid, NULL, &p->inodes);
+	if (n >= 0)
+		p->open_fds = (uint64_t)n;
+	if (a->h && health_runq(a->h, pid, &l))
+		p->runq_seconds = (double)l.total_ns / 1e9;
+	cgroup_read(pid, &p->cg);
+	proc_majflt(pid, &p->majflt);
+}
+
+void agent_collect(struct agent *a, struct session *s)
+{
+	agent_collect_syscalls(a, s);
+	for (size_t i = 0; i < s->ntargets; i++)
+		if (s->targets[i]->priv && s->targets[i]->state == TARGET_ALIVE)
+			agent_collect_proc(a, s->targets[i]->priv);
+	/* Not once per process: the map holds every socket of the host, and
+	 * each entry costs bpf(2) calls. */
+	if (a->h)
+		health_tcp_sweep(a->h, agent_tcp_fate, agent_tcp_take, s);
+}

@@ -1,0 +1,240 @@
+/*
+ * agent/metrics: the agent's counters as Prometheus text and JSON lines
+ * (see agent.h for the label rules).
+ */
+#include "agent.h"
+
+#include "../collect/health.h"
+#include "../collect/sysstat.h"
+#include "../core/session.h"
+#include "../output/promtext.h"
+#include "../proc/names.h"
+#include "../proc/syscalls.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+void agent_render(struct agent *a, struct session *s, struct promtext *pt)
+{
+	char pidbuf[16], nbuf[32], ebuf[16], le[32];
+	size_t ntracked = 0;
+	struct rusage ru;
+	long rss_pages = 0;
+	FILE *f;
+
+	promtext_reset(pt);
+	for (size_t i = 0; i < s->ntargets; i++)
+		ntracked += s->targets[i]->priv != NULL;
+
+#define AG_FOR_PROCS                                                                     \
+	for (size_t i = 0; i < s->ntargets; i++)                                         \
+		if (s->targets[i]->priv)
+#define AG_LABELS(p)                                                                     \
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)(p)->t->pid);                         \
+	struct promtext_label lab[3] = { { "pid", pidbuf }, { "exe", (p)->exe },         \
+					 { "go_version", (p)->go_version } }
+
+	if ((a->cfg->collectors & AGENT_COL_SYSCALLS)) {
+		promtext_family(pt, "goscope_syscalls_total", "counter", "System calls made.");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			for (uint32_t nr = 0; p->sys && nr < SC_NR_MAX; nr++) {
+				struct promtext_label x = { "syscall", NULL };
+
+				if (!p->sys[nr].count)
+					continue;
+				x.value = names_syscall(nr, nbuf, sizeof(nbuf));
+				promtext_sample(pt, "goscope_syscalls_total", lab, 3, &x, 1,
+						(double)p->sys[nr].count);
+			}
+		}
+		promtext_family(pt, "goscope_syscall_errors_total", "counter",
+				"System calls that failed, by errno.");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			for (size_t k = 0; k < p->nerrnos; k++) {
+				struct promtext_label x[2] = {
+					{ "syscall", names_syscall(p->errnos[k].nr, nbuf, sizeof(nbuf)) },
+					{ "errno", names_errno(p->errnos[k].err, ebuf, sizeof(ebuf)) },
+				};
+
+				promtext_sample(pt, "goscope_syscall_errors_total", lab, 3, x, 2,
+						(double)p->errnos[k].count);
+			}
+		}
+		promtext_family(pt, "goscope_syscall_duration_seconds", "histogram",
+				"Time spent in system calls.");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			for (uint32_t nr = 0; p->sys && nr < SC_NR_MAX; nr++) {
+				struct agent_sys *y = &p->sys[nr];
+				struct promtext_label x[2] = { { "syscall", names_syscall(nr, nbuf, sizeof(nbuf)) },
+							       { "le", le } };
+
+				if (!y->count)
+					continue;
+				for (size_t k = 0; k < AGENT_NLE; k++) {
+					snprintf(le, sizeof(le), "%g", agent_le[k]);
+					promtext_sample(pt, "goscope_syscall_duration_seconds_bucket", lab, 3, x,
+							2, (double)y->le[k]);
+				}
+				snprintf(le, sizeof(le), "+Inf");
+				promtext_sample(pt, "goscope_syscall_duration_seconds_bucket", lab, 3, x, 2,
+						(double)y->count);
+				promtext_sample(pt, "goscope_syscall_duration_seconds_sum", lab, 3, x, 1,
+						y->seconds);
+				promtext_sample(pt, "goscope_syscall_duration_seconds_count", lab, 3, x, 1,
+						(double)y->count);
+			}
+		}
+	}
+	if ((a->cfg->collectors & AGENT_COL_OFFCPU)) {
+		promtext_family(pt, "goscope_goroutines", "gauge", "Goroutines (not dead) at the last snapshot.");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			if (p->oc_ok)
+				promtext_sample(pt, "goscope_goroutines", lab, 3, NULL, 0, (double)p->goroutines);
+		}
+		promtext_family(pt, "goscope_goroutine_blocked_seconds_total", "counter",
+				"Goroutine time not running, by the runtime's wait reason (sampled).");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			for (size_t k = 0; k < p->nreasons; k++) {
+				struct promtext_label x = { "reason", p->reasons[k].name };
+
+				promtext_sample(pt, "goscope_goroutine_blocked_seconds_total", lab, 3, &x, 1,
+						p->reasons[k].seconds);
+			}
+		}
+	}
+	if ((a->cfg->collectors & AGENT_COL_HEALTH)) {
+		promtext_family(pt, "goscope_runq_delay_seconds_total", "counter",
+				"Time the process's threads waited in the CPU run queue.");
+		AG_FOR_PROCS {
+			AG_LABELS((struct agent_proc *)s->targets[i]->priv);
+			promtext_sample(pt, "goscope_runq_delay_seconds_total", lab, 3, NULL, 0,
+					((struct agent_proc *)s->targets[i]->priv)->runq_seconds);
+		}
+		promtext_family(pt, "goscope_cfs_throttled_periods_total", "counter",
+				"CFS periods in which the process's cgroup was throttled.");
+		AG_FOR_PROCS {
+			AG_LABELS((struct agent_proc *)s->targets[i]->priv);
+			promtext_sample(pt, "goscope_cfs_throttled_periods_total", lab, 3, NULL, 0,
+					(double)((struct agent_proc *)s->targets[i]->priv)->cg.nr_throttled);
+		}
+		promtext_family(pt, "goscope_tcp_retransmits_total", "counter",
+				"TCP segments retransmitted on the process's sockets.");
+		AG_FOR_PROCS {
+			AG_LABELS((struct agent_proc *)s->targets[i]->priv);
+			promtext_sample(pt, "goscope_tcp_retransmits_total", lab, 3, NULL, 0,
+					(double)((struct agent_proc *)s->targets[i]->priv)->tcp_retrans);
+		}
+		promtext_family(pt, "goscope_major_faults_total", "counter", "Major page faults.");
+		AG_FOR_PROCS {
+			AG_LABELS((struct agent_proc *)s->targets[i]->priv);
+			promtext_sample(pt, "goscope_major_faults_total", lab, 3, NULL, 0,
+					(double)((struct agent_proc *)s->targets[i]->priv)->majflt);
+		}
+		promtext_family(pt, "goscope_open_fds", "gauge", "Open file descriptors.");
+		AG_FOR_PROCS {
+			AG_LABELS((struct agent_proc *)s->targets[i]->priv);
+			promtext_sample(pt, "goscope_open_fds", lab, 3, NULL, 0, (double)((struct agent_proc *)s->targets[i]->priv)->open_fds);
+		}
+	}
+#undef AG_FOR_PROCS
+#undef AG_LABELS
+
+	promtext_family(pt, "goscope_tracked_processes", "gauge", "Go processes the agent traces.");
+	promtext_sample(pt, "goscope_tracked_processes", NULL, 0, NULL, 0, (double)ntracked);
+	promtext_family(pt, "goscope_dropped_events_total", "counter",
+			"What the agent could not record, by source.");
+	{
+		struct promtext_label x = { "source", NULL };
+		struct {
+			const char *name;
+			uint64_t v;
+		} d[] = {
+			{ "syscall_stats", a->ss ? sysstat_drops(a->ss, SC_DROP_STATS) : 0 },
+			{ "syscall_errnos", a->ss ? sysstat_drops(a->ss, SC_DROP_ERRS) : 0 },
+			{ "syscall_starts", a->ss ? sysstat_drops(a->ss, SC_DROP_START) : 0 },
+			{ "health_runq", a->h ? health_drops(a->h, HL_DROP_RUNQ) : 0 },
+			{ "health_maps", a->h ? health_drops(a->h, HL_DROP_MAPS) : 0 },
+			{ "offcpu_torn_stacks", a->offcpu_torn },
+			{ "processes_over_limit", a->dropped_processes },
+			{ "processes_untraceable", a->untraceable },
+		};
+
+		for (size_t k = 0; k < sizeof(d) / sizeof(d[0]); k++) {
+			x.value = d[k].name;
+			promtext_sample(pt, "goscope_dropped_events_total", NULL, 0, &x, 1, (double)d[k].v);
+		}
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	promtext_family(pt, "process_cpu_seconds_total", "counter", "CPU time of the agent.");
+	promtext_sample(pt, "process_cpu_seconds_total", NULL, 0, NULL, 0,
+			(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+				(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+	f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%*d %ld", &rss_pages) != 1)
+			rss_pages = 0;
+		fclose(f);
+	}
+	promtext_family(pt, "process_resident_memory_bytes", "gauge", "Resident memory of the agent.");
+	promtext_sample(pt, "process_resident_memory_bytes", NULL, 0, NULL, 0,
+			(double)rss_pages * (double)sysconf(_SC_PAGESIZE));
+	promtext_family(pt, "goscope_scrapes_total", "counter", "Requests for /metrics served.");
+	promtext_sample(pt, "goscope_scrapes_total", NULL, 0, NULL, 0, (double)a->scrapes);
+}
+
+void agent_json(struct agent *a, struct session *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct agent_proc *p = s->targets[i]->priv;
+
+		if (!p)
+			continue;
+		jsonw_obj_begin(&a->jw);
+		jsonw_kdouble(&a->jw, "time", (double)now.tv_sec + (double)now.tv_nsec / 1e9);
+		jsonw_kint(&a->jw, "pid", p->t->pid);
+		jsonw_kstr(&a->jw, "exe", p->exe);
+		jsonw_kstr(&a->jw, "go_version", p->go_version);
+		if (p->oc_ok) /* not read: no offcpu collector, or Go < 1.17 */
+			jsonw_kuint(&a->jw, "goroutines", p->goroutines);
+		jsonw_kuint(&a->jw, "open_fds", p->open_fds);
+		jsonw_kdouble(&a->jw, "runq_delay_seconds_total", p->runq_seconds);
+		jsonw_kuint(&a->jw, "cfs_throttled_periods_total", p->cg.nr_throttled);
+		jsonw_kuint(&a->jw, "tcp_retransmits_total", p->tcp_retrans);
+		jsonw_kuint(&a->jw, "major_faults_total", p->majflt);
+		jsonw_key(&a->jw, "syscalls_total");
+		jsonw_obj_begin(&a->jw);
+		for (uint32_t nr = 0; p->sys && nr < SC_NR_MAX; nr++)
+			if (p->sys[nr].count && syscalls_name(nr))
+				jsonw_kuint(&a->jw, syscalls_name(nr), p->sys[nr].count);
+		jsonw_obj_end(&a->jw);
+		jsonw_key(&a->jw, "blocked_seconds_total");
+		jsonw_obj_begin(&a->jw);
+		for (size_t k = 0; k < p->nreasons; k++)
+			jsonw_kdouble(&a->jw, p->reasons[k].name, p->reasons[k].seconds);
+		jsonw_obj_end(&a->jw);
+		jsonw_obj_end(&a->jw);
+	}
+	fflush(a->jl);
+}
+
