@@ -30,6 +30,7 @@ struct target {
 	uint64_t bias;        /* run-time address = link address + bias */
 	uint64_t starttime;   /* /proc/PID/stat field 22 */
 	uint64_t exe_dev, exe_ino;
+	uint64_t startstack;  /* /proc/PID/stat field 28: a new image has a new stack */
 	enum target_state state;
 	bool discovered;      /* found by discovery, not given with -p */
 	void *priv;           /* the command's per-target state */

@@ -220,13 +220,15 @@ bool proc_majflt(pid_t pid, uint64_t *v)
 	return rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %" SCNu64, v) == 1;
 }
 
-bool proc_starttime(pid_t pid, uint64_t *v)
+bool proc_stat_field(pid_t pid, int field, uint64_t *v)
 {
 	char path[64], buf[1024];
 	FILE *f;
-	char *rp;
+	char *p;
 	size_t n;
 
+	if (field < 3)
+		return false;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -234,10 +236,30 @@ bool proc_starttime(pid_t pid, uint64_t *v)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	/* starttime is field 22; after ") " it is the 20th. */
-	rp = strrchr(buf, ')');
-	return rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-				    "%*d %*d %*d %*d %*d %*d %" SCNu64, v) == 1;
+	/* comm (field 2) may hold spaces and ")": count fields after its end. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	p++;
+	for (int i = 2; i < field; i++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return false;
+		while (*p && *p != ' ')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	if (*p < '0' || *p > '9')
+		return false;
+	*v = strtoull(p, NULL, 10);
+	return true;
+}
+
+bool proc_starttime(pid_t pid, uint64_t *v)
+{
+	return proc_stat_field(pid, 22, v);
 }
 
 pid_t proc_tgid(pid_t tid)

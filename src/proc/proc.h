@@ -48,6 +48,9 @@ bool proc_majflt(pid_t pid, uint64_t *v);
 /* True if PID is alive (kill(pid, 0) or /proc/PID exists). */
 bool proc_alive(pid_t pid);
 
+/* Numeric field FIELD (1-based, as proc(5) numbers them; >= 3) of /proc/PID/stat. */
+bool proc_stat_field(pid_t pid, int field, uint64_t *v);
+
 /* starttime of PID (field 22 of /proc/PID/stat, clock ticks since boot). */
 bool proc_starttime(pid_t pid, uint64_t *v);
 
