@@ -1,10 +1,16 @@
 // Demo service for goscope: a small HTTP API whose handlers wait in the
 // ways real services do — on a contended mutex, on a worker pool's
 // channel, on a slow downstream over the network, on a sleep (a timer),
-// and on a blocking file read — so `goscope offcpu` has something to show.
+// and on a blocking file read — so `goscope offcpu` has something to show;
+// and with the problems the other commands find: a handler that burns CPU
+// and allocates (/report: `goscope cpu`, `goscope gc`), one that leaks a
+// goroutine per request (/subscribe: `goscope leaks`), a contended mutex
+// (/cache: `goscope contention`), a function worth timing
+// (main.lockedLookup: `goscope funclat`).
 package main
 
 import (
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"io"
@@ -80,6 +86,31 @@ func slowBackend(l net.Listener) {
 	}
 }
 
+// renderReport burns CPU (hashing) and allocates (a fresh buffer per
+// round): under load it shows in `goscope cpu` and keeps the GC busy.
+func renderReport(rounds int) [32]byte {
+	var sum [32]byte
+	for i := 0; i < rounds; i++ {
+		buf := make([]byte, 16<<10)
+		copy(buf, sum[:])
+		sum = sha256.Sum256(buf)
+	}
+	return sum
+}
+
+// updates is never written: every /subscribe leaves a goroutine parked
+// on it for ever (a goroutine leak: `goscope leaks` names the go
+// statement in the /subscribe handler).
+var updates = make(chan string)
+
+func watchUpdates(id int) {
+	for u := range updates {
+		_ = fmt.Sprint(id, u)
+	}
+}
+
+var subscribers int
+
 // pipeReader blocks in read(2) on a pipe that is written rarely: a
 // goroutine in a blocking syscall.
 func pipeReader(r *os.File) {
@@ -133,6 +164,18 @@ func main() {
 	http.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(10 * time.Millisecond)
 		fmt.Fprintln(w, "ok")
+	})
+	http.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%x\n", renderReport(40))
+	})
+	var subMu sync.Mutex
+	http.HandleFunc("/subscribe", func(w http.ResponseWriter, r *http.Request) {
+		subMu.Lock()
+		subscribers++
+		id := subscribers
+		subMu.Unlock()
+		go watchUpdates(id)
+		fmt.Fprintln(w, "subscribed", id)
 	})
 	log.Printf("demo service pid %d listening on %s", os.Getpid(), *addr)
 	log.Fatal(http.ListenAndServe(*addr, nil))
