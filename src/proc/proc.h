@@ -64,4 +64,41 @@ bool proc_exe_id(pid_t pid, uint64_t *dev, uint64_t *ino);
 /* Parse a decimal PID; false unless ARG is all digits and in range. */
 bool proc_parse_pid(const char *arg, pid_t *pid);
 
+/* The fields goscope uses of a /proc/PID/stat line. */
+struct proc_stat {
+	char comm[32];       /* between the first '(' and the last ')' */
+	bool has_comm;
+	char state;          /* field 3 */
+	unsigned long flags; /* field 9 */
+	uint64_t majflt;     /* field 12 */
+	uint64_t starttime;  /* field 22 */
+	int nfields;         /* how many of state, flags, majflt, starttime were read */
+};
+
+/*
+ * Parse the text of /proc/PID/stat (BUF, LEN bytes, no NUL needed; the
+ * first 1023 bytes are read). Returns 0 if at least the state was read
+ * (see NFIELDS for the rest), else -1.
+ */
+int proc_stat_parse_buf(const char *buf, size_t len, struct proc_stat *st);
+
+/*
+ * The integer of "KEY:\tVALUE" in the text of /proc/PID/status (BUF, LEN
+ * bytes, one or more lines). False if KEY is absent or not a number.
+ */
+bool proc_status_parse_buf(const char *buf, size_t len, const char *key, long long *v);
+
+/*
+ * /proc/PID/task/TID/schedstat: time on the CPU and time waiting on a run
+ * queue, in nanoseconds. False unless both are there.
+ */
+bool proc_schedstat_parse_buf(const char *buf, size_t len, uint64_t *run_ns,
+			      uint64_t *wait_ns);
+
+/*
+ * The run-queue delay of all PID's threads so far (sum of the schedstat
+ * wait times of /proc/PID/task/N). False if PID is gone.
+ */
+bool proc_run_delay(pid_t pid, uint64_t *ns);
+
 #endif
