@@ -105,7 +105,7 @@ $(BUILD)/obj/gen/profile.pb-c.o: $(BUILD)/gen/profile.pb-c.c
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Isrc -I$(BUILD)/gen -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS) fixtures
 
