@@ -169,6 +169,18 @@ int proc_target_parse(const char *arg, struct proc_target *t, char *err, size_t 
 	return 0;
 }
 
+bool proc_maps_parse_buf(const char *buf, size_t len, struct proc_map *m)
+{
+	char line[PATH_MAX + 128];
+	size_t n = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
+
+	memset(m, 0, sizeof(*m));
+	memcpy(line, buf, n);
+	line[n] = 0;
+	return sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64, &m->start,
+		      &m->end, m->perms, &m->offset, &m->major, &m->minor, &m->ino) == 7;
+}
+
 int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *err,
 		   size_t errlen)
 {
@@ -190,20 +202,17 @@ int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *er
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		uint64_t start, end, off, ino;
-		unsigned maj, min;
-		char perms[8];
+		struct proc_map m;
 		int64_t delta;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64,
-			   &start, &end, perms, &off, &maj, &min, &ino) != 7)
+		if (!proc_maps_parse_buf(line, strlen(line), &m))
 			continue;
-		if (ino != (uint64_t)st.st_ino || makedev(maj, min) != st.st_dev)
+		if (m.ino != (uint64_t)st.st_ino || makedev(m.major, m.minor) != st.st_dev)
 			continue;
-		if (!elfimg_offset_delta(img, off, &delta))
+		if (!elfimg_offset_delta(img, m.offset, &delta))
 			continue;
 		/* The link-time address of this mapping's first byte. */
-		*bias = start - (off + (uint64_t)delta);
+		*bias = m.start - (m.offset + (uint64_t)delta);
 		rc = 0;
 		break;
 	}

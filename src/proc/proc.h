@@ -39,6 +39,16 @@ int proc_target_parse(const char *arg, struct proc_target *t, char *err, size_t 
 int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *err,
 		   size_t errlen);
 
+/* One line of /proc/PID/maps: "start-end perms offset major:minor inode [path]". */
+struct proc_map {
+	uint64_t start, end, offset, ino;
+	unsigned major, minor;
+	char perms[8];
+};
+
+/* Parse the first line of BUF (LEN bytes); false unless its seven fields are there. */
+bool proc_maps_parse_buf(const char *buf, size_t len, struct proc_map *m);
+
 /* Number of threads (entries of /proc/PID/task), or -1. */
 int proc_thread_count(pid_t pid);
 

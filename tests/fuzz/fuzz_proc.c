@@ -1,6 +1,7 @@
 /*
  * fuzz_proc: the /proc text parsers on any bytes: /proc/PID/stat (comm in
- * parentheses that may hold ") "), /proc/PID/status, schedstat,
+ * parentheses that may hold ") "), /proc/PID/status, schedstat, a line
+ * of /proc/PID/maps, /proc/PID/task/TID/syscall,
  * /proc/PID/net/{tcp,tcp6,udp,udp6} (socket lookup by inode, addresses
  * printed back) and /proc/PID/mountinfo (cgroup hierarchies). Every one
  * must stop at LEN bytes (the input has no NUL) and keep its outputs
@@ -14,6 +15,7 @@
 #include "proc/cgroup.h"
 #include "proc/fdinfo.h"
 #include "proc/proc.h"
+#include "proc/syscalls.h"
 
 /* The inode the seeds' socket lines carry. */
 #define FUZZ_INODE 12345ul
@@ -47,6 +49,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sink += (size_t)v;
 	if (proc_schedstat_parse_buf(s, size, &run, &wait))
 		sink += run + wait;
+	{
+		struct proc_map pm;
+		long nr;
+
+		if (proc_maps_parse_buf(s, size, &pm))
+			sink += pm.start + pm.end + pm.offset + pm.ino + pm.major + pm.minor +
+				strnlen(pm.perms, sizeof(pm.perms));
+		if (syscalls_parse_buf(s, size, &nr)) {
+			if (nr < 0)
+				__builtin_trap();
+			sink += (size_t)nr;
+		}
+	}
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		struct fdinfo fi;
 

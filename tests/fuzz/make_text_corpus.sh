@@ -2,7 +2,8 @@
 # Seeds of the text fuzzers (committed, each a few KB), written into
 # tests/fuzz/corpus/fuzz_{proc,netrules,opts}/ (make_corpus.sh runs this):
 #   fuzz_proc      /proc files of this machine (stat, status, schedstat,
-#                  net/tcp*, net/udp*, mountinfo) and hand-made ones: a comm
+#                  maps, syscall, net/tcp*, net/udp*, mountinfo) and
+#                  hand-made ones: a comm
 #                  holding ") ", a socket line with the fuzzer's inode
 #                  12345, cgroup v1 and v2 mounts, truncated lines
 #   fuzz_netrules  the rules format: every verb, IPv4/IPv6, port ranges,
@@ -15,9 +16,13 @@ mkdir -p "$c/fuzz_proc" "$c/fuzz_netrules" "$c/fuzz_opts"
 
 # --- /proc text ----------------------------------------------------------------
 p=$c/fuzz_proc
-for f in stat status schedstat mountinfo; do
+for f in stat status schedstat mountinfo maps syscall; do
 	head -c 8192 "/proc/self/$f" >"$p/self-$f"
 done
+printf '7 0x3 0xc000123000 0x1000 0x0 0x0 0x7ffd5c0 0x46a2e3\n' >"$p/syscall-read"
+printf 'running\n' >"$p/syscall-running"
+printf '00400000-00461000 r-xp 00000000 fe:01 1234567                            /srv/my server (deleted)\n' \
+	>"$p/maps-deleted"
 for t in tcp tcp6 udp udp6; do
 	head -c 8192 "/proc/self/net/$t" >"$p/net-$t" 2>/dev/null || true
 done

@@ -1,10 +1,12 @@
 /*
  * test_procparse: the /proc text parsers behind the file readers
  * (proc_stat_parse_buf, proc_status_parse_buf, proc_schedstat_parse_buf,
- * fdinfo_net_parse_buf, cgroup_mountinfo_parse_buf) on hand-written text
+ * proc_maps_parse_buf, syscalls_parse_buf, fdinfo_net_parse_buf,
+ * cgroup_mountinfo_parse_buf) on hand-written text
  * whose every field the test chose, and on this process's own files
  * against independent truths: getpid(), a socket's getsockname(), the
- * schedstat files summed here.
+ * schedstat files summed here, stat(2) of /proc/self/exe, the address of
+ * a function of this binary.
  */
 #include "testutil.h"
 
@@ -13,10 +15,13 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include "proc/cgroup.h"
 #include "proc/fdinfo.h"
 #include "proc/proc.h"
+#include "proc/syscalls.h"
 
 static void test_stat(void **state)
 {
@@ -129,6 +134,70 @@ static void test_schedstat(void **state)
 	assert_false(proc_run_delay(4194304, &got));
 }
 
+static void test_maps(void **state)
+{
+	const char *l = "00400000-00461000 r-xp 00001000 fe:01 1234567                 "
+			"/srv/my server (deleted)\nffff-0 ---p 0 0:0 0\n";
+	struct proc_map m;
+	struct stat sb;
+	char *buf, *line;
+	size_t len;
+	bool found = false;
+	uint64_t here = (uint64_t)(uintptr_t)&test_maps;
+
+	(void)state;
+	assert_true(proc_maps_parse_buf(l, strlen(l), &m));
+	assert_int_equal(m.start, 0x400000);
+	assert_int_equal(m.end, 0x461000);
+	assert_string_equal(m.perms, "r-xp");
+	assert_int_equal(m.offset, 0x1000);
+	assert_int_equal(m.major, 0xfe);
+	assert_int_equal(m.minor, 1);
+	assert_int_equal(m.ino, 1234567);
+	assert_false(proc_maps_parse_buf(l, 30, &m)); /* cut before the inode */
+	assert_false(proc_maps_parse_buf("garbage", 7, &m));
+	/* This process: the mapping holding this function is of /proc/self/exe. */
+	assert_int_equal(stat("/proc/self/exe", &sb), 0);
+	buf = (char *)tu_read_file("/proc/self/maps", &len);
+	assert_non_null(buf);
+	for (line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		size_t n = strchr(line, '\n') ? (size_t)(strchr(line, '\n') - line) : strlen(line);
+
+		assert_true(proc_maps_parse_buf(line, n, &m));
+		if (here >= m.start && here < m.end) {
+			assert_int_equal(m.ino, sb.st_ino);
+			assert_int_equal(makedev(m.major, m.minor), sb.st_dev);
+			assert_true(m.perms[2] == 'x');
+			found = true;
+		}
+	}
+	assert_true(found);
+	free(buf);
+}
+
+static void test_syscall_file(void **state)
+{
+	long nr = -1;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	assert_true(syscalls_parse_buf("7 0x3 0xc000123000 0x1000 0x0 0x0 0x7ffd 0x46a2e3\n", 45,
+				       &nr));
+	assert_int_equal(nr, 7);
+	assert_false(syscalls_parse_buf("running\n", 8, &nr));
+	assert_false(syscalls_parse_buf("-1 0x7ffd 0x46a2e3\n", 19, &nr));
+	assert_false(syscalls_parse_buf("", 0, &nr));
+	assert_true(syscalls_parse_buf("232", 2, &nr)); /* LEN bounds it */
+	assert_int_equal(nr, 23);
+	/* Reading our own: this thread is running, not blocked in a call. */
+	buf = (char *)tu_read_file("/proc/thread-self/syscall", &len);
+	if (buf) {
+		assert_false(syscalls_parse_buf(buf, len, &nr) && nr != SYS_read);
+		free(buf);
+	}
+}
+
 static void test_net(void **state)
 {
 	const char *tcp =
@@ -216,6 +285,8 @@ int main(void)
 		cmocka_unit_test(test_stat),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_schedstat),
+		cmocka_unit_test(test_maps),
+		cmocka_unit_test(test_syscall_file),
 		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_mountinfo),
 	};
