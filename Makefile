@@ -105,7 +105,7 @@ $(BUILD)/obj/gen/profile.pb-c.o: $(BUILD)/gen/profile.pb-c.c
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Isrc -I$(BUILD)/gen -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS) fixtures
 
@@ -142,13 +142,17 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	      -DPCLNTAB_DTABS=1024 -DPCLNTAB_CACHE_SETS=16 \
 	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# The fuzzers exercise the Go binary reader only: link just src/gobin.
-FUZZ_LIB_SRCS := $(wildcard src/gobin/*.c)
+# The fuzzers exercise parsers of outside input: the Go binary reader
+# (src/gobin), the /proc text readers (src/proc), the option table
+# (src/core/opts.c) and the rules file (src/collect/netrules.c); nothing
+# that needs libbpf or a BPF skeleton.
+FUZZ_LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c) src/core/opts.c src/collect/netrules.c
 fuzz: $(FUZZ_BINS)
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard src/gobin/*.h)
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard src/gobin/*.h src/proc/*.h src/core/opts.h) \
+		src/collect/netrules.h $(BUILD)/gen/syscalls_table.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p build-fuzz
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -o $@ $< $(FUZZ_LIB_SRCS) $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -Isrc -I$(BUILD)/gen -o $@ $< $(FUZZ_LIB_SRCS) $(LDLIBS)
 
 test: all
 	$(Q)tests/run.sh

@@ -3,7 +3,18 @@
  */
 #include "hist.h"
 
+#include "../bpf/lib/hist.h"
+
 #include <string.h>
+
+/*
+ * The kernel-side histograms (bpf/lib/hist.h) use the same bucket function
+ * with fewer buckets (values up to 2^42 ns, larger ones in the last): a
+ * BPF array is a prefix of struct hist's, copied index for index.
+ */
+_Static_assert(GS_HIST_SUB_BITS == HIST_SUB_BITS, "BPF and user histograms split powers of two alike");
+_Static_assert(GS_HIST_BUCKETS <= HIST_BUCKETS, "a BPF histogram fits in struct hist");
+_Static_assert(GS_HIST_BUCKETS % HIST_SUB == 0, "BPF histograms end at a power of two");
 
 unsigned hist_bucket(uint64_t v)
 {

@@ -144,11 +144,19 @@ static const struct opt *opts_find_short(const struct opt *const *tables, int ke
 	return NULL;
 }
 
+/*
+ * The one error line. A control character in what the user typed (a value
+ * holding a newline) is shown as '?', so that it stays one line.
+ */
 static int opts_fail(const struct opts_cmd *cmd, const char *fmt, const char *a, const char *b)
 {
-	fprintf(stderr, "goscope: %s: ", cmd->name);
-	fprintf(stderr, fmt, a, b);
-	fputc('\n', stderr);
+	char line[512];
+
+	snprintf(line, sizeof(line), fmt, a, b);
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "goscope: %s: %s\n", cmd->name, line);
 	return -1;
 }
 
@@ -215,9 +223,10 @@ int opts_parse(const struct opts_cmd *cmd, const struct opt *const *tables, int 
 			val = argv[++i];
 		}
 		if (opts_store(o, val ? val : "", err, sizeof(err)) != 0) {
-			fprintf(stderr, "goscope: %s: %s %.60s: %s\n", cmd->name, shown,
-				val ? val : "", err);
-			return -1;
+			char what[128];
+
+			snprintf(what, sizeof(what), "%s %.60s", shown, val ? val : "");
+			return opts_fail(cmd, "%s: %s", what, err);
 		}
 	}
 	if (rest) {

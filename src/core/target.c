@@ -105,7 +105,7 @@ int target_open(pid_t pid, struct target_cache *cache, struct target *t, pid_t *
 		pt.exe[len - 10] = '\0';
 	snprintf(t->exe, sizeof(t->exe), "%s", pt.exe);
 	t->name = strrchr(t->exe, '/') ? strrchr(t->exe, '/') + 1 : t->exe;
-	if (!proc_starttime(pid, &t->starttime) || !proc_stat_field(pid, 28, &t->startstack) ||
+	if (!proc_starttime(pid, &t->starttime) || !proc_startstack(pid, &t->startstack) ||
 	    !proc_exe_id(pid, &t->exe_dev, &t->exe_ino)) {
 		snprintf(err, errlen, "no such process: %d (it exited)", (int)pid);
 		return -1;
@@ -150,7 +150,7 @@ enum target_state target_check(const struct target *t)
 	 * anew by ASLR).
 	 */
 	if (dev != t->exe_dev || ino != t->exe_ino ||
-	    (proc_stat_field(t->pid, 28, &st) && st && st != t->startstack))
+	    (proc_startstack(t->pid, &st) && st && st != t->startstack))
 		return TARGET_EXECED;
 	return TARGET_ALIVE;
 }

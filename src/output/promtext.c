@@ -68,9 +68,31 @@ __attribute__((format(printf, 2, 3))) static void pt_printf(struct promtext *p, 
 		pt_append(p, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/* HELP text escapes backslash and newline (the format's rule for docstrings). */
+static void pt_help(struct promtext *p, const char *h)
+{
+	for (; *h; h++) {
+		if (*h == '\\')
+			pt_puts(p, "\\\\");
+		else if (*h == '\n')
+			pt_puts(p, "\\n");
+		else
+			pt_append(p, h, 1);
+	}
+}
+
 void promtext_family(struct promtext *p, const char *name, const char *type, const char *help)
 {
-	pt_printf(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	/* Piece by piece: a help text of any length keeps its TYPE line. */
+	pt_puts(p, "# HELP ");
+	pt_puts(p, name);
+	pt_puts(p, " ");
+	pt_help(p, help);
+	pt_puts(p, "\n# TYPE ");
+	pt_puts(p, name);
+	pt_puts(p, " ");
+	pt_puts(p, type);
+	pt_puts(p, "\n");
 }
 
 /* Label values escape backslash, double quote and newline. */

@@ -63,30 +63,22 @@ static bool cg_u64(const char *path, uint64_t *v)
 	return sscanf(buf, "%" SCNu64, v) == 1;
 }
 
-/* Where the hierarchies are mounted: from /proc/self/mountinfo. */
-struct cg_mounts {
-	char cpu[256];    /* v1 hierarchy with the cpu controller */
-	char memory[256]; /* v1 hierarchy with the memory controller */
-	char v2[256];     /* the cgroup2 (unified) hierarchy */
-};
-
-/*
- * Mount points of the cgroup hierarchies. Mountinfo fields: id parent
- * major:minor root mountpoint options ... - fstype source superoptions.
- * Only hierarchies mounted at their root ("/") are usable: in a container
- * whose /sys/fs/cgroup is a sub-tree the paths of /proc/PID/cgroup do not
- * resolve under it. Falls back to the usual places.
- */
-static void cg_find_mounts(struct cg_mounts *m)
+void cgroup_mountinfo_parse_buf(const char *buf, size_t len, struct cgroup_mounts *m)
 {
-	char line[1024];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	/* Line by line, each cut at 1023 bytes as the file reader's fgets does. */
+	for (size_t at = 0; at < len;) {
+		char line[1024], root[256], mnt[256], fstype[32], super[512];
+		char *dash;
+		size_t n = 0;
 
-	memset(m, 0, sizeof(*m));
-	while (f && fgets(line, sizeof(line), f)) {
-		char root[256], mnt[256], fstype[32], super[512];
-		char *dash = strstr(line, " - ");
-
+		while (at + n < len && n < sizeof(line) - 1 && buf[at + n] != '\n')
+			n++;
+		if (at + n < len && n < sizeof(line) - 1)
+			n++; /* the newline */
+		memcpy(line, buf + at, n);
+		line[n] = 0;
+		at += n;
+		dash = strstr(line, " - ");
 		if (!dash || sscanf(line, "%*s %*s %*s %255s %255s", root, mnt) != 2 ||
 		    sscanf(dash + 3, "%31s %*s %511s", fstype, super) != 2 || strcmp(root, "/") != 0)
 			continue;
@@ -99,6 +91,23 @@ static void cg_find_mounts(struct cg_mounts *m)
 				snprintf(m->memory, sizeof(m->memory), "%s", mnt);
 		}
 	}
+}
+
+/*
+ * Mount points of the cgroup hierarchies. Mountinfo fields: id parent
+ * major:minor root mountpoint options ... - fstype source superoptions.
+ * Only hierarchies mounted at their root ("/") are usable: in a container
+ * whose /sys/fs/cgroup is a sub-tree the paths of /proc/PID/cgroup do not
+ * resolve under it. Falls back to the usual places.
+ */
+static void cg_find_mounts(struct cgroup_mounts *m)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	memset(m, 0, sizeof(*m));
+	while (f && fgets(line, sizeof(line), f))
+		cgroup_mountinfo_parse_buf(line, strlen(line), m);
 	if (f)
 		fclose(f);
 	if (!m->cpu[0])
@@ -111,7 +120,7 @@ static void cg_find_mounts(struct cg_mounts *m)
 
 bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 {
-	static struct cg_mounts mounts;
+	static struct cgroup_mounts mounts;
 	static bool mounts_known;
 	char path[1024], line[1024], v1cpu[512] = "", v1mem[512] = "", v2[512] = "";
 	FILE *f;

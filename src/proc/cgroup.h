@@ -27,4 +27,18 @@ struct cgroup_stat {
 /* Read the cgroup of PID. False if /proc/PID/cgroup cannot be read. */
 bool cgroup_read(pid_t pid, struct cgroup_stat *cs);
 
+/* Where the cgroup hierarchies are mounted ("" when not seen). */
+struct cgroup_mounts {
+	char cpu[256];    /* v1 hierarchy with the cpu controller */
+	char memory[256]; /* v1 hierarchy with the memory controller */
+	char v2[256];     /* the cgroup2 (unified) hierarchy */
+};
+
+/*
+ * Add the hierarchies mounted at their root that BUF (LEN bytes of
+ * /proc/PID/mountinfo, one or more lines) names to M; a field already set
+ * is kept (the first mount wins). M starts zeroed.
+ */
+void cgroup_mountinfo_parse_buf(const char *buf, size_t len, struct cgroup_mounts *m);
+
 #endif

@@ -70,22 +70,25 @@ static void fdinfo_fmt(const struct sockaddr_storage *sa, char *buf, size_t len)
 	}
 }
 
-/* Find INODE in /proc/PID/net/TABLE; fill FI. */
-static bool fdinfo_inet(pid_t pid, const char *table, unsigned long inode, struct fdinfo *fi)
+bool fdinfo_net_parse_buf(const char *buf, size_t len, const char *table, unsigned long inode,
+			  struct fdinfo *fi)
 {
-	char path[64], line[512];
-	FILE *f;
 	bool v6 = strchr(table, '6') != NULL;
 	bool found = false;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, table);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char local[64], remote[64];
+	/* Line by line, each cut at 511 bytes as the file reader's fgets does. */
+	for (size_t at = 0; !found && at < len;) {
+		char line[512], local[64], remote[64];
 		unsigned long ino;
+		size_t n = 0;
 
+		while (at + n < len && n < sizeof(line) - 1 && buf[at + n] != '\n')
+			n++;
+		if (at + n < len && n < sizeof(line) - 1)
+			n++; /* the newline */
+		memcpy(line, buf + at, n);
+		line[n] = 0;
+		at += n;
 		if (sscanf(line, " %*d: %63s %63s %*x %*x:%*x %*x:%*x %*x %*u %*d %lu", local, remote,
 			   &ino) != 3 || ino != inode)
 			continue;
@@ -93,7 +96,6 @@ static bool fdinfo_inet(pid_t pid, const char *table, unsigned long inode, struc
 		fi->has_remote = fdinfo_parse_addr(remote, v6, &fi->remote);
 		found = true;
 	}
-	fclose(f);
 	if (found) {
 		char l[64] = "?", r[64] = "?";
 		char proto[8];
@@ -109,6 +111,23 @@ static bool fdinfo_inet(pid_t pid, const char *table, unsigned long inode, struc
 		else
 			snprintf(fi->desc, sizeof(fi->desc), "%s %s -> %s", proto, l, r);
 	}
+	return found;
+}
+
+/* Find INODE in /proc/PID/net/TABLE; fill FI. */
+static bool fdinfo_inet(pid_t pid, const char *table, unsigned long inode, struct fdinfo *fi)
+{
+	char path[64], line[512];
+	FILE *f;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, table);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = fdinfo_net_parse_buf(line, strlen(line), table, inode, fi);
+	fclose(f);
 	return found;
 }
 

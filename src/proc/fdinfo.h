@@ -40,4 +40,12 @@ int fdinfo_scan(pid_t pid, int kinds[FDINFO_NKINDS], struct fdinfo_inodes *set);
 bool fdinfo_inodes_has(const struct fdinfo_inodes *set, uint64_t ino);
 void fdinfo_inodes_free(struct fdinfo_inodes *set);
 
+/*
+ * Look for socket INODE in BUF (LEN bytes of /proc/PID/net/TABLE, TABLE
+ * "tcp", "tcp6", "udp" or "udp6"; one or more lines). When found, fill
+ * FI's addresses and description and return true.
+ */
+bool fdinfo_net_parse_buf(const char *buf, size_t len, const char *table, unsigned long inode,
+			  struct fdinfo *fi);
+
 #endif

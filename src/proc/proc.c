@@ -47,39 +47,70 @@ bool proc_alive(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
-/* Flags field (9th) of /proc/PID/stat; -1 on error. */
-static long proc_stat_flags(pid_t pid, char *comm, size_t commlen)
+int proc_stat_parse_buf(const char *buf, size_t len, struct proc_stat *st)
+{
+	char tmp[1024];
+	char *lp, *rp;
+	size_t n = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+
+	memset(st, 0, sizeof(*st));
+	memcpy(tmp, buf, n);
+	tmp[n] = 0;
+	/* comm is in parentheses and may itself contain ") ". */
+	lp = strchr(tmp, '(');
+	rp = strrchr(tmp, ')');
+	if (!rp || rp[1] == '\0')
+		return -1;
+	if (lp && lp < rp) {
+		size_t cl = (size_t)(rp - lp - 1);
+
+		if (cl >= sizeof(st->comm))
+			cl = sizeof(st->comm) - 1;
+		memcpy(st->comm, lp + 1, cl);
+		st->comm[cl] = 0;
+		st->has_comm = true;
+	}
+	/*
+	 * After ") ": state ppid pgrp session tty_nr tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime cutime cstime priority nice
+	 * num_threads itrealvalue starttime vsize rss rsslim startcode
+	 * endcode startstack.
+	 */
+	st->nfields = sscanf(rp + 2,
+			     "%c %*d %*d %*d %*d %*d %lu %*u %*u %" SCNu64 " %*u %*u %*u "
+			     "%*d %*d %*d %*d %*d %*d %" SCNu64 " %*u %*d %*u %*u %*u %" SCNu64,
+			     &st->state, &st->flags, &st->majflt, &st->starttime, &st->startstack);
+	if (st->nfields < 0)
+		st->nfields = 0;
+	return st->nfields > 0 ? 0 : -1;
+}
+
+/* /proc/PID/stat parsed; false if it cannot be read. */
+static bool proc_stat_read(pid_t pid, struct proc_stat *st)
 {
 	char path[64], buf[1024];
 	FILE *f;
 	size_t n;
-	char *lp, *rp;
-	unsigned long flags = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
+		return false;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
-	buf[n] = 0;
-	/* comm is in parentheses and may itself contain ") ". */
-	lp = strchr(buf, '(');
-	rp = strrchr(buf, ')');
-	if (!lp || !rp || rp < lp)
-		return -1;
-	if (comm && commlen) {
-		size_t cl = (size_t)(rp - lp - 1);
+	return proc_stat_parse_buf(buf, n, st) == 0;
+}
 
-		if (cl >= commlen)
-			cl = commlen - 1;
-		memcpy(comm, lp + 1, cl);
-		comm[cl] = 0;
-	}
-	/* After ") ": state ppid pgrp session tty_nr tpgid flags */
-	if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+/* Flags field (9th) of /proc/PID/stat; -1 on error. */
+static long proc_stat_flags(pid_t pid, char *comm, size_t commlen)
+{
+	struct proc_stat st;
+
+	if (!proc_stat_read(pid, &st) || !st.has_comm || st.nfields < 2)
 		return -1;
-	return (long)flags;
+	if (comm && commlen)
+		snprintf(comm, commlen, "%s", st.comm);
+	return (long)st.flags;
 }
 
 int proc_target_parse(const char *arg, struct proc_target *t, char *err, size_t errlen)
@@ -139,6 +170,18 @@ int proc_target_parse(const char *arg, struct proc_target *t, char *err, size_t 
 	return 0;
 }
 
+bool proc_maps_parse_buf(const char *buf, size_t len, struct proc_map *m)
+{
+	char line[PATH_MAX + 128];
+	size_t n = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
+
+	memset(m, 0, sizeof(*m));
+	memcpy(line, buf, n);
+	line[n] = 0;
+	return sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64, &m->start,
+		      &m->end, m->perms, &m->offset, &m->major, &m->minor, &m->ino) == 7;
+}
+
 int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *err,
 		   size_t errlen)
 {
@@ -160,20 +203,17 @@ int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *er
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		uint64_t start, end, off, ino;
-		unsigned maj, min;
-		char perms[8];
+		struct proc_map m;
 		int64_t delta;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64,
-			   &start, &end, perms, &off, &maj, &min, &ino) != 7)
+		if (!proc_maps_parse_buf(line, strlen(line), &m))
 			continue;
-		if (ino != (uint64_t)st.st_ino || makedev(maj, min) != st.st_dev)
+		if (m.ino != (uint64_t)st.st_ino || makedev(m.major, m.minor) != st.st_dev)
 			continue;
-		if (!elfimg_offset_delta(img, off, &delta))
+		if (!elfimg_offset_delta(img, m.offset, &delta))
 			continue;
 		/* The link-time address of this mapping's first byte. */
-		*bias = start - (off + (uint64_t)delta);
+		*bias = m.start - (m.offset + (uint64_t)delta);
 		rc = 0;
 		break;
 	}
@@ -203,80 +243,115 @@ int proc_thread_count(pid_t pid)
 
 bool proc_majflt(pid_t pid, uint64_t *v)
 {
-	char path[64], buf[1024];
-	FILE *f;
-	char *rp;
-	size_t n;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (!proc_stat_read(pid, &st) || st.nfields < 3)
 		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
-	rp = strrchr(buf, ')');
-	return rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %" SCNu64, v) == 1;
-}
-
-bool proc_stat_field(pid_t pid, int field, uint64_t *v)
-{
-	char path[64], buf[1024];
-	FILE *f;
-	char *p;
-	size_t n;
-
-	if (field < 3)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* comm (field 2) may hold spaces and ")": count fields after its end. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return false;
-	p++;
-	for (int i = 2; i < field; i++) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			return false;
-		while (*p && *p != ' ')
-			p++;
-	}
-	while (*p == ' ')
-		p++;
-	if (*p < '0' || *p > '9')
-		return false;
-	*v = strtoull(p, NULL, 10);
+	*v = st.majflt;
 	return true;
 }
 
 bool proc_starttime(pid_t pid, uint64_t *v)
 {
-	return proc_stat_field(pid, 22, v);
+	struct proc_stat st;
+
+	if (!proc_stat_read(pid, &st) || st.nfields < 4)
+		return false;
+	*v = st.starttime;
+	return true;
+}
+
+bool proc_status_parse_buf(const char *buf, size_t len, const char *key, long long *v)
+{
+	size_t kl = strlen(key);
+
+	/* Line by line, each cut at 255 bytes as the file reader's fgets does. */
+	for (size_t at = 0; at < len;) {
+		char line[256];
+		size_t n = 0;
+
+		while (at + n < len && n < sizeof(line) - 1 && buf[at + n] != '\n')
+			n++;
+		if (at + n < len && n < sizeof(line) - 1)
+			n++; /* the newline */
+		memcpy(line, buf + at, n);
+		line[n] = 0;
+		at += n;
+		if (strlen(line) > kl && strncmp(line, key, kl) == 0 && line[kl] == ':' &&
+		    sscanf(line + kl + 1, "%lld", v) == 1)
+			return true;
+	}
+	return false;
+}
+
+bool proc_startstack(pid_t pid, uint64_t *v)
+{
+	struct proc_stat st;
+
+	if (!proc_stat_read(pid, &st) || st.nfields < 5)
+		return false;
+	*v = st.startstack;
+	return true;
 }
 
 pid_t proc_tgid(pid_t tid)
 {
 	char path[64], line[256];
 	FILE *f;
-	long tgid = -1;
+	long long tgid = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+		if (proc_status_parse_buf(line, strlen(line), "Tgid", &tgid))
 			break;
 	fclose(f);
-	return tgid > 0 ? (pid_t)tgid : -1;
+	return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : -1;
+}
+
+bool proc_schedstat_parse_buf(const char *buf, size_t len, uint64_t *run_ns,
+			      uint64_t *wait_ns)
+{
+	char tmp[256];
+	size_t n = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+
+	memcpy(tmp, buf, n);
+	tmp[n] = 0;
+	return sscanf(tmp, "%" SCNu64 " %" SCNu64, run_ns, wait_ns) == 2;
+}
+
+bool proc_run_delay(pid_t pid, uint64_t *ns)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+
+	*ns = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((de = readdir(d)) != NULL) {
+		char p2[384], buf[256];
+		uint64_t run, delay;
+		FILE *f;
+		size_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p2, sizeof(p2), "%s/%s/schedstat", path, de->d_name);
+		f = fopen(p2, "re");
+		if (!f)
+			continue; /* the thread exited meanwhile */
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		if (proc_schedstat_parse_buf(buf, n, &run, &delay))
+			*ns += delay;
+	}
+	closedir(d);
+	return true;
 }
 
 bool proc_exe_id(pid_t pid, uint64_t *dev, uint64_t *ino)

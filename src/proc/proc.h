@@ -39,6 +39,16 @@ int proc_target_parse(const char *arg, struct proc_target *t, char *err, size_t 
 int proc_load_bias(pid_t pid, const struct elfimg *img, uint64_t *bias, char *err,
 		   size_t errlen);
 
+/* One line of /proc/PID/maps: "start-end perms offset major:minor inode [path]". */
+struct proc_map {
+	uint64_t start, end, offset, ino;
+	unsigned major, minor;
+	char perms[8];
+};
+
+/* Parse the first line of BUF (LEN bytes); false unless its seven fields are there. */
+bool proc_maps_parse_buf(const char *buf, size_t len, struct proc_map *m);
+
 /* Number of threads (entries of /proc/PID/task), or -1. */
 int proc_thread_count(pid_t pid);
 
@@ -48,8 +58,8 @@ bool proc_majflt(pid_t pid, uint64_t *v);
 /* True if PID is alive (kill(pid, 0) or /proc/PID exists). */
 bool proc_alive(pid_t pid);
 
-/* Numeric field FIELD (1-based, as proc(5) numbers them; >= 3) of /proc/PID/stat. */
-bool proc_stat_field(pid_t pid, int field, uint64_t *v);
+/* startstack of PID (/proc/PID/stat field 28; 0 once the process is a zombie). */
+bool proc_startstack(pid_t pid, uint64_t *v);
 
 /* starttime of PID (field 22 of /proc/PID/stat, clock ticks since boot). */
 bool proc_starttime(pid_t pid, uint64_t *v);
@@ -66,5 +76,43 @@ bool proc_exe_id(pid_t pid, uint64_t *dev, uint64_t *ino);
 
 /* Parse a decimal PID; false unless ARG is all digits and in range. */
 bool proc_parse_pid(const char *arg, pid_t *pid);
+
+/* The fields goscope uses of a /proc/PID/stat line. */
+struct proc_stat {
+	char comm[32];       /* between the first '(' and the last ')' */
+	bool has_comm;
+	char state;          /* field 3 */
+	unsigned long flags; /* field 9 */
+	uint64_t majflt;     /* field 12 */
+	uint64_t starttime;  /* field 22 */
+	uint64_t startstack; /* field 28: placed anew by each exec (ASLR) */
+	int nfields;         /* how many of state, flags, majflt, starttime, startstack were read */
+};
+
+/*
+ * Parse the text of /proc/PID/stat (BUF, LEN bytes, no NUL needed; the
+ * first 1023 bytes are read). Returns 0 if at least the state was read
+ * (see NFIELDS for the rest), else -1.
+ */
+int proc_stat_parse_buf(const char *buf, size_t len, struct proc_stat *st);
+
+/*
+ * The integer of "KEY:\tVALUE" in the text of /proc/PID/status (BUF, LEN
+ * bytes, one or more lines). False if KEY is absent or not a number.
+ */
+bool proc_status_parse_buf(const char *buf, size_t len, const char *key, long long *v);
+
+/*
+ * /proc/PID/task/TID/schedstat: time on the CPU and time waiting on a run
+ * queue, in nanoseconds. False unless both are there.
+ */
+bool proc_schedstat_parse_buf(const char *buf, size_t len, uint64_t *run_ns,
+			      uint64_t *wait_ns);
+
+/*
+ * The run-queue delay of all PID's threads so far (sum of the schedstat
+ * wait times of /proc/PID/task/N). False if PID is gone.
+ */
+bool proc_run_delay(pid_t pid, uint64_t *ns);
 
 #endif

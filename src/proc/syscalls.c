@@ -32,12 +32,27 @@ long syscalls_count(void)
 	return SYSCALLS_N;
 }
 
+bool syscalls_parse_buf(const char *buf, size_t len, long *nr)
+{
+	char tmp[64];
+	size_t n = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+	char *end;
+	long v;
+
+	memcpy(tmp, buf, n);
+	tmp[n] = 0;
+	/* "running", "-1 ..." (not in a syscall) or "NR args... sp pc". */
+	v = strtol(tmp, &end, 10);
+	if (end == tmp || v < 0)
+		return false;
+	*nr = v;
+	return true;
+}
+
 bool syscalls_current(pid_t pid, pid_t tid, long *nr)
 {
 	char path[96], buf[64];
 	FILE *f;
-	char *end;
-	long v;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
 	f = fopen(path, "re");
@@ -48,12 +63,7 @@ bool syscalls_current(pid_t pid, pid_t tid, long *nr)
 		return false;
 	}
 	fclose(f);
-	/* "running", "-1 ..." (not in a syscall) or "NR args... sp pc". */
-	v = strtol(buf, &end, 10);
-	if (end == buf || v < 0)
-		return false;
-	*nr = v;
-	return true;
+	return syscalls_parse_buf(buf, strlen(buf), nr);
 }
 
 static const char *const syscalls_g_file[] = {

@@ -21,6 +21,9 @@ long syscalls_count(void);
  */
 bool syscalls_current(pid_t pid, pid_t tid, long *nr);
 
+/* The same from the text of that file (BUF, LEN bytes). */
+bool syscalls_parse_buf(const char *buf, size_t len, long *nr);
+
 /*
  * Members of a named group ("file", "net", "time", "sync", "mem",
  * "proc"), NULL-terminated, or NULL if GROUP is not one.

@@ -12,6 +12,7 @@
 #
 # Python helpers (run with $PYTHON): tracedump.py (goscope vs the runtime's
 # SIGQUIT traceback), a2lcompare.py (goscope vs go tool addr2line),
+# agent_page.py (`page`: the agent's /metrics page and JSON lines),
 # corrupt.py (damaged binaries), elfmini.py (ELF and pclntab facts for all
 # of them, independent of goscope).
 
@@ -150,6 +151,22 @@ wait_line() {
 	done
 }
 
+# wait_ready ERRFILE PID [SECONDS]: until goscope (PID, its stderr going
+# to ERRFILE) has printed its ready line "goscope: tracing N process(es)
+# ...": collection has started. False if goscope died first or time runs
+# out (default 30 s); its stderr so far is shown then.
+wait_ready() {
+	local err=$1 pid=$2 secs=${3:-30}
+	wait_line "$err" '^goscope: tracing ' "$pid" "$secs" && return 0
+	if kill -0 "$pid" 2>/dev/null; then
+		log "goscope (pid $pid): no ready line after ${secs}s; its stderr:"
+	else
+		log "goscope (pid $pid) exited before its ready line; its stderr:"
+	fi
+	tail -n 20 "$err" 2>/dev/null | sed 's/^/        /'
+	return 1
+}
+
 # wait_port HOST PORT PID [SECONDS]: until a TCP connect succeeds.
 wait_port() {
 	local host=$1 port=$2 pid=$3 n=$((${4:-30} * 10))
@@ -207,6 +224,7 @@ go_build() {
 # Pretty names for the e2e python helpers.
 tracedump() { "$PYTHON" "$E2E_DIR/tracedump.py" "$@"; }
 a2lcompare() { "$PYTHON" "$E2E_DIR/a2lcompare.py" "$@"; }
+page() { "$PYTHON" "$E2E_DIR/agent_page.py" "$@"; } # the agent's page, JSON lines, dashboard
 
 # json_get FILE KEY: a top-level value of a JSON file, printed as JSON for
 # objects/arrays, else as text (true/false/null lower case).

@@ -34,7 +34,6 @@ need_go
 go_build "$TMP/opener" opener || die "go build opener"
 gover=$(go version "$TMP/opener" | awk '{ print $2 }')
 
-page() { "$PYTHON" "$E2E_DIR/agent_page.py" "$@"; }
 now() { printf '%s\n' "$EPOCHREALTIME"; }
 
 # one_line DESC RC ERRFILE REGEX: the failure contract.

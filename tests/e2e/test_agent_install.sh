@@ -21,7 +21,6 @@
 
 need_go
 go_build "$TMP/opener" opener || die "go build opener"
-page() { "$PYTHON" "$E2E_DIR/agent_page.py" "$@"; }
 
 D=$TMP/root
 make -s -C "$ROOT" install DESTDIR="$D" >"$TMP/make.out" 2>&1 || die "make install: $(tail -5 "$TMP/make.out")"

@@ -45,7 +45,6 @@ go_build "$TMP/blockers" blockers || die "go build blockers"
 gover=$(go version "$TMP/opener" | awk '{ print $2 }')
 
 prom() { "$PYTHON" "$E2E_DIR/agent_prom.py" --prom "http://127.0.0.1:$pport" "$@"; }
-page() { "$PYTHON" "$E2E_DIR/agent_page.py" "$@"; }
 now() { printf '%s\n' "$EPOCHREALTIME"; }
 agent_page() { curl -sf --max-time 10 "http://127.0.0.1:$aport/metrics" >"$1"; }
 

@@ -5,6 +5,7 @@
 #   tests/fuzz/make_corpus.sh --big    and whole binaries and full tables
 #                                      -> build-fuzz/corpus/fuzz_<target>/
 #
+# (The text fuzzers' seeds come from make_text_corpus.sh, run at the end.)
 # Small seeds are committed (each < 200 KB, all < 3 MB): synthetic inputs
 # from gen_seeds.c, sections cut from Go binaries built here with the local
 # toolchain (.go.buildinfo, the head of .gopclntab), tiny C programs whose
@@ -177,6 +178,9 @@ EOF
 	head_of "$small/fuzz_dwarf/c-dwarf4" "$small/fuzz_dwarf/c-dwarf4-cut" \
 		$(($(stat -c %s "$small/fuzz_dwarf/c-dwarf4") * 3 / 4))
 fi
+
+# 5. Text seeds: /proc files, rules, command lines.
+tests/fuzz/make_text_corpus.sh
 
 # Committed seeds must stay small.
 bad=0

@@ -3,7 +3,8 @@
 #
 #   tests/fuzz/run.sh [--big] [SECONDS] [TARGET...]   default: 60 s, all targets
 #
-# TARGET is elf, pclntab, buildinfo, dwarf or gobin (build-fuzz/fuzz_TARGET).
+# TARGET is elf, pclntab, buildinfo, dwarf, gobin, proc, netrules or opts
+# (build-fuzz/fuzz_TARGET).
 # By default inputs are capped at 256 KB (fast: hundreds to thousands of
 # runs a second) over the committed seeds, tests/fuzz/corpus/fuzz_TARGET/.
 # With --big, the generated whole binaries and full tables of
@@ -23,7 +24,7 @@ fi
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(elf pclntab buildinfo dwarf gobin)
+[ ${#targets[@]} -eq 0 ] && targets=(elf pclntab buildinfo dwarf gobin proc netrules opts)
 
 make -s fuzz
 if [ $big = 1 ] && [ ! -d build-fuzz/corpus ]; then
