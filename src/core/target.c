@@ -150,7 +150,7 @@ enum target_state target_check(const struct target *t)
 	 * anew by ASLR).
 	 */
 	if (dev != t->exe_dev || ino != t->exe_ino ||
-	    (proc_startstack(t->pid, &st) && st && st != t->startstack))
+	    (t->startstack && proc_startstack(t->pid, &st) && st && st != t->startstack))
 		return TARGET_EXECED;
 	return TARGET_ALIVE;
 }

@@ -60,8 +60,9 @@ static void test_stat(void **state)
 	buf = (char *)tu_read_file("/proc/self/stat", &len);
 	assert_non_null(buf);
 	assert_int_equal(proc_stat_parse_buf(buf, len, &st), 0);
-	assert_int_equal(st.nfields, 4);
+	assert_int_equal(st.nfields, 5);
 	assert_int_equal(st.state, 'R');
+	assert_true(st.startstack != 0);
 	{
 		uint64_t t;
 

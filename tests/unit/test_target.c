@@ -191,6 +191,7 @@ static void test_check_exec(void **state)
 	t.pid = pid;
 	assert_true(proc_starttime(pid, &t.starttime));
 	assert_true(proc_exe_id(pid, &t.exe_dev, &t.exe_ino));
+	assert_true(proc_startstack(pid, &t.startstack));
 	assert_int_equal(target_check(&t), TARGET_ALIVE);
 	assert_int_equal(write(fds[1], "\n", 1), 1);
 	for (int i = 0; i < 500 && !changed; i++) {
