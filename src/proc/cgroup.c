@@ -111,6 +111,14 @@ static void cg_find_mounts(struct cg_mounts *m)
 
 bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 {
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	return cgroup_read_file(path, cs);
+}
+
+bool cgroup_read_file(const char *cgfile, struct cgroup_stat *cs)
+{
 	static struct cg_mounts mounts;
 	static bool mounts_known;
 	char path[1024], line[1024], v1cpu[512] = "", v1mem[512] = "", v2[512] = "";
@@ -120,8 +128,7 @@ bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 	memset(cs, 0, sizeof(*cs));
 	cs->quota_us = -1;
 	cs->mem_max = UINT64_MAX;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
+	f = fopen(cgfile, "re");
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {

@@ -33,5 +33,7 @@ struct cgroup_stat {
 
 /* Read the cgroup of PID. False if /proc/PID/cgroup cannot be read. */
 bool cgroup_read(pid_t pid, struct cgroup_stat *cs);
+/* The same from CGFILE, a file in the format of /proc/PID/cgroup. */
+bool cgroup_read_file(const char *cgfile, struct cgroup_stat *cs);
 
 #endif
