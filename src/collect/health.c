@@ -41,7 +41,7 @@ struct health_stray {
 
 struct health {
 	struct health_bpf *skel;
-	struct bpf_link *links[16];
+	struct bpf_link *links[16 + HEALTH_MAX_CPUS]; /* programs, then a perf event link per CPU */
 	size_t nlinks;
 	int *perf_fds;
 	int ncpus;
@@ -118,6 +118,8 @@ static bool health_attach_faults(struct health *h)
 	if (!h->perf_fds)
 		return false;
 	h->ncpus = n;
+	for (int cpu = 0; cpu < n; cpu++)
+		h->perf_fds[cpu] = -1; /* not opened: health_close must not close fd 0 */
 	for (int cpu = 0; cpu < n; cpu++) {
 		struct bpf_link *l;
 		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
