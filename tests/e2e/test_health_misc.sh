@@ -5,8 +5,8 @@
 #   -i 0.05 (below the shared minimum 0.1), -p abc, an unknown option, an option without its argument, an
 #   argument without -p): exactly one line on stderr starting with
 #   "goscope: ", nothing on stdout, an exit status in 1..127.
-# - A target that exits mid-window (tests/go/healthspin -for 1.5s, health
-#   -d 20): goscope says "pid N (...) exited; reporting what was collected"
+# - A target that exits mid-window (tests/go/healthspin killed 0.5 s after
+#   goscope's ready line, health -d 20): goscope says "pid N (...) exited; reporting what was collected"
 #   on stderr, ends early (it has nothing left to watch) and exits 0 with
 #   the report, marked "(exited)" in text, one object in JSON with
 #   "exited": true; its fds are not shown as a count ("-1 open" was): the
@@ -78,18 +78,21 @@ kill -STOP "$spin" # idle for the rest
 for fmt in text json; do
 	args=()
 	[ $fmt = json ] && args=(--json)
-	spawn "$TMP/e.out" "$TMP/e.err" "$TMP/healthspin" -g 1 -for 1.5s
+	spawn "$TMP/e.out" "$TMP/e.err" "$TMP/healthspin" -g 1
 	epid=$SPAWN_PID
-	wait_line "$TMP/e.out" '^healthspin: ready' "$epid" 60 || die "healthspin -for never ready"
-	t0=$EPOCHREALTIME
+	wait_line "$TMP/e.out" '^healthspin: ready' "$epid" 60 || die "healthspin never ready"
 	gs_health "$TMP/x.$fmt" "$TMP/x.err" -p "$epid" -d 20 "${args[@]}"
+	gs_wait_ready "$GS_PID" 60 || die "$fmt: goscope health never started: $(cat "$TMP/x.err")"
+	hl_sleep 0.5
+	kill -KILL "$epid" # exits mid-window, whatever goscope's start-up took
+	t0=$EPOCHREALTIME
 	gs_wait "$GS_PID" 60
 	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	gs_expect_ok "$fmt: target exits mid-window" "$TMP/x.err"
 	grep -qE "^goscope: health: pid $epid \(.*healthspin\) exited; reporting what was collected$" "$TMP/x.err" &&
 		pass "$fmt: stderr says pid $epid exited" ||
 		fail "$fmt: stderr: $(cat "$TMP/x.err")"
-	awk -v t="$took" 'BEGIN { exit !(t < 15) }' && pass "$fmt: ended early (${took} s of -d 20)" ||
+	awk -v t="$took" 'BEGIN { exit !(t < 15) }' && pass "$fmt: ended early (${took} s after the exit, of -d 20)" ||
 		fail "$fmt: took $took s, -d 20 (should end when its only target is gone)"
 	if [ $fmt = text ]; then
 		head -n 1 "$TMP/x.text" | grep -qE "^goscope health: pid $epid .* \(exited\)$" &&
