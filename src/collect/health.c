@@ -923,6 +923,16 @@ static void health_file_nr(uint64_t *files, uint64_t *max)
 	fclose(f);
 }
 
+/*
+ * NOW - BASE of a counter read from /proc or cgroupfs, 0 if it went back:
+ * schedstat is summed over live threads (an exited thread takes its
+ * run_delay away), and a process can move to another cgroup.
+ */
+static uint64_t health_sub(uint64_t now, uint64_t base)
+{
+	return now > base ? now - base : 0;
+}
+
 void health_target_report(struct health_target *t, struct health_report *r)
 {
 	struct health_snap now, *b = &t->base;
@@ -944,24 +954,24 @@ void health_target_report(struct health_target *t, struct health_report *r)
 	rh.count = r->runq_waits;
 	r->runq_p99_ns = hist_quantile(&rh, 0.99);
 	r->runq_max_ns = now.runq.max_ns;
-	r->schedstat_ns = now.schedstat_ns - b->schedstat_ns;
+	r->schedstat_ns = health_sub(now.schedstat_ns, b->schedstat_ns);
 	health_runq_threads(t->h, t->pid, health_thr_cb, r);
 
 	r->cg = now.cg;
-	r->cfs_periods = now.cg.nr_periods - b->cg.nr_periods;
-	r->cfs_throttled = now.cg.nr_throttled - b->cg.nr_throttled;
-	r->cfs_throttled_us = now.cg.throttled_us - b->cg.throttled_us;
+	r->cfs_periods = health_sub(now.cg.nr_periods, b->cg.nr_periods);
+	r->cfs_throttled = health_sub(now.cg.nr_throttled, b->cg.nr_throttled);
+	r->cfs_throttled_us = health_sub(now.cg.throttled_us, b->cg.throttled_us);
 	r->gomaxprocs = t->gomaxprocs;
 
 	health_tcp_report(t, r);
 
 	r->faults_traced = t->h->faults_traced;
 	r->faults_bpf = now.faults_bpf - b->faults_bpf;
-	r->majflt_proc = now.majflt - b->majflt;
+	r->majflt_proc = health_sub(now.majflt, b->majflt);
 	health_faults(t->h, t->pid, health_fault_cb, r);
 	r->reclaim_ns = now.reclaim.total_ns - b->reclaim.total_ns;
 	r->reclaims = now.reclaim.count - b->reclaim.count;
-	r->ooms = (now.ooms - b->ooms) + (now.cg.oom_kills - b->cg.oom_kills);
+	r->ooms = (now.ooms - b->ooms) + health_sub(now.cg.oom_kills, b->cg.oom_kills);
 	r->rss_known = !t->exited && t->last_rss_known;
 	r->rss_bytes = r->rss_known ? t->last_rss : 0;
 
