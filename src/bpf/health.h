@@ -4,7 +4,8 @@
 #ifndef GOSCOPE_BPF_HEALTH_H
 #define GOSCOPE_BPF_HEALTH_H
 
-#define HL_HIST_BUCKETS 672 /* same log-linear buckets as collect/hist.c */
+#include "lib/hist.h"
+#define HL_HIST_BUCKETS GS_HIST_BUCKETS
 #define HL_STACK_DEPTH 64
 
 /* Per-process latency-like totals (run-queue delay, direct reclaim). */

@@ -7,6 +7,7 @@
 #include "../bpf/lib/target.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -63,12 +64,41 @@ int bpfload_prepare(const char *what, bool need_tracefs, char *err, size_t errle
 	return 0;
 }
 
+/*
+ * Load "return 0" as a tp_btf program on sched_switch. libbpf's probe of
+ * BPF_PROG_TYPE_TRACING tries an fentry program, which kernels without
+ * BPF trampolines refuse although they run tp_btf programs.
+ */
+static bool bpfload_probe_tp_btf(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	struct btf *btf = btf__load_vmlinux_btf();
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_RAW_TP);
+	int id, fd;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	if (id <= 0)
+		return false;
+	o.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "gs_probe", "GPL", insns, 2, &o);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 bool bpfload_has_tp_btf(void)
 {
 	static int known = -1;
 
 	if (known < 0)
-		known = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACING, NULL) == 1;
+		known = bpfload_probe_tp_btf();
 	return known == 1;
 }
 

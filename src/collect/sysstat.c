@@ -9,7 +9,7 @@
 
 #include "syscalls.skel.h"
 
-#include "bpfutil.h"
+#include "bpfload.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -429,7 +429,7 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 
 uint64_t sysstat_drops(struct sysstat *s, int why)
 {
-	return bpfutil_percpu_sum(s->skel->maps.drops, (uint32_t)why);
+	return bpfload_percpu_sum(s->skel->maps.drops, (uint32_t)why);
 }
 
 const char *sysstat_start_store(const struct sysstat *s)

@@ -127,7 +127,8 @@ static struct target *session_push(struct session *s, const struct target *t)
 	if (!nt)
 		return NULL;
 	*nt = *t;
-	nt->name = nt->exe + (t->name ? t->name - t->exe : 0); /* into the copy's exe */
+	if (t->name >= t->exe && t->name < t->exe + sizeof(t->exe))
+		nt->name = nt->exe + (t->name - t->exe); /* it points into exe: the copy's */
 	s->targets[s->ntargets++] = nt;
 	return nt;
 }

@@ -120,6 +120,14 @@ static void cg_find_mounts(struct cgroup_mounts *m)
 
 bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 {
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	return cgroup_read_file(path, cs);
+}
+
+bool cgroup_read_file(const char *cgfile, struct cgroup_stat *cs)
+{
 	static struct cgroup_mounts mounts;
 	static bool mounts_known;
 	char path[1024], line[1024], v1cpu[512] = "", v1mem[512] = "", v2[512] = "";
@@ -129,8 +137,7 @@ bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 	memset(cs, 0, sizeof(*cs));
 	cs->quota_us = -1;
 	cs->mem_max = UINT64_MAX;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
+	f = fopen(cgfile, "re");
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {
@@ -173,7 +180,9 @@ bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 				cs->throttled_us = q / 1000;
 		}
 		cs->cpu_limited = cs->quota_us > 0;
-		if (v1mem[0]) {
+		snprintf(cs->mem_path, sizeof(cs->mem_path), "%s", v1mem);
+		cs->mem_root = strcmp(v1mem, "/") == 0;
+		if (v1mem[0] && !cs->mem_root) {
 			snprintf(path, sizeof(path), "%s%s/memory.usage_in_bytes", mounts.memory, v1mem);
 			cs->mem_known = cg_u64(path, &cs->mem_current);
 			snprintf(path, sizeof(path), "%s%s/memory.limit_in_bytes", mounts.memory, v1mem);
@@ -204,6 +213,10 @@ bool cgroup_read(pid_t pid, struct cgroup_stat *cs)
 	cg_kv(path, "nr_periods", &cs->nr_periods);
 	cg_kv(path, "nr_throttled", &cs->nr_throttled);
 	cg_kv(path, "throttled_usec", &cs->throttled_us);
+	snprintf(cs->mem_path, sizeof(cs->mem_path), "%s", v2);
+	cs->mem_root = strcmp(v2, "/") == 0;
+	if (cs->mem_root)
+		return true; /* the root's memory.* are the machine's (or absent) */
 	snprintf(path, sizeof(path), "%s%s/memory.current", mounts.v2, v2);
 	cs->mem_known = cg_u64(path, &cs->mem_current);
 	snprintf(path, sizeof(path), "%s%s/memory.max", mounts.v2, v2);

@@ -18,7 +18,14 @@ struct cgroup_stat {
 	uint64_t nr_periods;
 	uint64_t nr_throttled;
 	uint64_t throttled_us;
-	bool mem_known;
+	char mem_path[512];      /* the cgroup of the memory controller */
+	/*
+	 * The memory cgroup is the root ("/"): the process has no memory
+	 * cgroup of its own, and the root's figures are the whole machine's,
+	 * so mem_known stays false.
+	 */
+	bool mem_root;
+	bool mem_known;          /* mem_current read from the process's own cgroup */
 	uint64_t mem_current;
 	uint64_t mem_max;        /* UINT64_MAX = no limit */
 	uint64_t oom_kills;      /* memory.events oom_kill (v2) */
@@ -26,6 +33,8 @@ struct cgroup_stat {
 
 /* Read the cgroup of PID. False if /proc/PID/cgroup cannot be read. */
 bool cgroup_read(pid_t pid, struct cgroup_stat *cs);
+/* The same from CGFILE, a file in the format of /proc/PID/cgroup. */
+bool cgroup_read_file(const char *cgfile, struct cgroup_stat *cs);
 
 /* Where the cgroup hierarchies are mounted ("" when not seen). */
 struct cgroup_mounts {

@@ -294,20 +294,28 @@ bool proc_startstack(pid_t pid, uint64_t *v)
 	return true;
 }
 
-pid_t proc_tgid(pid_t tid)
+bool proc_status_value(pid_t pid, const char *key, long long *v)
 {
 	char path[64], line[256];
 	FILE *f;
-	long long tgid = -1;
+	bool found = false;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (proc_status_parse_buf(line, strlen(line), "Tgid", &tgid))
-			break;
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = proc_status_parse_buf(line, strlen(line), key, v);
 	fclose(f);
+	return found;
+}
+
+pid_t proc_tgid(pid_t tid)
+{
+	long long tgid = -1;
+
+	if (!proc_status_value(tid, "Tgid", &tgid))
+		return -1;
 	return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : -1;
 }
 

@@ -102,6 +102,9 @@ int proc_stat_parse_buf(const char *buf, size_t len, struct proc_stat *st);
  */
 bool proc_status_parse_buf(const char *buf, size_t len, const char *key, long long *v);
 
+/* The integer of KEY in /proc/PID/status ("VmRSS" gives kB); false if absent. */
+bool proc_status_value(pid_t pid, const char *key, long long *v);
+
 /*
  * /proc/PID/task/TID/schedstat: time on the CPU and time waiting on a run
  * queue, in nanoseconds. False unless both are there.

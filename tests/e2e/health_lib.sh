@@ -3,12 +3,14 @@
 # with, waiting for goscope's window to open, and tolerance checks.
 
 # gs_health OUT ERR ARGS...: start `goscope health ARGS` in the background
-# (killed on exit like any spawn); its PID in GS_PID.
+# (killed on exit like any spawn); its PID in GS_PID, its stderr file in
+# GS_ERR (where gs_wait_ready looks for the ready line).
 gs_health() {
 	local out=$1 err=$2
 	shift 2
 	spawn "$out" "$err" "$GOSCOPE" health "$@"
 	GS_PID=$SPAWN_PID
+	GS_ERR=$err
 }
 
 # hl_sleep SECONDS: sleep without forking (read -t on a FIFO nobody
@@ -53,21 +55,18 @@ gs_expect_ok() {
 	fi
 }
 
-# gs_wait_ready PID [SECONDS]: until goscope's window is open. goscope
-# health loads and attaches its BPF programs, takes the first snapshot of
-# every target and only then enters its sampling loop, whose thread sleeps
-# in clock_nanosleep (x86_64 230; nanosleep 35) nearly all the time: seen in
-# /proc/PID/syscall, the window has begun (within one 50 ms tick).
+# gs_wait_ready PID [SECONDS]: until goscope's window is open: it prints
+# its ready line ("goscope: tracing N process(es) ...") on stderr (GS_ERR,
+# set by gs_health) once the BPF programs are attached and every target's
+# first snapshot is taken. False if PID exits first or time runs out.
 gs_wait_ready() {
-	local pid=$1 n=$((${2:-60} * 50)) nr
-	while [ $n -gt 0 ]; do
+	local pid=$1 n=$((${2:-60} * 100))
+	while ! grep -q '^goscope: tracing ' "$GS_ERR" 2>/dev/null; do
 		kill -0 "$pid" 2>/dev/null || return 1
-		read -r nr _ 2>/dev/null <"/proc/$pid/syscall"
-		case ${nr:-} in 230 | 35) return 0 ;; esac
-		hl_sleep 0.02
+		[ $n -gt 0 ] || return 1
+		hl_sleep 0.01
 		n=$((n - 1))
 	done
-	return 1
 }
 
 # gs_wait_output FILE PID [SECONDS]: until goscope's report is in FILE:

@@ -2,13 +2,16 @@
 # test_health_misc: `goscope health`'s command line and life cycle.
 #
 # - Bad input (a PID that no longer exists, a non-Go process, -d 0, -d x,
-#   -i 0.1, -p abc, an unknown option, an option without its argument, an
+#   -i 0.05 (below the shared minimum 0.1), -p abc, an unknown option, an option without its argument, an
 #   argument without -p): exactly one line on stderr starting with
 #   "goscope: ", nothing on stdout, an exit status in 1..127.
-# - A target that exits mid-window (tests/go/healthspin -for 1.5s, health
-#   -d 20): goscope says "pid N (...) exited during the window" on stderr,
-#   ends early (it has nothing left to watch) and exits 0 with the report,
-#   marked "(exited)" in text, one object in JSON.
+# - A target that exits mid-window (tests/go/healthspin killed 0.5 s after
+#   goscope's ready line, health -d 20): goscope says "pid N (...) exited; reporting what was collected"
+#   on stderr, ends early (it has nothing left to watch) and exits 0 with
+#   the report, marked "(exited)" in text, one object in JSON with
+#   "exited": true; its fds are not shown as a count ("-1 open" was): the
+#   text says the process exited, JSON has fd_count, fd_kinds and
+#   rss_bytes null.
 # - --json -i 1 -d 3: exactly 3 objects, each ~1 s long, interval_end
 #   (wall clock) ~1 s apart, the keys the report promises (pid, runq_delay_us,
 #   runq_p99_us, runq_delay_schedstat_us, cfs_periods,
@@ -16,7 +19,8 @@
 #   tcp_retransmits, tcp_rcvq_drops, tcp_listen_overflows, tcp_drop_reasons,
 #   tcp_state_changes, major_faults, major_faults_proc, direct_reclaim_us,
 #   oom_kills, fd_count, fd_growth_per_s, fd_leak_suspected, fd_kinds,
-#   verdicts) of the right JSON types, and pid the target's.
+#   verdicts, rss_bytes) of the right JSON types, and pid the target's;
+#   stderr holds the ready line alone.
 # Truth: the contract above; the target's PID and life time.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/health_lib.sh"
@@ -62,7 +66,7 @@ wait_line "$TMP/s.out" '^healthspin: ready' "$spin" 60 || die "healthspin never 
 expect_error "-d 0" -p "$spin" -d 0
 expect_error "-d x" -p "$spin" -d x
 expect_error "-d -1" -p "$spin" -d -1
-expect_error "-i 0.1" -p "$spin" -i 0.1 -d 1
+expect_error "-i 0.05" -p "$spin" -i 0.05 -d 1
 expect_error "-p abc" -p abc -d 1
 expect_error "unknown option --bogus" -p "$spin" --bogus
 expect_error "unknown option -x" -p "$spin" -x
@@ -74,27 +78,42 @@ kill -STOP "$spin" # idle for the rest
 for fmt in text json; do
 	args=()
 	[ $fmt = json ] && args=(--json)
-	spawn "$TMP/e.out" "$TMP/e.err" "$TMP/healthspin" -g 1 -for 1.5s
+	spawn "$TMP/e.out" "$TMP/e.err" "$TMP/healthspin" -g 1
 	epid=$SPAWN_PID
-	wait_line "$TMP/e.out" '^healthspin: ready' "$epid" 60 || die "healthspin -for never ready"
-	t0=$EPOCHREALTIME
+	wait_line "$TMP/e.out" '^healthspin: ready' "$epid" 60 || die "healthspin never ready"
 	gs_health "$TMP/x.$fmt" "$TMP/x.err" -p "$epid" -d 20 "${args[@]}"
+	gs_wait_ready "$GS_PID" 60 || die "$fmt: goscope health never started: $(cat "$TMP/x.err")"
+	hl_sleep 0.5
+	kill -KILL "$epid" # exits mid-window, whatever goscope's start-up took
+	t0=$EPOCHREALTIME
 	gs_wait "$GS_PID" 60
 	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	gs_expect_ok "$fmt: target exits mid-window" "$TMP/x.err"
-	grep -qE "^goscope: pid $epid \(.*healthspin\) exited during the window$" "$TMP/x.err" &&
-		pass "$fmt: stderr says pid $epid exited during the window" ||
+	grep -qE "^goscope: health: pid $epid \(.*healthspin\) exited; reporting what was collected$" "$TMP/x.err" &&
+		pass "$fmt: stderr says pid $epid exited" ||
 		fail "$fmt: stderr: $(cat "$TMP/x.err")"
-	awk -v t="$took" 'BEGIN { exit !(t < 15) }' && pass "$fmt: ended early (${took} s of -d 20)" ||
+	awk -v t="$took" 'BEGIN { exit !(t < 15) }' && pass "$fmt: ended early (${took} s after the exit, of -d 20)" ||
 		fail "$fmt: took $took s, -d 20 (should end when its only target is gone)"
 	if [ $fmt = text ]; then
 		head -n 1 "$TMP/x.text" | grep -qE "^goscope health: pid $epid .* \(exited\)$" &&
 			pass "text: the report is marked (exited)" || fail "text: report: $(head -n 3 "$TMP/x.text")"
 		grep -q '^  scheduler ' "$TMP/x.text" && grep -q '^  fds ' "$TMP/x.text" &&
 			pass "text: the report has its sections" || fail "text: incomplete report: $(cat "$TMP/x.text")"
+		line=$(grep '^  fds ' "$TMP/x.text")
+		case $line in
+		*"-1 open"* | *" open ("*) fail "text: an exited process's fds shown as a count: $line" ;;
+		*"the process exited"*) pass "text: fds say the process exited: $line" ;;
+		*) fail "text: fds line: $line" ;;
+		esac
 	else
 		expect_eq "json: one object" "$(jcount "$TMP/x.json")" 1
-		expect_eq "json: its pid" "$(jget "$TMP/x.json" pid)" "$epid"
+		exited= fd_count= fd_kinds= rss_bytes= pid=
+		eval "$(jvars "$TMP/x.json" -1 pid exited fd_count fd_kinds rss_bytes)"
+		expect_eq "json: its pid" "$pid" "$epid"
+		expect_eq "json: exited" "$exited" true
+		expect_eq "json: fd_count of an exited process" "$fd_count" null
+		expect_eq "json: fd_kinds of an exited process" "$fd_kinds" null
+		expect_eq "json: rss_bytes of an exited process" "$rss_bytes" null
 	fi
 done
 
@@ -103,7 +122,8 @@ kill -CONT "$spin"
 gs_health "$TMP/i.json" "$TMP/i.err" -p "$spin" --json -i 1 -d 3
 gs_wait "$GS_PID" 60
 gs_expect_ok "--json -i 1 -d 3" "$TMP/i.err"
-[ -s "$TMP/i.err" ] && fail "--json -i 1 -d 3: stderr: $(cat "$TMP/i.err")"
+[ "$(grep -vc '^goscope: tracing 1 process (pid' "$TMP/i.err")" = 0 ] ||
+	fail "--json -i 1 -d 3: stderr: $(cat "$TMP/i.err")"
 check_v "--json -i 1 -d 3: 3 objects, ~1 s each, the promised keys and types" \
 	"$PYTHON" - "$TMP/i.json" "$spin" <<'EOF'
 import sys
@@ -119,6 +139,7 @@ keys = {
     "major_faults": int, "major_faults_proc": int, "direct_reclaim_us": num,
     "oom_kills": int, "fd_count": int, "fd_growth_per_s": num, "fd_leak_suspected": bool,
     "fd_kinds": dict, "verdicts": dict, "seconds": num, "interval_end": num,
+    "rss_bytes": int, "exited": bool,
 }
 bad = []
 if len(objs) != 3:

@@ -12,7 +12,9 @@
 //	healthfault: pass N pages P majflt D
 //
 // where D is the pass's majflt delta from /proc/self/stat (a check that the
-// faults really were major). Stdlib only (syscall).
+// faults really were major). With -loop it makes passes back to back from
+// the start, without signals and without printing them: a process taking
+// major faults (and so IO wakeups) all the time. Stdlib only (syscall).
 package main
 
 import (
@@ -65,10 +67,11 @@ func die(format string, a ...interface{}) {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		die("usage: healthfault FILE")
+	loop := len(os.Args) == 3 && os.Args[1] == "-loop"
+	if len(os.Args) != 2 && !loop {
+		die("usage: healthfault [-loop] FILE")
 	}
-	f, err := os.Open(os.Args[1])
+	f, err := os.Open(os.Args[len(os.Args)-1])
 	if err != nil {
 		die("%v", err)
 	}
@@ -89,7 +92,15 @@ func main() {
 	signal.Notify(sig, syscall.SIGUSR1, syscall.SIGTERM)
 	fmt.Printf("healthfault: ready pid %d pages %d\n", os.Getpid(), len(m)/page)
 	for pass := 1; ; pass++ {
-		if s := <-sig; s == syscall.SIGTERM {
+		if loop {
+			select {
+			case s := <-sig:
+				if s == syscall.SIGTERM {
+					return
+				}
+			default:
+			}
+		} else if s := <-sig; s == syscall.SIGTERM {
 			return
 		}
 		if err := syscall.Madvise(m, syscall.MADV_DONTNEED); err != nil {
@@ -100,6 +111,9 @@ func main() {
 		}
 		before := majflt()
 		n := touchPages(m, page)
+		if loop {
+			continue
+		}
 		fmt.Printf("healthfault: pass %d pages %d majflt %d\n", pass, n, majflt()-before)
 	}
 }
