@@ -12,9 +12,11 @@
 #include "../proc/proc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const double agent_le[AGENT_NLE] = { 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
 				     0.01, 0.05, 0.1, 0.5, 1, 5 };
@@ -108,6 +110,8 @@ void agent_close(struct agent *a)
 }
 
 /* Remember a process not tracked; true the first time (count it then). */
+static bool agent_wanted(const struct agent *a, pid_t pid, const char *exe_base);
+
 static bool agent_skip_once(struct agent *a, pid_t pid)
 {
 	for (size_t i = 0; i < a->nskipped; i++)
@@ -120,7 +124,18 @@ static bool agent_skip_once(struct agent *a, pid_t pid)
 
 void agent_skipped(struct agent *a, pid_t pid)
 {
-	if (agent_skip_once(a, pid))
+	char link[64], exe[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	/* Only processes the filters select count: not every Go process of the host. */
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	if (agent_wanted(a, pid, base) && agent_skip_once(a, pid))
 		a->untraceable++;
 }
 

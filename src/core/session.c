@@ -500,7 +500,10 @@ int session_run(struct session *s)
 		if (s->next_report_ns && s->now_ns >= s->next_report_ns) {
 			session_report(s, false);
 			session_reap(s);
+			/* Missed intervals (a stalled loop) are not replayed as empty windows. */
 			s->next_report_ns += (uint64_t)(s->o->interval * 1e9);
+			if (s->next_report_ns <= s->now_ns)
+				s->next_report_ns = s->now_ns + (uint64_t)(s->o->interval * 1e9);
 		}
 	}
 	s->now_ns = session_now();
