@@ -17,9 +17,12 @@
  * - g.waiting follows startpc by 16 bytes (racectx between) and
  *   parentGoid (1.21+) precedes gopc in every release's runtime2.go; the
  *   sampler checks each sudog it reads points back to its g.
- * - sudog and the first 0x20 bytes of hchan have not moved since 1.17
- *   (1.23 added hchan.timer after closed; 1.24 sudog.waiters fits the
- *   padding after success).
+ * - sudog has not moved from 1.17 to 1.25 (1.24's sudog.waiters fits the
+ *   padding after success); 1.26 inserted 8 bytes before parent: c is at
+ *   0x58 (measured: the sudog of a goroutine in chan receive, whose g
+ *   field points back to it, has the hchan there), waitlink at 0x48 by
+ *   the same shift (not measured). The first 0x20 bytes of hchan have not
+ *   moved since 1.17 (1.23 added hchan.timer after closed).
  */
 #include "gowait.h"
 
@@ -28,7 +31,9 @@
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 bool gowait_offsets_table(int minor, struct gowait_offsets *o)
 {
@@ -70,6 +75,12 @@ bool gowait_offsets_table(int minor, struct gowait_offsets *o)
 	o->hchan_elemsize = 0x18;
 	o->hchan_closed = 0x1c;
 	o->hchan_size = 0x20;
+	if (minor >= 26) {
+		/* 1.26 added 8 bytes after sudog.waiters (esbuild 0.28.2: c at 0x58). */
+		o->sudog_waitlink = 0x48;
+		o->sudog_c = 0x58;
+		o->sudog_size = 0x60;
+	}
 	o->semaroot_treap = 0x08;
 	o->semaroot_nwait = 0x10;
 	o->semtable_stride = 64;
@@ -123,14 +134,27 @@ static bool gw_dwarf(struct gobin *gb, const struct gw_want *w, size_t n)
 	Dwarf *dw;
 	Elf *elf;
 
-	if (!elfimg_has_dwarf(gb->img))
+	int fd;
+
+	if (!elfimg_has_dwarf(gb->img) || !gb->path)
 		return false;
-	elf = elfimg_elf_scratch(gb->img);
-	if (!elf)
+	/*
+	 * A handle of its own on the file: libdw decompresses .debug_*
+	 * sections through the handle it is given, and the image's buffer
+	 * was already used for that by goruntime_offsets_dwarf.
+	 */
+	fd = open(gb->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf) {
+		close(fd);
+		return false;
+	}
 	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!dw) {
 		elf_end(elf);
+		close(fd);
 		return false;
 	}
 	while (nseen < 4 && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
@@ -157,6 +181,7 @@ static bool gw_dwarf(struct gobin *gb, const struct gw_want *w, size_t n)
 	}
 	dwarf_end(dw);
 	elf_end(elf);
+	close(fd);
 	return nseen == 4;
 }
 

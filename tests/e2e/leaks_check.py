@@ -11,7 +11,9 @@ goroutine has none), goscope's count at its last snapshot (summed over its
 groups) must equal the dump's; a site given with --growing FUNC:MAX may
 have grown by up to MAX goroutines between goscope's last snapshot and the
 dump; --slack N allows N goroutines of difference elsewhere (busy servers
-start short-lived goroutines). --suspect FUNC:RATE:TOL: that site is a
+start short-lived goroutines); --user-only: the dump is runtime.Stack's
+(pprof goroutine?debug=2), which leaves out the runtime's own goroutines
+(those created by runtime.*). --suspect FUNC:RATE:TOL: that site is a
 suspect growing RATE/s +-TOL (fraction); --not-suspect FUNC:COUNT: that
 site has COUNT goroutines and is not a suspect. Prints the table.
 """
@@ -60,6 +62,8 @@ def main():
     ap.add_argument("--dump", required=True)
     ap.add_argument("--growing", action="append", default=[])
     ap.add_argument("--slack", type=int, default=0)
+    ap.add_argument("--user-only", action="store_true",
+                    help="the dump is runtime.Stack(all) (pprof debug=2): no system goroutines")
     ap.add_argument("--suspect", action="append", default=[])
     ap.add_argument("--not-suspect", action="append", default=[])
     a = ap.parse_args()
@@ -74,6 +78,8 @@ def main():
         f = name_for_print(g["created_by"])
         if g["created_by"] in ("runtime.newproc", "?") or f.startswith("runtime.rt0_go"):
             f = "(none)"  # the main goroutine: the dump prints no "created by"
+        if a.user_only and f.startswith("runtime."):
+            continue  # system goroutines, which runtime.Stack leaves out
         ours[f] = ours.get(f, 0) + g["count"]
         if g["suspect"]:
             sus.setdefault(f, []).append(g)
