@@ -435,16 +435,12 @@ static void ct_target_sample(struct contention *c, size_t ti, uint64_t now)
 		ct_sema_waiters(t, gs, n, refs, &v, &nv, &cap);
 	/* A goroutine read twice (the treap changed while walked) counts once. */
 	qsort(v, nv, sizeof(*v), ct_cmp_goid);
-	for (size_t i = 0, k = 0; i < nv; i++) {
-		if (k && v[k - 1].goid == v[i].goid) {
-			if (i + 1 == nv)
-				nv = k;
-			continue;
-		}
-		v[k++] = v[i];
-		if (i + 1 == nv)
-			nv = k;
-	}
+	size_t kept = 0;
+
+	for (size_t i = 0; i < nv; i++)
+		if (!kept || v[kept - 1].goid != v[i].goid)
+			v[kept++] = v[i];
+	nv = kept;
 	uw = calloc(nv + 1, sizeof(*uw));
 	uslot = calloc(nv + 1, sizeof(*uslot));
 	pcs = calloc((nv + 1) * CONTENTION_DEPTH, sizeof(*pcs));
