@@ -10,7 +10,8 @@
 # one suspect, growing 10/s +-20%; the pool is 50 goroutines and no
 # suspect; goroutines per creation site equal the dump's (the leaking site
 # may have grown meanwhile: up to 30 more); the text report lists the
-# suspect first with its stack; -i gives one report per interval.
+# suspect first with its stack; -i gives one report per interval; bad
+# input gives one goscope: line and exit 2 or 1.
 . "$(dirname "$0")/lib.sh"
 
 need_go
@@ -61,4 +62,16 @@ check "text: the suspect first, created by main.leakLoop, stack main.leakOne" aw
 	/^OTHER GROUPS/ { s = 0 }
 	END { exit ok ? 0 : 1 }' "$TMP/leaks.txt"
 check "text: grew in 2 successive intervals" grep -q 'grew in 2 successive intervals' "$TMP/leaks.txt"
+
+# --- bad input: one goscope: line, exit 2 (option) or 1 (target); leaky runs on ----------
+"$GOSCOPE" leaks -F 0 >/dev/null 2>"$TMP/bad1.err"
+expect_eq "leaks -F 0: exit 2" "$?" 2
+"$GOSCOPE" leaks -p 999999 -d 1 >/dev/null 2>"$TMP/bad2.err"
+expect_eq "leaks -p 999999: exit 1" "$?" 1
+"$GOSCOPE" leaks -p $$ -d 1 >/dev/null 2>"$TMP/bad3.err"
+expect_eq "leaks -p <bash>: exit 1" "$?" 1
+for f in bad1 bad2 bad3; do
+	expect_eq "$f: one line starting goscope:" "$(wc -l <"$TMP/$f.err")/$(cut -c1-8 "$TMP/$f.err")" "1/goscope:"
+done
+kill -0 "$pid" 2>/dev/null && pass "leaky still running" || fail "leaky died"
 finish
