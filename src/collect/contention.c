@@ -77,6 +77,7 @@ void contention_free(struct contention *c)
 	}
 	free(c->t);
 	free(c->obj);
+	free(c->oidx);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -160,14 +161,62 @@ static void ct_sema_kind(struct contention_target *t, struct ct_w *w)
 	}
 }
 
-/* Object for (target TI, KEY): found or added; NULL on OOM. */
+static uint64_t ct_okey(const struct contention_object *o)
+{
+	return o->sema ? o->sema : o->addr;
+}
+
+static size_t ct_slot(uint64_t key, size_t ti, size_t cap)
+{
+	uint64_t h = (key ^ (ti * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+
+	return (size_t)(h >> 17) & (cap - 1);
+}
+
+/* Rebuild the index with room for twice the objects; false on OOM. */
+static bool ct_rehash(struct contention *c)
+{
+	size_t cap = c->oidx_cap ? c->oidx_cap : 64;
+	uint32_t *ni;
+
+	while (cap < (c->nobj + 1) * 2)
+		cap *= 2;
+	ni = calloc(cap, sizeof(*ni));
+	if (!ni)
+		return false;
+	for (size_t i = 0; i < c->nobj; i++) {
+		size_t j = ct_slot(ct_okey(&c->obj[i]), c->obj[i].target, cap);
+
+		while (ni[j])
+			j = (j + 1) & (cap - 1);
+		ni[j] = (uint32_t)i + 1;
+	}
+	free(c->oidx);
+	c->oidx = ni;
+	c->oidx_cap = cap;
+	return true;
+}
+
+/* Object for (target TI, W's key): found or added; NULL on OOM. */
 static struct contention_object *ct_object(struct contention *c, size_t ti,
 					   const struct ct_w *w)
 {
-	for (size_t i = 0; i < c->nobj; i++)
-		if (c->obj[i].target == ti && (c->obj[i].sema ? c->obj[i].sema : c->obj[i].addr) ==
-						      w->key)
-			return &c->obj[i];
+	size_t j;
+
+	if ((c->nobj + 1) * 2 > c->oidx_cap && !ct_rehash(c))
+		return NULL;
+	for (j = ct_slot(w->key, ti, c->oidx_cap); c->oidx[j]; j = (j + 1) & (c->oidx_cap - 1)) {
+		struct contention_object *o = &c->obj[c->oidx[j] - 1];
+
+		if (o->target != ti || ct_okey(o) != w->key)
+			continue;
+		if (o->kind == CT_SEMA && w->kind != CT_SEMA) {
+			/* the first waiter's stack was not read: its kind is known now */
+			o->kind = (enum contention_kind)w->kind;
+			o->addr = w->addr;
+		}
+		return o;
+	}
 	if (c->nobj == c->objcap) {
 		size_t ncap = c->objcap ? c->objcap * 2 : 32;
 		struct contention_object *n = realloc(c->obj, ncap * sizeof(*n));
@@ -177,13 +226,15 @@ static struct contention_object *ct_object(struct contention *c, size_t ti,
 		c->obj = n;
 		c->objcap = ncap;
 	}
-	struct contention_object *o = &c->obj[c->nobj++];
+	struct contention_object *o = &c->obj[c->nobj];
 
 	memset(o, 0, sizeof(*o));
 	o->target = ti;
 	o->kind = (enum contention_kind)w->kind;
 	o->addr = w->addr;
 	o->sema = w->dir == CT_SEMAW ? w->key : 0;
+	c->oidx[j] = (uint32_t)c->nobj + 1;
+	c->nobj++;
 	return o;
 }
 
@@ -354,8 +405,9 @@ static void ct_sema_waiters(struct contention_target *t, const struct gsample_g 
 				w.gaddr = g->gaddr;
 				w.pc = g->pc;
 				w.sp = g->sp;
-				w.key = elem;
+				w.key = w.addr = elem;
 				w.dir = CT_SEMAW;
+				w.kind = CT_SEMA; /* refined from its stack (ct_sema_kind) */
 				if (!ct_push(v, nv, cap, &w))
 					goto out;
 			}
@@ -571,6 +623,8 @@ size_t *contention_rank(const struct contention *c, size_t *n)
 void contention_reset(struct contention *c, uint64_t now_ns)
 {
 	c->nobj = 0;
+	if (c->oidx)
+		memset(c->oidx, 0, c->oidx_cap * sizeof(*c->oidx));
 	c->snapshots = 0;
 	c->win_start_ns = now_ns;
 	c->win_end_ns = now_ns;

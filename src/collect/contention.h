@@ -96,6 +96,8 @@ struct contention {
 	size_t nt;
 	struct contention_object *obj;
 	size_t nobj, objcap;
+	uint32_t *oidx;      /* hash of (target, key) -> object index + 1 */
+	size_t oidx_cap;
 	uint64_t snapshots;
 	uint64_t win_start_ns, win_end_ns;
 };
