@@ -154,7 +154,9 @@ static void ct_sema_kind(struct contention_target *t, struct ct_w *w)
 				w->kind = CT_RWMUTEX;
 				w->addr = w->key - (mutex ? 4 : 8);
 			} else if (strcmp(f, "sync.(*WaitGroup).Wait") == 0) {
+				/* the semaphore is the word after the 64-bit state (1.17+) */
 				w->kind = CT_WAITGROUP;
+				w->addr = w->key - 8;
 			}
 			return;
 		}

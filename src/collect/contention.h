@@ -15,7 +15,8 @@
  *   stack: sync.(*Mutex).lockSlow waits on &m.sema (mutex at sema-4),
  *   sync.(*RWMutex).RLock on &rw.readerSem (rw at sema-12), the writer of
  *   RWMutex.Lock on &rw.writerSem (sema-8) or on its inner mutex (sema-4),
- *   WaitGroup.Wait on its semaphore (the address shown is the semaphore's).
+ *   WaitGroup.Wait on its semaphore, the word after its 64-bit state
+ *   (WaitGroup at sema-8, 1.17+ on 64-bit).
  *   sync.Cond waiters sit on the cond's notifyList, not on the table: they
  *   are not reported.
  *

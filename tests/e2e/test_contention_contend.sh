@@ -11,7 +11,10 @@
 # waiters at most; its wait time per second within 15% of the program's;
 # the full channel has exactly 4 senders, capacity 3, length 3, not
 # closed, and wait per second within 15% of the program's (4 s/s);
-# coldMu never appears. -f pprof opens in `go tool pprof -top` with
+# coldMu never appears; main.rw (2 readers waiting while a writer holds it)
+# is an rwmutex with 2 waiters and main.wg (Wait on a WaitGroup never done)
+# a waitgroup with 1, both named by .symtab at the object's own address
+# (derived from the semaphore's). -f pprof opens in `go tool pprof -top` with
 # main.contender in it; -f folded has the hot mutex as a leaf.
 . "$(dirname "$0")/lib.sh"
 
@@ -31,7 +34,7 @@ if wait_line "$TMP/ct.err" '^goscope: tracing' "$gs" 30; then
 	kill -USR1 "$pid"
 	expect_eq "contention --json exit status" "$rc" 0
 	wait_line "$TMP/contend.out" '"seq":2' "$pid" 10 || fail "no second truth line"
-	check_v "hot mutex first (>= 6 waiters, main.hotMu), full chan: 4 senders, cap 3, len 3; waits within 15% of the program's" \
+	check_v "hot mutex first (>= 6 waiters, main.hotMu), full chan: 4 senders, cap 3, len 3; waits within 15% of the program's; main.rw, main.wg" \
 		"$PYTHON" - "$TMP/ct.json" "$TMP/contend.out" <<'PY'
 import json, sys, jstream
 objs = jstream.load(sys.argv[1])
@@ -79,6 +82,17 @@ if c["stack"][0].split()[0] != "main.sender":
 if any(o.get("name") == "main.coldMu" for o in ob):
     bad += 1
     print("  FAIL: the uncontended main.coldMu is listed")
+rwo = [o for o in ob if o.get("name") == "main.rw"]
+wgo = [o for o in ob if o.get("name") == "main.wg"]
+print("main.rw: %s; main.wg: %s" % (
+      ["%s waiters_max %d" % (o["kind"], o["waiters_max"]) for o in rwo],
+      ["%s waiters_max %d" % (o["kind"], o["waiters_max"]) for o in wgo]))
+if len(rwo) != 1 or rwo[0]["kind"] != "rwmutex" or rwo[0]["waiters_max"] != 2:
+    bad += 1
+    print("  FAIL: want main.rw as one rwmutex with its 2 readers waiting")
+if len(wgo) != 1 or wgo[0]["kind"] != "waitgroup" or wgo[0]["waiters_max"] != 1:
+    bad += 1
+    print("  FAIL: want main.wg as a waitgroup with 1 waiter")
 if not any(f.split()[0] == "main.contender" for f in hot["stack"]):
     bad += 1
     print("  FAIL: hot mutex stack %s" % hot["stack"])

@@ -7,6 +7,9 @@
 //	       never contended.
 //	full:  a channel of capacity 3 holding 3 values, and 4 goroutines
 //	       (sender) blocked sending to it for good.
+//	rw:    rwWriter holds rw for writing 50 ms at a time (1 ms apart);
+//	       2 readers (rwReader) RLock it in a loop: they wait on it.
+//	wg:    wg.Add(1) never done; one goroutine (wgWaiter) in wg.Wait().
 //
 // Each goroutine times its own waits (hotMu.Lock, the send) with the
 // monotonic clock. Stdout: "contend: pid=N", "contend: ready"; on SIGUSR1
@@ -29,6 +32,8 @@ import (
 var (
 	hotMu  sync.Mutex
 	coldMu sync.Mutex
+	rw     sync.RWMutex
+	wg     sync.WaitGroup
 	start  = time.Now()
 )
 
@@ -90,6 +95,30 @@ func sender(ch chan int, i int, w *waiter) {
 	w.end()
 }
 
+//go:noinline
+func rwWriter() {
+	for {
+		rw.Lock()
+		time.Sleep(50 * time.Millisecond)
+		rw.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+//go:noinline
+func rwReader() {
+	for {
+		rw.RLock()
+		rw.RUnlock()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+//go:noinline
+func wgWaiter() {
+	wg.Wait()
+}
+
 func main() {
 	fmt.Printf("contend: pid=%d\n", os.Getpid())
 	hot := make([]*waiter, 8)
@@ -98,6 +127,11 @@ func main() {
 		go contender(hot[i])
 	}
 	go coldLoop()
+	go rwWriter()
+	go rwReader()
+	go rwReader()
+	wg.Add(1)
+	go wgWaiter()
 	full := make(chan int, 3)
 	for i := 0; i < 3; i++ {
 		full <- i
