@@ -13,7 +13,7 @@
 
 #define CT_MAX_NODES 65536 /* treap nodes read per snapshot */
 
-enum { CT_RECV, CT_SEND, CT_SELECT, CT_SEMAW };
+enum { CT_RECV, CT_SEND, CT_SELECT, CT_SEMAW, CT_CONDW };
 
 /* One waiting goroutine. */
 struct ct_w {
@@ -33,8 +33,8 @@ struct ct_gref {
 	size_t i;
 };
 
-static const char *const ct_kinds[CT_NKINDS] = { "chan", "mutex", "rwmutex", "waitgroup",
-						 "sema" };
+static const char *const ct_kinds[CT_NKINDS] = { "chan",	   "mutex", "rwmutex",
+						 "waitgroup", "sema",  "cond" };
 
 const char *contention_kind_name(enum contention_kind k)
 {
@@ -165,7 +165,7 @@ static void ct_sema_kind(struct contention_target *t, struct ct_w *w)
 
 static uint64_t ct_okey(const struct contention_object *o)
 {
-	return o->sema ? o->sema : o->addr;
+	return o->key;
 }
 
 static size_t ct_slot(uint64_t key, size_t ti, size_t cap)
@@ -197,6 +197,24 @@ static bool ct_rehash(struct contention *c)
 	c->oidx = ni;
 	c->oidx_cap = cap;
 	return true;
+}
+
+/*
+ * A sync.Cond waiter's group: the return address into the caller of
+ * sync.(*Cond).Wait (its call site), 0 if not on the stack.
+ */
+static uint64_t ct_cond_site(struct contention_target *t, const struct ct_w *w)
+{
+	struct pclntab_frame fr[16];
+
+	for (int i = 0; i + 1 < w->depth; i++) {
+		int k = pclntab_symbolize(t->gb->pcln, w->pcs[i] - t->bias - (i ? 1 : 0), fr, 16);
+
+		for (int j = 0; j < k; j++)
+			if (strcmp(fr[j].func, "sync.(*Cond).Wait") == 0)
+				return j + 1 < k ? w->pcs[i] : w->pcs[i + 1];
+	}
+	return 0;
 }
 
 /* Object for (target TI, W's key): found or added; NULL on OOM. */
@@ -235,6 +253,7 @@ static struct contention_object *ct_object(struct contention *c, size_t ti,
 	o->kind = (enum contention_kind)w->kind;
 	o->addr = w->addr;
 	o->sema = w->dir == CT_SEMAW ? w->key : 0;
+	o->key = w->key;
 	c->oidx[j] = (uint32_t)c->nobj + 1;
 	c->nobj++;
 	return o;
@@ -311,17 +330,28 @@ static void ct_chan_waiters(struct contention_target *t, const struct gsample_g 
 		size_t len;
 		const char *r;
 
-		if (gs[i].status != GS_WAITING || !gs[i].waiting)
+		if (gs[i].status != GS_WAITING)
 			continue;
 		r = gsample_reason(&t->gs, gs[i].waitreason, &len);
+		if (!gs[i].waiting && !(len == 14 && memcmp(r, "sync.Cond.Wait", 14) == 0))
+			continue;
 		if (len == 9 && memcmp(r, "chan send", 9) == 0)
 			dir[m] = CT_SEND;
 		else if (len == 12 && memcmp(r, "chan receive", 12) == 0)
 			dir[m] = CT_RECV;
 		else if (len == 6 && memcmp(r, "select", 6) == 0)
 			dir[m] = CT_SELECT;
-		else
+		else if (len == 14 && memcmp(r, "sync.Cond.Wait", 14) == 0) {
+			/* on the cond's notifyList: grouped by call site once unwound */
+			struct ct_w w = { .goid = gs[i].goid, .gaddr = gs[i].gaddr, .pc = gs[i].pc,
+					  .sp = gs[i].sp, .dir = CT_CONDW, .kind = CT_COND };
+
+			if (!ct_push(v, nv, cap, &w))
+				goto out;
 			continue;
+		} else {
+			continue;
+		}
 		addr[m] = gs[i].waiting;
 		slot[m++] = i;
 	}
@@ -508,8 +538,9 @@ static void ct_target_sample(struct contention *c, size_t ti, uint64_t now)
 		struct ct_w *p = t->nw ? bsearch(&v[i], prev, t->nw, sizeof(*prev), ct_cmp_goid)
 				       : NULL;
 
-		if (p && p->key == v[i].key && p->pc == v[i].pc && p->sp == v[i].sp &&
-		    p->depth > 0) {
+		if (p && (p->key == v[i].key || (p->dir == CT_CONDW && v[i].dir == CT_CONDW)) &&
+		    p->pc == v[i].pc && p->sp == v[i].sp && p->depth > 0) {
+			v[i].key = p->key;
 			v[i].cont = p->cont = true;
 			v[i].depth = p->depth;
 			v[i].kind = p->kind;
@@ -529,7 +560,15 @@ static void ct_target_sample(struct contention *c, size_t ti, uint64_t now)
 		memcpy(w->pcs, pcs + j * CONTENTION_DEPTH, (size_t)depth[j] * 8);
 		if (w->dir == CT_SEMAW)
 			ct_sema_kind(t, w);
+		else if (w->dir == CT_CONDW)
+			w->key = ct_cond_site(t, w);
 	}
+	/* Cond waiters whose stack could not be read have no group yet. */
+	kept = 0;
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].dir != CT_CONDW || v[i].key)
+			v[kept++] = v[i];
+	nv = kept;
 	/* Accumulate: a whole interval for a wait seen at both ends, half at one. */
 	for (size_t i = 0; i < c->nobj; i++)
 		if (c->obj[i].target == ti)

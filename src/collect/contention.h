@@ -17,8 +17,8 @@
  *   RWMutex.Lock on &rw.writerSem (sema-8) or on its inner mutex (sema-4),
  *   WaitGroup.Wait on its semaphore, the word after its 64-bit state
  *   (WaitGroup at sema-8, 1.17+ on 64-bit).
- *   sync.Cond waiters sit on the cond's notifyList, not on the table: they
- *   are not reported.
+ *   sync.Cond waiters sit on the cond's notifyList, reachable from neither:
+ *   they are grouped by the call site of sync.(*Cond).Wait (address 0).
  *
  * Wait time per object: each snapshot adds the interval since the previous
  * one for every waiter seen in both, and half of it for a wait that starts
@@ -45,6 +45,7 @@ enum contention_kind {
 	CT_RWMUTEX,
 	CT_WAITGROUP,
 	CT_SEMA,
+	CT_COND,
 	CT_NKINDS,
 };
 
@@ -61,6 +62,8 @@ struct contention_object {
 	enum contention_kind kind;
 	uint64_t addr;        /* the object: hchan, sync.Mutex, RWMutex; else the semaphore */
 	uint64_t sema;        /* the semaphore address (sudog.elem), 0 for channels */
+	uint64_t key;         /* what waiters are grouped by: hchan, semaphore, or for
+			       * sync.Cond the return address into Cond.Wait's caller */
 	uint32_t waiters_cur, waiters_max;
 	uint64_t waiters_sum; /* over snapshots: mean = sum / snapshots */
 	uint64_t wait_ns, contentions;

@@ -22,7 +22,7 @@ void contention_object_name(const struct contention *c, const struct contention_
 	const struct contention_target *t = c->t[o->target];
 
 	buf[0] = '\0';
-	if (o->addr > t->bias && !gosyms_data_name(t->gb, o->addr - t->bias, buf, len))
+	if (o->addr && o->addr > t->bias && !gosyms_data_name(t->gb, o->addr - t->bias, buf, len))
 		buf[0] = '\0';
 }
 
@@ -36,12 +36,31 @@ static double ct_mean(const struct contention *c, const struct contention_object
 	return c->snapshots ? (double)o->waiters_sum / (double)c->snapshots : 0;
 }
 
-/* "mutex 0xc000.. main.hotMu" */
+/* "main.condWaiter main.go:97": where a sync.Cond group waits (its call site). */
+static void ct_site(const struct contention *c, const struct contention_object *o, char *buf,
+		    size_t len)
+{
+	const struct contention_target *t = c->t[o->target];
+	struct stack_frame fr[16];
+	size_t n = stack_symbolize(t->gb, t->bias, &o->key, 1, 0, fr, 16);
+
+	if (n && fr[0].known)
+		snprintf(buf, len, "%s %s:%d", fr[0].func, fr[0].file, fr[0].line);
+	else
+		snprintf(buf, len, "0x%" PRIx64, o->key);
+}
+
+/* "mutex 0xc000.. main.hotMu", "cond waited on at main.f main.go:12" */
 static void ct_label(const struct contention *c, const struct contention_object *o, char *buf,
 		     size_t len)
 {
 	char name[256];
 
+	if (o->kind == CT_COND) {
+		ct_site(c, o, name, sizeof(name));
+		snprintf(buf, len, "cond waited on at %s", name);
+		return;
+	}
 	contention_object_name(c, o, name, sizeof(name));
 	snprintf(buf, len, "%s 0x%" PRIx64 "%s%s", contention_kind_name(o->kind), o->addr,
 		 name[0] ? " " : "", name);
@@ -146,6 +165,12 @@ void contention_print_json(FILE *out, const struct contention *c)
 		jsonw_khex(&w, "addr", o->addr);
 		if (o->sema)
 			jsonw_khex(&w, "sema", o->sema);
+		if (o->kind == CT_COND) {
+			char site[600];
+
+			ct_site(c, o, site, sizeof(site));
+			jsonw_kstr(&w, "site", site);
+		}
 		if (name[0])
 			jsonw_kstr(&w, "name", name);
 		else

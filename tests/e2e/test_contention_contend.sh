@@ -14,7 +14,8 @@
 # coldMu never appears; main.rw (2 readers waiting while a writer holds it)
 # is an rwmutex with 2 waiters and main.wg (Wait on a WaitGroup never done)
 # a waitgroup with 1, both named by .symtab at the object's own address
-# (derived from the semaphore's). -f pprof opens in `go tool pprof -top` with
+# (derived from the semaphore's); the 3 goroutines in cond.Wait (never
+# signalled) are one cond group at their call site, main.condWaiter. -f pprof opens in `go tool pprof -top` with
 # main.contender in it; -f folded has the hot mutex as a leaf.
 . "$(dirname "$0")/lib.sh"
 
@@ -93,6 +94,11 @@ if len(rwo) != 1 or rwo[0]["kind"] != "rwmutex" or rwo[0]["waiters_max"] != 2:
 if len(wgo) != 1 or wgo[0]["kind"] != "waitgroup" or wgo[0]["waiters_max"] != 1:
     bad += 1
     print("  FAIL: want main.wg as a waitgroup with 1 waiter")
+co = [o for o in ob if o["kind"] == "cond"]
+print("cond: %s" % ["%s waiters_max %d" % (o["site"], o["waiters_max"]) for o in co])
+if len(co) != 1 or co[0]["waiters_max"] != 3 or not co[0]["site"].startswith("main.condWaiter "):
+    bad += 1
+    print("  FAIL: want one cond group of 3 waiters at main.condWaiter")
 if not any(f.split()[0] == "main.contender" for f in hot["stack"]):
     bad += 1
     print("  FAIL: hot mutex stack %s" % hot["stack"])

@@ -10,6 +10,7 @@
 //	rw:    rwWriter holds rw for writing 50 ms at a time (1 ms apart);
 //	       2 readers (rwReader) RLock it in a loop: they wait on it.
 //	wg:    wg.Add(1) never done; one goroutine (wgWaiter) in wg.Wait().
+//	cond:  3 goroutines (condWaiter) in cond.Wait(), never signalled.
 //
 // Each goroutine times its own waits (hotMu.Lock, the send) with the
 // monotonic clock. Stdout: "contend: pid=N", "contend: ready"; on SIGUSR1
@@ -34,6 +35,8 @@ var (
 	coldMu sync.Mutex
 	rw     sync.RWMutex
 	wg     sync.WaitGroup
+	condMu sync.Mutex
+	cond   = sync.NewCond(&condMu)
 	start  = time.Now()
 )
 
@@ -119,6 +122,13 @@ func wgWaiter() {
 	wg.Wait()
 }
 
+//go:noinline
+func condWaiter() {
+	condMu.Lock()
+	cond.Wait()
+	condMu.Unlock()
+}
+
 func main() {
 	fmt.Printf("contend: pid=%d\n", os.Getpid())
 	hot := make([]*waiter, 8)
@@ -132,6 +142,9 @@ func main() {
 	go rwReader()
 	wg.Add(1)
 	go wgWaiter()
+	for i := 0; i < 3; i++ {
+		go condWaiter()
+	}
 	full := make(chan int, 3)
 	for i := 0; i < 3; i++ {
 		full <- i
