@@ -126,6 +126,11 @@ check "folded: main.contender;...;[mutex ... main.hotMu] N" \
 "$GOSCOPE" contention -p "$pid" -d 1 >"$TMP/ct.txt" 2>/dev/null
 check "top: first object is mutex main.hotMu" \
 	awk '/^ *WAIT /{getline; exit ($0 ~ /mutex 0x[0-9a-f]+ main.hotMu/) ? 0 : 1}' "$TMP/ct.txt"
+"$GOSCOPE" contention -p "$pid" -d 2.1 -i 1 >"$TMP/ct_i.txt" 2>/dev/null
+expect_eq "contention -d 2.1 -i 1: reports" "$(grep -c '^goscope contention:' "$TMP/ct_i.txt")" 3
+check "each full interval report has the hot mutex first" awk '
+	/^ *WAIT / { getline; n++; if ($0 ~ /main.hotMu/) ok++ }
+	END { exit (n == 3 && ok >= 2) ? 0 : 1 }' "$TMP/ct_i.txt"
 "$GOSCOPE" contention -p "$pid" -f pprof >/dev/null 2>"$TMP/bad.err"
 expect_eq "-f pprof without -o: exit 2" "$?" 2
 finish
