@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include "../collect/contention.h"
+#include "../collect/holders.h"
 #include "../core/session.h"
 #include "../report/contention.h"
 
@@ -18,6 +19,8 @@ enum { CT_TOP, CT_FOLDED, CT_PPROF };
 
 struct contention_cmd {
 	struct contention c;
+	struct holders *h; /* --holders */
+	bool holders;
 	double freq;
 	int fmt;
 	long long top;
@@ -30,6 +33,10 @@ static int contention_cmd_take(struct session *s, struct target *t, char *err, s
 
 	ct = contention_add(&cc->c, t->pid, t->gb, t->bias, t->name, err, errlen);
 	t->priv = ct;
+	if (ct && cc->h && holders_add(cc->h, t->pid, t->gb, t->exe, err, errlen) != 0) {
+		contention_remove(&cc->c, ct);
+		return -1;
+	}
 	if (ct && !ct->sema_ok)
 		fprintf(stderr, "goscope: contention: pid %d: channels only (%s)\n", (int)t->pid,
 			ct->sema_why);
@@ -42,6 +49,14 @@ static void contention_cmd_drop(struct session *s, struct target *t)
 
 	if (t->priv)
 		contention_remove(&cc->c, t->priv);
+	if (cc->h)
+		holders_remove(cc->h, t->pid);
+}
+
+static void contention_cmd_release(pid_t pid, uint64_t sema, const uint64_t *pcs, int depth,
+				   uint64_t count, void *arg)
+{
+	contention_add_release(arg, pid, sema, pcs, depth, count);
 }
 
 static int contention_cmd_sample(struct session *s, void *arg)
@@ -68,6 +83,8 @@ static int contention_cmd_report(struct session *s, bool last)
 
 	(void)last;
 	contention_sample(&cc->c, session_now()); /* the window's last snapshot */
+	if (cc->h)
+		holders_each(cc->h, contention_cmd_release, &cc->c);
 	if (cc->fmt == CT_PPROF) {
 		if (contention_write_pprof(&cc->c, s->o->out) != 0) {
 			session_error(s, "cannot write %s: %s", s->o->out, strerror(errno));
@@ -81,6 +98,8 @@ static int contention_cmd_report(struct session *s, bool last)
 		contention_print_top(s->out, &cc->c, (size_t)cc->top);
 	}
 	contention_reset(&cc->c, session_now());
+	if (cc->h)
+		holders_clear(cc->h);
 	return rc;
 }
 
@@ -88,7 +107,8 @@ int cmd_contention(int argc, char **argv)
 {
 	static const struct opts_cmd cmd = {
 		"contention",
-		"[-p PID ...] [-d SEC] [-i SEC] [-F HZ] [-f top|folded|pprof] [-o FILE] [--json]",
+		"[-p PID ...] [-d SEC] [-i SEC] [-F HZ] [-f top|folded|pprof] [-o FILE] [--json]\n"
+		"                          [--holders]",
 		"Parked goroutines grouped by what they wait on: channels (capacity, length,\n"
 		"senders and receivers) and sync.Mutex, RWMutex, WaitGroup and semaphores\n"
 		"(from the runtime's semaphore table); the most waited-on objects first.",
@@ -112,6 +132,8 @@ int cmd_contention(int argc, char **argv)
 		  "top (default), folded (flamegraph.pl), pprof (needs -o)", .choices = formats },
 		{ "top", 'n', OPT_INT, &cc.top, "N", "objects shown by -f top (default 10; 0: all)",
 		  .min = 0, .max = 1e9 },
+		{ "holders", 0, OPT_FLAG, &cc.holders, NULL,
+		  "also who releases contended mutexes and semaphores (a uprobe; amd64)" },
 		{ NULL },
 	};
 	const struct opt *const tables[] = {
@@ -136,6 +158,15 @@ int cmd_contention(int argc, char **argv)
 	}
 	contention_init(&cc.c);
 	rc = 1;
+	if (cc.holders) {
+		char err[512];
+
+		cc.h = holders_open(err, sizeof(err));
+		if (!cc.h) {
+			cli_error("contention: %s", err);
+			goto out;
+		}
+	}
 	if (session_init(&s, "contention", &so, &ops, &cc) != 0)
 		goto out;
 	if (session_open_targets(&s) == 0 &&
@@ -143,6 +174,7 @@ int cmd_contention(int argc, char **argv)
 		rc = session_run(&s);
 	session_free(&s);
 out:
+	holders_close(cc.h);
 	contention_free(&cc.c);
 	return rc;
 }

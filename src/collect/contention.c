@@ -636,6 +636,34 @@ void contention_sample(struct contention *c, uint64_t now_ns)
 	c->win_end_ns = now_ns;
 }
 
+void contention_add_release(struct contention *c, pid_t pid, uint64_t sema,
+			    const uint64_t *pcs, int depth, uint64_t count)
+{
+	struct contention_object *o = NULL;
+	size_t i;
+
+	if (depth > CONTENTION_DEPTH)
+		depth = CONTENTION_DEPTH;
+	for (i = 0; i < c->nobj && !o; i++)
+		if (c->obj[i].sema == sema && c->t[c->obj[i].target]->pid == pid)
+			o = &c->obj[i];
+	if (!o)
+		return; /* released with a waiter, but none seen waiting by the sampler */
+	o->releases += count;
+	for (i = 0; i < o->nrel; i++)
+		if (o->rel[i].depth == depth && memcmp(o->rel[i].pcs, pcs, (size_t)depth * 8) == 0)
+			break;
+	if (i == o->nrel) {
+		if (i == CONTENTION_STACKS)
+			return;
+		memset(&o->rel[i], 0, sizeof(o->rel[i]));
+		memcpy(o->rel[i].pcs, pcs, (size_t)depth * 8);
+		o->rel[i].depth = depth;
+		o->nrel++;
+	}
+	o->rel[i].contentions += count;
+}
+
 static int ct_cmp_rank(const void *a, const void *b, void *arg)
 {
 	const struct contention *c = arg;

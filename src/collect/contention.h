@@ -77,6 +77,10 @@ struct contention_object {
 	struct contention_stack stacks[CONTENTION_STACKS];
 	size_t nstacks;
 	uint64_t other_wait_ns; /* waiters whose stack did not fit */
+	/* --holders: who released the semaphore (contentions = releases). */
+	struct contention_stack rel[CONTENTION_STACKS];
+	size_t nrel;
+	uint64_t releases;
 };
 
 struct contention_target {
@@ -123,6 +127,14 @@ void contention_sample(struct contention *c, uint64_t now_ns);
  * first (*N of them; caller frees). NULL on OOM.
  */
 size_t *contention_rank(const struct contention *c, size_t *n);
+
+/*
+ * COUNT releases of semaphore SEMA in process PID by the stack PCS (return
+ * addresses, innermost first): added to the object waiting on SEMA, if
+ * any (--holders).
+ */
+void contention_add_release(struct contention *c, pid_t pid, uint64_t sema,
+			    const uint64_t *pcs, int depth, uint64_t count);
 
 /* Start a new window (objects and counters cleared, waiters kept). */
 void contention_reset(struct contention *c, uint64_t now_ns);

@@ -105,6 +105,14 @@ void contention_print_top(FILE *out, const struct contention *c, size_t top)
 				    (size_t)o->stacks[s].depth, CT_FLAGS, 8,
 				    "                                              ");
 		}
+		if (o->nrel)
+			fprintf(out, "%43s released by (%" PRIu64 " releases with a waiter):\n", "",
+				o->releases);
+		for (size_t s = 0; s < o->nrel; s++) {
+			fprintf(out, "%43s [%" PRIu64 "]\n", "", o->rel[s].contentions);
+			stack_print(out, t->gb, t->bias, o->rel[s].pcs, (size_t)o->rel[s].depth, 0,
+				    8, "                                              ");
+		}
 		fputc('\n', out);
 	}
 	if (idx && n == 0)
@@ -193,6 +201,19 @@ void contention_print_json(FILE *out, const struct contention *c)
 			jsonw_obj_end(&w);
 		}
 		jsonw_arr_end(&w);
+		if (o->nrel) {
+			jsonw_kuint(&w, "releases", o->releases);
+			jsonw_key(&w, "released_by");
+			jsonw_arr_begin(&w);
+			for (size_t s = 0; s < o->nrel; s++) {
+				jsonw_obj_begin(&w);
+				jsonw_kuint(&w, "count", o->rel[s].contentions);
+				stack_json(&w, t->gb, t->bias, o->rel[s].pcs,
+					   (size_t)o->rel[s].depth, 0);
+				jsonw_obj_end(&w);
+			}
+			jsonw_arr_end(&w);
+		}
 		if (o->kind == CT_CHAN) {
 			jsonw_key(&w, "chan");
 			jsonw_obj_begin(&w);

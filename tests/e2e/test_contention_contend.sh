@@ -15,7 +15,9 @@
 # is an rwmutex with 2 waiters and main.wg (Wait on a WaitGroup never done)
 # a waitgroup with 1, both named by .symtab at the object's own address
 # (derived from the semaphore's); the 3 goroutines in cond.Wait (never
-# signalled) are one cond group at their call site, main.condWaiter. -f pprof opens in `go tool pprof -top` with
+# signalled) are one cond group at their call site, main.condWaiter.
+# --holders: hotMu is released (Unlock with a waiter) by main.contender as
+# often as the program completes Lock calls (15%), rw by main.rwWriter. -f pprof opens in `go tool pprof -top` with
 # main.contender in it; -f folded has the hot mutex as a leaf.
 . "$(dirname "$0")/lib.sh"
 
@@ -106,6 +108,42 @@ sys.exit(1 if bad else 0)
 PY
 else
 	fail "goscope contention never ready: $(head -3 "$TMP/ct.err")"
+fi
+
+# --- --holders: who releases hotMu and rw, against the program's Lock count ----------
+"$GOSCOPE" contention -p "$pid" -d 3 --json --holders >"$TMP/ho.json" 2>"$TMP/ho.err" &
+gs=$!
+if wait_line "$TMP/ho.err" '^goscope: tracing' "$gs" 30; then
+	kill -USR1 "$pid"
+	wait "$gs"
+	rc=$?
+	kill -USR1 "$pid"
+	expect_eq "contention --holders exit status" "$rc" 0
+	wait_line "$TMP/contend.out" '"seq":4' "$pid" 10 || fail "no fourth truth line"
+	check_v "--holders: hotMu released by main.contender (Unlock) as often as the program locks it (15%); rw by main.rwWriter" \
+		"$PYTHON" - "$TMP/ho.json" "$TMP/contend.out" <<'PY'
+import json, sys, jstream
+objs = jstream.load(sys.argv[1])
+truth = [json.loads(l.split(" ", 2)[2]) for l in open(sys.argv[2]) if l.startswith("contend: truth")]
+t1, t2 = truth[2], truth[3]
+span = (t2["mono_ns"] - t1["mono_ns"]) / 1e9
+win = [o for o in objs if o["type"] == "summary"][0]["window_s"]
+ob = {o.get("name"): o for o in objs if o["type"] == "object"}
+hot, rw = ob["main.hotMu"], ob["main.rw"]
+rate_g = hot.get("releases", 0) / win
+rate_t = (t2["hot_n"] - t1["hot_n"]) / span
+print("hotMu releases with a waiter: %.1f/s; the program's Lock calls: %.1f/s (%+.1f%%)" %
+      (rate_g, rate_t, 100 * (rate_g / rate_t - 1)))
+rel = hot.get("released_by", [])
+print("hotMu released by: %s" % [r["stack"][:3] for r in rel])
+print("rw released by: %s" % [r["stack"][:2] for r in rw.get("released_by", [])])
+ok = abs(rate_g / rate_t - 1) <= 0.15
+ok &= any(any(f.split()[0] == "main.contender" for f in r["stack"]) for r in rel)
+ok &= any(any(f.split()[0] == "main.rwWriter" for f in r["stack"]) for r in rw.get("released_by", []))
+sys.exit(0 if ok else 1)
+PY
+else
+	fail "goscope contention --holders never ready: $(head -3 "$TMP/ho.err")"
 fi
 
 # --- pprof, folded, top ---------------------------------------------------------------
