@@ -7,6 +7,7 @@
 #   leaks             goscope leaks -p PID (default: 2 snapshots a second)
 #   contention        goscope contention -p PID (default: 49 snapshots a second)
 #   contention -F 99  twice that
+#   contention --holders  with the release uprobe (sync.runtime_Semrelease)
 #
 # Rounds alternate the modes so that drift hits them alike; the median
 # requests/s of each mode is reported with its ratio to the baseline, and
@@ -36,6 +37,7 @@ run_mode() {
 	leaks) "$GOSCOPE" leaks -p "$srv" -o /dev/null 2>"$work/tracer.err" & tr=$! ;;
 	contention) "$GOSCOPE" contention -p "$srv" -o /dev/null 2>"$work/tracer.err" & tr=$! ;;
 	contention99) "$GOSCOPE" contention -p "$srv" -F 99 -o /dev/null 2>"$work/tracer.err" & tr=$! ;;
+	holders) "$GOSCOPE" contention -p "$srv" --holders -o /dev/null 2>"$work/tracer.err" & tr=$! ;;
 	esac
 	sleep 2 # attach
 	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
@@ -51,7 +53,7 @@ run_mode() {
 	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }')"
 }
 
-modes=(baseline leaks contention contention99)
+modes=(baseline leaks contention contention99 holders)
 declare -A rps cpu
 for r in $(seq "$ROUNDS"); do
 	for m in "${modes[@]}"; do
@@ -77,6 +79,7 @@ echo
 		leaks) name="goscope leaks (2 Hz, default)" ;;
 		contention) name="goscope contention (49 Hz, default)" ;;
 		contention99) name="goscope contention -F 99" ;;
+		holders) name="goscope contention --holders" ;;
 		esac
 		printf '%s\t%.0f\t%s\t%s\n' "$name" "$med" \
 			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \

@@ -420,18 +420,32 @@ int gsample_extra(struct gsample *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read the goroutines of pid %d", (int)s->pid);
 		return -1;
 	}
-	/* gsample_snapshot leaves the raw g structs at the start of gbuf. */
-	uint8_t *raw = malloc(n * s->gsize + 1);
+	/* The live gs read again, whole (one batched read), to look at their words. */
+	uint8_t *raw = malloc(n * s->gsize + 1), *packed;
+	uint64_t *addr = calloc(n + 1, sizeof(*addr));
+	bool *ok = calloc(n + 1, sizeof(*ok));
 
-	if (!raw) {
+	if (!raw || !addr || !ok) {
+		free(raw);
+		free(addr);
+		free(ok);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		addr[i] = gs[i].gaddr;
+	procmem_readmany(&s->pm, addr, n, s->gsize, raw, ok);
+	packed = raw;
 	for (size_t i = 0; i < n; i++) {
-		if (!procmem_read(&s->pm, gs[i].gaddr, raw + live * s->gsize, s->gsize))
+		if (!ok[i])
 			continue;
+		if (packed != raw + i * s->gsize)
+			memmove(packed, raw + i * s->gsize, s->gsize);
+		packed += s->gsize;
 		live++;
 	}
+	free(addr);
+	free(ok);
 	good = gs_entries_at(s, raw, live, s->gsize, w->g_startpc);
 	if (live && good * 10 < live * 9) {
 		int best = -1;
