@@ -21,6 +21,8 @@ static const struct goscope_cmd goscope_cmds[] = {
 	{ "syscalls", cmd_syscalls, "syscall counts, errors and latency per syscall, thread or goroutine" },
 	{ "health", cmd_health, "kernel-level causes of latency: run queue, CPU quota, TCP, memory, fds" },
 	{ "agent", cmd_agent, "always-on node agent: every Go process, Prometheus /metrics" },
+	{ "leaks", cmd_leaks, "goroutine leaks: groups by creation site that only grow, parked" },
+	{ "contention", cmd_contention, "contended channels, mutexes and semaphores: waiters by object" },
 	{ "goroutines", cmd_goroutines, "goroutine dump of a running process, read from outside" },
 	{ "funcs", cmd_funcs, "list a binary's functions (entry, size, name) from its pclntab" },
 };

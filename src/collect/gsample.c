@@ -123,6 +123,7 @@ static void gs_parse(const struct gsample *s, uint64_t gaddr, const uint8_t *b,
 	const struct goruntime_offsets *o = &s->gb->off;
 	uint64_t ssp = gs_u64(b + o->g_syscallsp);
 
+	memset(g, 0, sizeof(*g));
 	g->gaddr = gaddr;
 	g->goid = gs_u64(b + o->g_goid);
 	g->status = gs_u32(b + o->g_atomicstatus) & ~0x1000u; /* drop Gscan */
@@ -130,6 +131,14 @@ static void gs_parse(const struct gsample *s, uint64_t gaddr, const uint8_t *b,
 	g->m = gs_u64(b + o->g_m);
 	g->stack_lo = gs_u64(b + o->g_stack_lo);
 	g->stack_hi = gs_u64(b + o->g_stack_hi);
+	if (s->extra) {
+		const struct gowait_offsets *w = &s->wo;
+
+		g->gopc = gs_u64(b + w->g_gopc);
+		g->startpc = gs_u64(b + w->g_startpc);
+		g->waiting = gs_u64(b + w->g_waiting);
+		g->parentgoid = w->g_parentgoid >= 0 ? gs_u64(b + w->g_parentgoid) : 0;
+	}
 	if (g->status == GS_SYSCALL && ssp) {
 		g->sp = ssp;
 		g->pc = gs_u64(b + o->g_syscallpc);
@@ -362,4 +371,109 @@ int gsample_tid(struct gsample *s, uint64_t m)
 	if (!procmem_u64(&s->pm, m + (uint64_t)s->gb->off.m_procid, &tid) || tid > 4194304)
 		return 0;
 	return (int)tid;
+}
+
+/* How many of the N gs read into BUF (GSIZE bytes each) have a function entry at OFF. */
+static size_t gs_entries_at(const struct gsample *s, const uint8_t *buf, size_t n,
+			    size_t gsize, int off)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pc = gs_u64(buf + i * gsize + (size_t)off);
+		long fi;
+		struct pclntab_func f;
+
+		if (pc <= s->bias)
+			continue;
+		fi = pclntab_find(s->gb->pcln, pc - s->bias);
+		if (fi >= 0 && pclntab_func_at(s->gb->pcln, (size_t)fi, &f) &&
+		    f.entry == pc - s->bias)
+			k++;
+	}
+	return k;
+}
+
+int gsample_extra(struct gsample *s, char *err, size_t errlen)
+{
+	enum { SCAN_LO = 0xc0, SCAN_HI = 0x1a0 };
+	struct gowait_offsets *w = &s->wo;
+	struct gsample_g *gs;
+	size_t n, live = 0, good;
+	int top;
+
+	if (s->extra)
+		return 0;
+	gowait_offsets(s->gb, w);
+	top = gs_max(w->g_waiting + 8, w->g_startpc + 8);
+	top = gs_max(top, w->g_gopc + 8);
+	if (strcmp(w->source, "dwarf") != 0)
+		top = gs_max(top, SCAN_HI + 0x20); /* room to search */
+	if ((size_t)top > s->gsize)
+		s->gsize = ((size_t)top + 7) & ~(size_t)7;
+	if (strcmp(w->source, "dwarf") == 0) {
+		s->extra = true;
+		return 0;
+	}
+	/* Check startpc on the live process: gstatus filters dead gs. */
+	if (gsample_snapshot(s, &gs, &n) != 0) {
+		snprintf(err, errlen, "cannot read the goroutines of pid %d", (int)s->pid);
+		return -1;
+	}
+	/* The live gs read again, whole (one batched read), to look at their words. */
+	uint8_t *raw = malloc(n * s->gsize + 1), *packed;
+	uint64_t *addr = calloc(n + 1, sizeof(*addr));
+	bool *ok = calloc(n + 1, sizeof(*ok));
+
+	if (!raw || !addr || !ok) {
+		free(raw);
+		free(addr);
+		free(ok);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		addr[i] = gs[i].gaddr;
+	procmem_readmany(&s->pm, addr, n, s->gsize, raw, ok);
+	packed = raw;
+	for (size_t i = 0; i < n; i++) {
+		if (!ok[i])
+			continue;
+		if (packed != raw + i * s->gsize)
+			memmove(packed, raw + i * s->gsize, s->gsize);
+		packed += s->gsize;
+		live++;
+	}
+	free(addr);
+	free(ok);
+	good = gs_entries_at(s, raw, live, s->gsize, w->g_startpc);
+	if (live && good * 10 < live * 9) {
+		int best = -1;
+		size_t bestn = 0;
+
+		for (int off = SCAN_LO; off <= SCAN_HI; off += 8) {
+			size_t k = gs_entries_at(s, raw, live, s->gsize, off);
+
+			if (k > bestn) {
+				bestn = k;
+				best = off;
+			}
+		}
+		if (best < 0 || bestn * 10 < live * 9) {
+			free(raw);
+			snprintf(err, errlen,
+				 "cannot find g.startpc in %s (%zu of %zu goroutines checked)",
+				 gobin_go_version(s->gb), good, live);
+			return -1;
+		}
+		w->g_startpc = best;
+		w->g_gopc = best - 0x10;
+		w->g_waiting = best + 0x10;
+		if (w->g_parentgoid >= 0)
+			w->g_parentgoid = best - 0x18;
+		w->source = "table, startpc searched";
+	}
+	free(raw);
+	s->extra = true;
+	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "../gobin/gobin.h"
 #include "../gobin/goglobals.h"
+#include "../gobin/gowait.h"
 #include "../proc/procmem.h"
 
 #define GSAMPLE_MAX_DEPTH 64
@@ -43,6 +44,11 @@ struct gsample_g {
 	uint64_t m;      /* runtime.m pointer, 0 when on no thread */
 	uint64_t pc, sp; /* where to unwind from */
 	uint64_t stack_lo, stack_hi;
+	/* Read only after gsample_extra() (0 otherwise). */
+	uint64_t gopc;       /* pc of the go statement that created it */
+	uint64_t startpc;    /* its function */
+	uint64_t waiting;    /* first sudog of g.waiting (channels, select) */
+	uint64_t parentgoid; /* 1.21+, else 0 */
 };
 
 struct gsample {
@@ -65,6 +71,9 @@ struct gsample {
 	size_t mbuf_cap;
 	uint8_t *gbuf2; /* gsample_unwind_many: the batch's g structs, read again */
 	size_t gbuf2_cap;
+	/* gsample_extra(): creation and wait fields of each g. */
+	bool extra;
+	struct gowait_offsets wo;
 	/* Counters. */
 	uint64_t snapshots;
 	uint64_t torn;      /* stacks discarded: the goroutine moved while read */
@@ -100,6 +109,16 @@ int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, 
  */
 void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, size_t n,
 			 uint64_t *pcs, int max, int *depth);
+
+/*
+ * Also read each g's creation site (gopc, startpc, parentGoid) and its
+ * g.waiting sudog list head from now on. The offsets come from DWARF or
+ * the release's table (gowait.h); on a table, startpc is checked on a
+ * snapshot of the live process (it must be a function entry) and searched
+ * for nearby when the check fails. Returns 0, or -1 with the reason in ERR
+ * (the offsets could not be confirmed).
+ */
+int gsample_extra(struct gsample *s, char *err, size_t errlen);
 
 /* The runtime's wait reason string for R ("" if unknown). */
 const char *gsample_reason(const struct gsample *s, uint8_t r, size_t *len);

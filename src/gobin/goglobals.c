@@ -277,3 +277,70 @@ size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
 	}
 	return 0;
 }
+
+/* Data addresses referenced by function NAME, sorted; 0 if not decoded. */
+static size_t gg_func_refs(struct gobin *gb, const char *name, uint64_t *refs, size_t max)
+{
+	uint64_t entry;
+	size_t len, n = 0;
+	const uint8_t *code = gg_func(gb, name, &entry, &len);
+	csh cs;
+
+	if (!code)
+		return 0;
+	if (gb->arch == ELFIMG_ARCH_AMD64) {
+		if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+			return 0;
+	} else if (gb->arch == ELFIMG_ARCH_ARM64) {
+		if (cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs) != CS_ERR_OK)
+			return 0;
+	} else {
+		return 0;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (gb->arch == ELFIMG_ARCH_AMD64)
+		n = gg_refs_amd64(cs, code, len, entry, refs, max);
+	else
+		n = gg_refs_arm64(cs, code, len, entry, refs, max);
+	cs_close(&cs);
+	qsort(refs, n, sizeof(refs[0]), gg_cmp_u64);
+	return n;
+}
+
+bool goglobals_semtable(struct gobin *gb, uint64_t size, uint64_t *addr, char *why,
+			size_t whylen)
+{
+	uint64_t acq[GG_MAX_REFS], rel[GG_MAX_REFS];
+	const struct elfimg_section *bss = elfimg_section(gb->img, ".bss");
+	size_t na = gg_func_refs(gb, "runtime.semacquire1", acq, GG_MAX_REFS);
+	size_t nr = gg_func_refs(gb, "runtime.semrelease1", rel, GG_MAX_REFS);
+	uint64_t found = 0;
+
+	if (!na || !nr) {
+		snprintf(why, whylen, "runtime.semacquire1/semrelease1 not decoded");
+		return false;
+	}
+	if (!bss) {
+		snprintf(why, whylen, "no .bss section");
+		return false;
+	}
+	for (size_t i = 0; i < na; i++) {
+		uint64_t a = acq[i];
+
+		if ((i > 0 && acq[i - 1] == a) || !gg_has(rel, nr, a))
+			continue;
+		if (a < bss->addr || a + size > bss->addr + bss->size)
+			continue;
+		if (found && found != a) {
+			snprintf(why, whylen, "two candidates for runtime.semtable");
+			return false;
+		}
+		found = a;
+	}
+	if (!found) {
+		snprintf(why, whylen, "runtime.semtable not recognised in runtime.semacquire1");
+		return false;
+	}
+	*addr = found;
+	return true;
+}

@@ -42,4 +42,13 @@ struct goglobals_waitreasons {
 };
 size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr);
 
+/*
+ * Address of runtime.semtable (the semaphore table: SIZE bytes of
+ * semaRoots, each the root of a treap of waiting sudogs): the one .bss
+ * address referenced by both runtime.semacquire1 and runtime.semrelease1
+ * with SIZE bytes of .bss after it. Returns false with a reason in WHY.
+ */
+bool goglobals_semtable(struct gobin *gb, uint64_t size, uint64_t *addr, char *why,
+			size_t whylen);
+
 #endif
