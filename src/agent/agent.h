@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "../bpf/syscalls.h"
+#include "../collect/leaks.h"
 #include "../collect/offcpu.h"
 #include "../output/jsonw.h"
 #include "../proc/cgroup.h"
@@ -30,6 +31,8 @@ struct target;
 struct promtext;
 
 #define AGENT_MAX_REASONS 64
+#define AGENT_MAX_SITES 5     /* goscope_goroutine_growth: the top creation sites */
+#define AGENT_NSTATES 10      /* goroutine states, as names_gstatus names them */
 #define AGENT_MAX_ERRNOS 64
 
 /* Prometheus histogram bounds for syscall durations, in seconds. */
@@ -67,6 +70,13 @@ struct agent_proc {
 	struct agent_reason reasons[AGENT_MAX_REASONS];
 	size_t nreasons;
 	uint64_t goroutines;
+	struct leaks *lk;      /* goroutines by state and creation site */
+	uint64_t gstates[AGENT_NSTATES];
+	struct {
+		char site[128]; /* the function of the go statement */
+		double growth;  /* goroutines per second over the last interval */
+	} growth[AGENT_MAX_SITES];
+	size_t ngrowth;
 	uint64_t open_fds;
 	struct fdinfo_inodes inodes;
 	uint64_t tcp_retrans;

@@ -10,10 +10,12 @@
 #include "../collect/sysstat.h"
 #include "../core/session.h"
 #include "../proc/proc.h"
+#include "../report/stack.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -201,6 +203,14 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 			offcpu_sample(&p->oc, 0);
 		else
 			offcpu_free(&p->oc);
+		/* The leaks sampler borrows t->gb: it is freed in agent_drop, first. */
+		p->lk = p->oc_ok ? leaks_new() : NULL;
+		if (p->lk && !leaks_add(p->lk, t->pid, t->gb, t->bias, p->exe, why, sizeof(why))) {
+			leaks_free(p->lk);
+			p->lk = NULL;
+		}
+		if (p->lk)
+			leaks_sample(p->lk, session_now());
 	}
 	if (a->ss)
 		sysstat_add_pid(a->ss, t->pid, t->gb->offsets_known ? t->gb->off.g_goid : -1);
@@ -223,6 +233,7 @@ void agent_drop(struct agent *a, struct target *t)
 		health_remove_pid(a->h, t->pid);
 	if (p->oc_ok)
 		offcpu_free(&p->oc);
+	leaks_free(p->lk);
 	free(p->sys);
 	fdinfo_inodes_free(&p->inodes);
 	free(p);
@@ -241,6 +252,8 @@ void agent_sample(struct agent *a, struct session *s)
 
 		if (p && p->oc_ok)
 			offcpu_sample(&p->oc, a->last_sample_ns ? now - a->last_sample_ns : 0);
+		if (p && p->lk)
+			leaks_sample(p->lk, now);
 	}
 	a->last_sample_ns = now;
 }
@@ -353,6 +366,56 @@ static void agent_add_reason(struct agent_proc *p, const char *reason, double se
 	}
 }
 
+/* Goroutines by state, and the creation sites that grew or shrank most. */
+static void agent_collect_goroutines(struct agent_proc *p)
+{
+	struct leaks_report *r = leaks_report(p->lk, session_now());
+	struct target *t = p->t;
+
+	if (!r)
+		return;
+	memset(p->gstates, 0, sizeof(p->gstates));
+	p->ngrowth = 0;
+	for (size_t i = 0; i < r->nrows; i++)
+		if (r->rows[i].status < AGENT_NSTATES)
+			p->gstates[r->rows[i].status] += r->rows[i].count;
+	/* Sites, not groups: a site's groups (states, stacks) add up. */
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct leaks_row *row = &r->rows[i];
+		struct stack_frame f;
+		char site[128];
+		size_t k;
+
+		if (!row->gopc || fabs(row->growth_per_s) < 0.01 || stack_symbolize(t->gb, t->bias, &row->gopc, 1, 0, &f, 1) != 1 ||
+		    !f.known)
+			continue;
+		snprintf(site, sizeof(site), "%s", f.func);
+		agent_utf8(site);
+		for (k = 0; k < p->ngrowth && strcmp(p->growth[k].site, site) != 0; k++)
+			;
+		if (k < p->ngrowth) {
+			p->growth[k].growth += row->growth_per_s;
+			continue;
+		}
+		if (p->ngrowth < AGENT_MAX_SITES) {
+			snprintf(p->growth[p->ngrowth].site, sizeof(site), "%s", site);
+			p->growth[p->ngrowth++].growth = row->growth_per_s;
+		} else {
+			/* Keep the largest movers: replace the smallest if this one is larger. */
+			size_t min = 0;
+
+			for (k = 1; k < AGENT_MAX_SITES; k++)
+				if (fabs(p->growth[k].growth) < fabs(p->growth[min].growth))
+					min = k;
+			if (fabs(row->growth_per_s) > fabs(p->growth[min].growth)) {
+				snprintf(p->growth[min].site, sizeof(site), "%s", site);
+				p->growth[min].growth = row->growth_per_s;
+			}
+		}
+	}
+	leaks_report_free(r);
+}
+
 static void agent_collect_proc(struct agent *a, struct agent_proc *p)
 {
 	pid_t pid = p->t->pid;
@@ -370,6 +433,8 @@ static void agent_collect_proc(struct agent *a, struct agent_proc *p)
 		a->offcpu_torn += p->oc.torn;
 		offcpu_reset(&p->oc);
 	}
+	if (p->lk)
+		agent_collect_goroutines(p);
 	n = fdinfo_scan(pid, NULL, &p->inodes);
 	if (n >= 0)
 		p->open_fds = (uint64_t)n;

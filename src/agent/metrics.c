@@ -98,13 +98,42 @@ void agent_render(struct agent *a, struct session *s, struct promtext *pt)
 		}
 	}
 	if ((a->cfg->collectors & AGENT_COL_OFFCPU)) {
-		promtext_family(pt, "goscope_goroutines", "gauge", "Goroutines (not dead) at the last snapshot.");
+		promtext_family(pt, "goscope_goroutines", "gauge",
+				"Goroutines (not dead) at the last snapshot, by state.");
 		AG_FOR_PROCS {
 			struct agent_proc *p = s->targets[i]->priv;
 
 			AG_LABELS(p);
-			if (p->oc_ok)
-				promtext_sample(pt, "goscope_goroutines", lab, 3, NULL, 0, (double)p->goroutines);
+			if (!p->oc_ok)
+				continue;
+			if (!p->lk) {
+				promtext_sample(pt, "goscope_goroutines", lab, 3, NULL, 0,
+						(double)p->goroutines);
+				continue;
+			}
+			for (uint32_t st = 0; st < AGENT_NSTATES; st++) {
+				struct promtext_label x = { "state", names_gstatus(st) };
+
+				if (st == GS_DEAD || (!p->gstates[st] && st != GS_RUNNING &&
+						      st != GS_WAITING && st != GS_RUNNABLE))
+					continue;
+				promtext_sample(pt, "goscope_goroutines", lab, 3, &x, 1,
+						(double)p->gstates[st]);
+			}
+		}
+		promtext_family(pt, "goscope_goroutine_growth", "gauge",
+				"Goroutines per second at the creation sites (go statements) that grew or "
+				"shrank most over the last interval (at most 5 a process).");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			for (size_t k = 0; k < p->ngrowth; k++) {
+				struct promtext_label x = { "created_by", p->growth[k].site };
+
+				promtext_sample(pt, "goscope_goroutine_growth", lab, 3, &x, 1,
+						p->growth[k].growth);
+			}
 		}
 		promtext_family(pt, "goscope_goroutine_blocked_seconds_total", "counter",
 				"Goroutine time not running, by the runtime's wait reason (sampled).");

@@ -106,7 +106,7 @@ for qq in 0.5 0.99; do
 done
 
 # --- goroutines -----------------------------------------------------------------
-g_prom=$(prom value "goscope_goroutines{pid=\"$bpid\"}")
+g_prom=$(prom value "sum(goscope_goroutines{pid=\"$bpid\"})")
 g_gs=$("$GOSCOPE" goroutines "$bpid" 2>"$TMP/gor.err" | grep -c '^goroutine ')
 if [ -n "$g_prom" ] && [ "$g_gs" -gt 0 ] && [ $((g_prom - g_gs)) -le 2 ] && [ $((g_gs - g_prom)) -le 2 ]; then
 	pass "goscope_goroutines of blockers $g_prom = goscope goroutines $g_gs (+-2)"
