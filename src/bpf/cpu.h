@@ -1,0 +1,57 @@
+/*
+ * cpu.h: what cpu.bpf.c and collect/cpu.c share (plain data): the key of
+ * the in-kernel sample counts, the per-target value of the target filter,
+ * and the drop reasons.
+ */
+#ifndef GOSCOPE_BPF_CPU_H
+#define GOSCOPE_BPF_CPU_H
+
+#define CPU_STACK_DEPTH 127   /* the kernel's PERF_MAX_STACK_DEPTH */
+#define CPU_MAX_KEYS 40960    /* distinct (pid, tid, goid, stacks, fix) rows */
+#define CPU_MAX_USTACKS 16384 /* distinct user stacks */
+#define CPU_MAX_KSTACKS 8192  /* distinct kernel stacks */
+#define CPU_MAX_GOIDS 8192    /* goroutines counted separately */
+
+/* Per traced process: where to find g's goid, g.m and m.g0; its Go text. */
+struct cpu_target {
+	__s32 goid_off; /* -1: unknown */
+	__s32 g_m;
+	__s32 m_g0;
+	__u32 pad;
+	__u64 text_lo, text_hi; /* run-time range of the pclntab's functions */
+};
+
+enum cpu_flags {
+	CPU_F_G0 = 1 << 0,     /* the thread ran on g0 (g == m.g0) */
+	CPU_F_NOG = 1 << 1,    /* no g (not a Go thread, or g unreadable) */
+	CPU_F_FIX0 = 1 << 2,   /* fix: the word at SP (a return address) */
+	CPU_F_FIX8 = 1 << 3,   /* fix: the word at SP+8 (BP just pushed) */
+	CPU_F_KERNEL = 1 << 4, /* the sample interrupted kernel mode */
+	CPU_F_GOID = 1 << 5,   /* goid is kept in this key */
+};
+
+/*
+ * One row of counts. goid is kept only when --goid is given or while the
+ * per-goroutine map has room (else 0 and CPU_F_GOID clear). fix is the
+ * return address the leaf fix-up may need (see cpu.bpf.c), 0 if none.
+ */
+struct cpu_key {
+	__u32 pid;
+	__u32 tid;
+	__u64 goid;
+	__u64 fix;
+	__s32 ustack; /* stack id, or a negative errno */
+	__s32 kstack;
+	__u32 flags;
+	__u32 pad;
+};
+
+enum cpu_drop {
+	CPU_DROP_KEYS = 0,   /* counts map full */
+	CPU_DROP_USTACK = 1, /* user stack not stored (map full or collision) */
+	CPU_DROP_KSTACK = 2, /* kernel stack not stored */
+	CPU_DROP_GOIDS = 3,  /* per-goroutine map full */
+	CPU_DROP_MAX = 4,
+};
+
+#endif
