@@ -8,7 +8,9 @@
 // SIGUSR1 starts a window of -secs seconds: with -prof FILE the program's
 // own CPU profile (runtime/pprof) is written to FILE for that window; at
 // its end it prints "window burnA A burnB B write W" (CPU seconds each
-// phase used in the window, by the thread CPU clock).
+// phase used in the window, by the thread CPU clock). -hz sets the
+// profile's sampling rate. -alloc adds a phase that allocates maps and
+// strings (mallocgc, GC mark work on other threads).
 package main
 
 import (
@@ -88,9 +90,31 @@ func writes(f *os.File, buf []byte, d time.Duration) time.Duration {
 	}
 }
 
+var keep []map[int]string
+
+//go:noinline
+func allocs(d time.Duration) time.Duration {
+	t0 := threadCPU()
+	for {
+		m := make(map[int]string, 64)
+		for i := 0; i < 64; i++ {
+			m[i] = fmt.Sprint(i)
+		}
+		keep = append(keep, m)
+		if len(keep) > 2000 {
+			keep = keep[:0]
+		}
+		if t := threadCPU() - t0; t >= d {
+			return t
+		}
+	}
+}
+
 func main() {
 	prof := flag.String("prof", "", "write a CPU profile here on SIGUSR1")
 	secs := flag.Float64("secs", 5, "profile this long")
+	alloc := flag.Bool("alloc", false, "add a phase that allocates (mallocgc, GC)")
+	hz := flag.Int("hz", 100, "the profile's rate (runtime/pprof's default: 100)")
 	flag.Parse()
 	runtime.LockOSThread()
 	f, err := os.CreateTemp("/dev/shm", "cpuburn")
@@ -113,6 +137,11 @@ func main() {
 				if err != nil {
 					panic(err)
 				}
+				if *hz != 100 {
+					// StartCPUProfile's own SetCPUProfileRate(100) then
+					// complains on stderr and keeps this rate.
+					runtime.SetCPUProfileRate(*hz)
+				}
 				pprof.StartCPUProfile(out)
 			}
 			a0, b0, w0 := a.Load(), b.Load(), w.Load()
@@ -132,5 +161,8 @@ func main() {
 		a.Add(int64(burnA(6 * time.Millisecond)))
 		b.Add(int64(burnB(2 * time.Millisecond)))
 		w.Add(int64(writes(f, buf, 2*time.Millisecond)))
+		if *alloc {
+			allocs(3 * time.Millisecond)
+		}
 	}
 }
