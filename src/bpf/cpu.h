@@ -48,8 +48,8 @@ struct cpu_key {
 
 enum cpu_drop {
 	CPU_DROP_KEYS = 0,   /* counts map full */
-	CPU_DROP_USTACK = 1, /* user stack not stored (map full or collision) */
-	CPU_DROP_KSTACK = 2, /* kernel stack not stored */
+	CPU_DROP_USTACK = 1, /* no user stack id: unreadable, map full or collision */
+	CPU_DROP_KSTACK = 2, /* no kernel stack id */
 	CPU_DROP_GOIDS = 3,  /* per-goroutine map full */
 	CPU_DROP_MAX = 4,
 };

@@ -43,9 +43,9 @@ const char *cpu_drop_name(int why)
 	case CPU_DROP_KEYS:
 		return "counts map full";
 	case CPU_DROP_USTACK:
-		return "user stack not stored";
+		return "user stack unavailable";
 	case CPU_DROP_KSTACK:
-		return "kernel stack not stored";
+		return "kernel stack unavailable";
 	case CPU_DROP_GOIDS:
 		return "per-goroutine map full";
 	}
