@@ -45,11 +45,11 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-/* goid -> samples, for every goroutine while there is room. */
+/* (pid, goid) -> samples, for every goroutine while there is room. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CPU_MAX_GOIDS);
-	__type(key, __u64);
+	__type(key, struct cpu_gkey);
 	__type(value, __u64);
 } goids SEC(".maps");
 
@@ -122,6 +122,7 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = pid_tgid >> 32;
 	struct cpu_target *t;
 	struct cpu_key k = {};
+	struct cpu_gkey gk = {};
 
 	if (!tgid || !gs_is_target_tgid(tgid))
 		return 0;
@@ -139,15 +140,17 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 		goid = gs_goid_of(g, t->goid_off);
 	if (goid_only && goid != goid_want)
 		return 0;
-	if (!(PT_REGS_IP(&ctx->regs) >= t->text_lo && PT_REGS_IP(&ctx->regs) < t->text_hi) &&
-	    PT_REGS_IP(&ctx->regs) >= 0xffff000000000000ull)
+	/* The interrupted pc is a kernel address (top half, amd64 and arm64). */
+	if (PT_REGS_IP(&ctx->regs) >= 0xffff000000000000ull)
 		k.flags |= CPU_F_KERNEL;
 	if (goid) {
-		v = bpf_map_lookup_elem(&goids, &goid);
+		gk.pid = tgid;
+		gk.goid = goid;
+		v = bpf_map_lookup_elem(&goids, &gk);
 		if (v) {
 			__sync_fetch_and_add(v, 1);
-		} else if (bpf_map_update_elem(&goids, &goid, &one, BPF_NOEXIST) != 0 &&
-			   !bpf_map_lookup_elem(&goids, &goid)) {
+		} else if (bpf_map_update_elem(&goids, &gk, &one, BPF_NOEXIST) != 0 &&
+			   !bpf_map_lookup_elem(&goids, &gk)) {
 			gs_count_drop(&drops, CPU_DROP_GOIDS);
 			goid = goid_only ? goid : 0;
 		}

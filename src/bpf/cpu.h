@@ -46,6 +46,13 @@ struct cpu_key {
 	__u32 pad;
 };
 
+/* A goroutine of one process (goids are per process). */
+struct cpu_gkey {
+	__u32 pid;
+	__u32 pad;
+	__u64 goid;
+};
+
 enum cpu_drop {
 	CPU_DROP_KEYS = 0,   /* counts map full */
 	CPU_DROP_USTACK = 1, /* no user stack id: unreadable, map full or collision */

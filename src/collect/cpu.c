@@ -354,9 +354,10 @@ static void cpu_read_goid(const void *key, void *arg)
 {
 	struct cpu_read_ctx *x = arg;
 	struct cpu_report *r = x->r;
-	uint64_t goid = *(const uint64_t *)key, count = 0;
+	const struct cpu_gkey *gk = key;
+	uint64_t count = 0;
 
-	if (x->fail || bpf_map__lookup_elem(x->c->skel->maps.goids, &goid, sizeof(goid), &count,
+	if (x->fail || bpf_map__lookup_elem(x->c->skel->maps.goids, gk, sizeof(*gk), &count,
 					    sizeof(count), 0) != 0)
 		return;
 	if (r->ngoids == x->cap) {
@@ -370,7 +371,7 @@ static void cpu_read_goid(const void *key, void *arg)
 		r->goids = v;
 		x->cap = cap;
 	}
-	r->goids[r->ngoids++] = (struct cpu_goid){ goid, count };
+	r->goids[r->ngoids++] = (struct cpu_goid){ (pid_t)gk->pid, gk->goid, count };
 }
 
 static int cpu_goid_cmp(const void *a, const void *b)
@@ -395,7 +396,7 @@ int cpu_read(struct cpu *c, struct cpu_report *r)
 		return -1;
 	bpfload_each_key(c->skel->maps.counts, sizeof(struct cpu_key), cpu_read_key, &x);
 	x.cap = 0;
-	bpfload_each_key(c->skel->maps.goids, sizeof(uint64_t), cpu_read_goid, &x);
+	bpfload_each_key(c->skel->maps.goids, sizeof(struct cpu_gkey), cpu_read_goid, &x);
 	free(x.buf);
 	if (r->ngoids)
 		qsort(r->goids, r->ngoids, sizeof(*r->goids), cpu_goid_cmp);

@@ -42,6 +42,7 @@ struct cpu_row {
 };
 
 struct cpu_goid {
+	pid_t pid;
 	uint64_t goid;
 	uint64_t count;
 };

@@ -518,9 +518,14 @@ static void cr_summary_text(FILE *out, const struct cr *c)
 	}
 	if (r->ngoids) {
 		fprintf(out, "goroutines: %zu sampled; busiest:", r->ngoids);
-		for (size_t i = 0; i < r->ngoids && i < 5; i++)
-			fprintf(out, " %" PRIu64 " (%.1f%%)", r->goids[i].goid,
+		for (size_t i = 0; i < r->ngoids && i < 5; i++) {
+			if (c->multi)
+				fprintf(out, " %d/", (int)r->goids[i].pid);
+			else
+				fputc(' ', out);
+			fprintf(out, "%" PRIu64 " (%.1f%%)", r->goids[i].goid,
 				fmt_pct((double)r->goids[i].count, (double)r->samples));
+		}
 		fprintf(out, "\n");
 	}
 	if (c->hex_frames)
@@ -691,6 +696,7 @@ static int cr_json(FILE *out, const struct cr *c)
 		jsonw_init(&w, out);
 		jsonw_obj_begin(&w);
 		jsonw_kstr(&w, "type", "goroutine");
+		jsonw_kint(&w, "pid", c->r->goids[i].pid);
 		jsonw_kuint(&w, "goid", c->r->goids[i].goid);
 		jsonw_kuint(&w, "samples", c->r->goids[i].count);
 		jsonw_kdouble(&w, "pct", fmt_pct((double)c->r->goids[i].count, (double)c->r->samples));
