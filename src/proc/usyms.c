@@ -7,6 +7,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +108,9 @@ static void usyms_read_table(struct ufile *f, Elf *elf, Elf_Scn *scn, GElf_Shdr 
 }
 
 /* Read F's symbols and segments, once. Missing or odd files give none. */
-static void usyms_load(struct ufile *f)
+static void usyms_load(struct ufile *f, pid_t pid)
 {
+	char root[PATH_MAX + 32];
 	Elf *elf;
 	Elf_Scn *scn = NULL;
 	size_t nph = 0;
@@ -120,7 +122,11 @@ static void usyms_load(struct ufile *f)
 	f->loaded = true;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return;
-	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	/* The path as the process sees it (its mount namespace), else as we do. */
+	snprintf(root, sizeof(root), "/proc/%d/root%s", (int)pid, f->path);
+	fd = open(root, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(f->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -285,7 +291,7 @@ const char *usyms_name(struct usyms *u, uint64_t pc, char *buf, size_t len, int 
 		base = strrchr(m->file->path, '/');
 		base = base ? base + 1 : m->file->path;
 		if (m->file->path[0] == '/') {
-			usyms_load(m->file);
+			usyms_load(m->file, u->pid);
 			for (size_t s = 0; s < m->file->nsegs && !sym; s++) {
 				const struct ufile *f = m->file;
 

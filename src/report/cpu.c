@@ -786,6 +786,8 @@ static int cr_pprof(const struct cr *c, const struct cpu_proc *procs, size_t npr
 			}
 			prev = f;
 		}
+		if (s->n == 0)
+			fr[k++] = (struct pprof_frame){ 0, 0, "[no user stack]" };
 		if (c->multi && s->proc) {
 			snprintf(comment, sizeof(comment), "%s (%d)", s->proc->name, (int)s->row->pid);
 			fr[k++] = (struct pprof_frame){ 0, 0, comment };
