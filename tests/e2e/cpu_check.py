@@ -7,10 +7,13 @@ truths, for tests/e2e/test_cpu_*.sh.
                             "window burnA A burnB B write W" line); kernel
                             frames under the write path; the leaf fix-up
                             (frameless spinA/spinB: their caller follows)
-  pprof JSON GOTOP          flat shares by user leaf (kernel frames folded
+  pprof JSON GOTOP [HZ]     flat shares by user leaf (kernel frames folded
                             into the Go frame that made the system call, as
                             Go's SIGPROF sees it) vs `go tool pprof -top` of
                             the program's own profile, for its top functions
+  perf JSON REPORT          flat shares (kernel frames as they are) vs
+                            `perf report --no-children --sort sym` of a
+                            `perf record` of the same window
   nohex JSON EXE PID [MIN]  no bare hex frame inside EXE's executable
                             segments (elfmini, not goscope, says where they
                             are); at least MIN samples; deep stacks
@@ -92,6 +95,17 @@ def cmd_shares(path, window):
     return 0 if ok else 1
 
 
+def tolerance(p, n1, n2):
+    """5 points, or 3 standard deviations of the difference of two
+    independent samplings of a share P (%) with N1 and N2 samples, if
+    wider: a busy machine may leave the program too few samples for 5."""
+    q = p / 100.0
+    if n1 <= 0 or n2 <= 0:
+        return 5.0
+    sd = 100.0 * (q * (1 - q) * (1.0 / n1 + 1.0 / n2)) ** 0.5
+    return max(5.0, 3 * sd)
+
+
 def parse_top(path):
     """flat% by function from `go tool pprof -top` text."""
     out = {}
@@ -105,7 +119,16 @@ def parse_top(path):
     return out
 
 
-def cmd_pprof(path, gotop):
+def top_seconds(path):
+    """`Total samples = 1.20s` of `go tool pprof -top`, in seconds."""
+    for line in open(path):
+        m = re.search(r"Total samples = ([\d.]+)(ms|s)", line)
+        if m:
+            return float(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
+    return 0.0
+
+
+def cmd_pprof(path, gotop, gohz="100"):
     sts, summ, _ = stacks(path)
     total = summ["samples"]
     flat = {}
@@ -117,15 +140,45 @@ def cmd_pprof(path, gotop):
         flat[f] = flat.get(f, 0) + s["samples"]
     gs = {f: 100.0 * n / total for f, n in flat.items()}
     go = parse_top(gotop)
+    gon = int(top_seconds(gotop) * float(gohz))
     top = sorted(go.items(), key=lambda kv: -kv[1])[:10]
-    ok = total >= 300
-    print("%d goscope samples; Go's own profile: %d functions" % (total, len(go)))
+    ok = total >= 100 and gon >= 100
+    print("%d goscope samples; Go's own profile: %d functions, %d samples" % (total, len(go), gon))
     for f, want in top:
         got = gs.get(f, 0.0)
-        good = abs(got - want) <= 5
+        tol = tolerance(want, total, gon)
+        good = abs(got - want) <= tol
         ok &= good
-        print("%-50s goscope %5.1f%%  runtime/pprof %5.1f%%  %s" % (f[:50], got, want,
-                                                                     "ok" if good else "OFF by > 5 points"))
+        print("%-50s goscope %5.1f%%  runtime/pprof %5.1f%%  %s" % (
+            f[:50], got, want, "ok (<= %.1f)" % tol if good else "OFF by > %.1f points" % tol))
+    return 0 if ok else 1
+
+
+def cmd_perf(path, report):
+    """Flat shares (kernel frames included) vs `perf report --no-children --sort sym`."""
+    sts, summ, _ = stacks(path)
+    total = summ["samples"]
+    flat = {}
+    for s in sts:
+        if s["stack"]:
+            f = fname(s["stack"][0])
+            flat[f] = flat.get(f, 0) + s["samples"]
+    perf, pn = {}, 0
+    for line in open(report):
+        m = re.match(r"\s*([\d.]+)%\s+(\d+)\s+\[([.k])\]\s+(\S+)", line)
+        if m:
+            perf[m.group(4)] = perf.get(m.group(4), 0.0) + float(m.group(1))
+            pn += int(m.group(2))
+    top = sorted(perf.items(), key=lambda kv: -kv[1])[:10]
+    ok = total >= 100 and pn >= 100
+    print("%d goscope samples; perf report: %d symbols, %d samples" % (total, len(perf), pn))
+    for f, want in top:
+        got = 100.0 * flat.get(f, 0) / total if total else 0.0
+        tol = tolerance(want, total, pn)
+        good = abs(got - want) <= tol
+        ok &= good
+        print("%-50s goscope %5.1f%%  perf %5.1f%%  %s" % (
+            f[:50], got, want, "ok (<= %.1f)" % tol if good else "OFF by > %.1f points" % tol))
     return 0 if ok else 1
 
 
@@ -190,7 +243,7 @@ def cmd_folded(path):
 
 
 if __name__ == "__main__":
-    cmds = {"shares": cmd_shares, "pprof": cmd_pprof, "nohex": cmd_nohex, "folded": cmd_folded}
+    cmds = {"shares": cmd_shares, "pprof": cmd_pprof, "perf": cmd_perf, "nohex": cmd_nohex, "folded": cmd_folded}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     sys.exit(cmds[sys.argv[1]](*sys.argv[2:]))
