@@ -9,12 +9,9 @@
 #include "../collect/bpfload.h"
 #include "../collect/cpu.h"
 #include "../core/session.h"
-#include "../proc/ksyms.h"
-#include "../proc/usyms.h"
 #include "../report/cpu.h"
 
-#include <stdlib.h>
-#include <string.h>
+#include <stdio.h>
 
 struct cc_state {
 	struct cpu *cpu;
@@ -26,10 +23,7 @@ static int cc_take(struct session *s, struct target *t, char *err, size_t errlen
 {
 	struct cc_state *st = s->arg;
 
-	if (cpu_add_target(st->cpu, t, err, errlen) != 0)
-		return -1;
-	t->priv = usyms_open(t->pid); /* NULL: native frames as addresses */
-	return 0;
+	return cpu_add_target(st->cpu, t, err, errlen);
 }
 
 static void cc_drop(struct session *s, struct target *t)
@@ -50,39 +44,23 @@ static int cc_report(struct session *s, bool last)
 {
 	struct cc_state *st = s->arg;
 	struct cpu_report r;
-	struct cpu_proc *procs = calloc(s->ntargets ? s->ntargets : 1, sizeof(*procs));
-	struct ksyms *ks = NULL;
-	char err[300];
 	int rc;
 
 	(void)last;
-	if (!procs || cpu_read(st->cpu, &r) != 0) {
-		free(procs);
+	if (cpu_read(st->cpu, &r) != 0) {
 		session_error(s, "out of memory reading the samples");
 		return -1;
 	}
-	for (size_t i = 0; i < s->ntargets; i++) {
-		struct target *t = s->targets[i];
-
-		if (t->state == TARGET_ALIVE)
-			usyms_refresh(t->priv);
-		procs[i] = (struct cpu_proc){ t->pid, t->name, t->exe, t->gb, t->bias, t->priv };
-	}
-	if (!st->no_kernel) {
-		ks = ksyms_load(NULL, err, sizeof(err));
-		if (!ks)
-			fprintf(stderr, "goscope: cpu: kernel frames as addresses: %s\n", err);
-	}
+	if (r.ks_err[0] && !st->view.json)
+		fprintf(stderr, "goscope: cpu: kernel frames as addresses: %s\n", r.ks_err);
 	st->view.seconds = session_window_s(s);
 	st->view.start_wall = s->start_wall;
-	rc = cpu_print(s->out, &r, procs, s->ntargets, ks, &st->view);
+	rc = cpu_print(s->out, &r, &st->view);
 	if (rc == 0 && st->view.fmt == CPU_FMT_PPROF && !st->view.json)
 		fprintf(stderr, "goscope: cpu: %llu samples in %.1f s written to %s "
 				"(go tool pprof -top %s)\n", (unsigned long long)r.samples,
 			st->view.seconds, st->view.out, st->view.out);
-	ksyms_free(ks);
 	cpu_report_free(&r);
-	free(procs);
 	return rc;
 }
 
@@ -138,6 +116,10 @@ int cmd_cpu(int argc, char **argv)
 		fprintf(stderr, "goscope: cpu: --kernel and --no-kernel contradict each other\n");
 		return 2;
 	}
+	if (so.json && fmt != CPU_FMT_TOP) {
+		fprintf(stderr, "goscope: cpu: --json and -f %s: choose one\n", fmts[fmt]);
+		return 2;
+	}
 	if (fmt == CPU_FMT_PPROF && !so.out) {
 		fprintf(stderr, "goscope: cpu: -f pprof needs -o FILE\n");
 		return 2;
@@ -160,8 +142,6 @@ int cmd_cpu(int argc, char **argv)
 		return 1;
 	}
 	rc = session_open_targets(&s) == 0 ? session_run(&s) : 1;
-	for (size_t i = 0; i < s.ntargets; i++)
-		usyms_free(s.targets[i]->priv);
 	session_free(&s);
 	cpu_close(st.cpu);
 	return rc;

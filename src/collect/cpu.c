@@ -6,6 +6,8 @@
 #include "cpu.skel.h"
 
 #include "../core/target.h"
+#include "../proc/ksyms.h"
+#include "../proc/usyms.h"
 #include "bpfload.h"
 
 #include <bpf/bpf.h>
@@ -18,11 +20,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Per target: what the leaf fix-up needs after the target is gone. */
+/* Per target: what the fix-up and the formatters need after it is gone. */
 struct cpu_tgt {
-	pid_t pid;
-	struct gobin *gb; /* a reference */
-	uint64_t bias;
+	struct cpu_proc p; /* p.gb: a reference; p.exe, p.name: ours */
 	bool active;
 };
 
@@ -35,6 +35,10 @@ struct cpu {
 	const char *event;
 	struct cpu_tgt *tg;
 	size_t ntg;
+	struct cpu_proc *procs; /* the last report's view of tg */
+	struct ksyms *ks;
+	bool ks_tried;
+	char ks_err[200];
 };
 
 const char *cpu_drop_name(int why)
@@ -177,7 +181,7 @@ int cpu_add_target(struct cpu *c, struct target *t, char *err, size_t errlen)
 	struct cpu_target v = { .goid_off = -1, .g_m = -1, .m_g0 = -1 };
 	struct cpu_tgt *tg;
 	uint64_t lo = 0, hi = 0;
-	char why[200];
+	char why[200], *exe;
 
 	if (!gobin_traceable(t->gb, why, sizeof(why))) {
 		snprintf(err, errlen, "%s", why);
@@ -203,14 +207,24 @@ int cpu_add_target(struct cpu *c, struct target *t, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
-	c->tg[c->ntg++] = (struct cpu_tgt){ t->pid, gobin_ref(t->gb), t->bias, true };
+	exe = strdup(t->exe);
+	if (!exe) {
+		bpfload_target_remove(c->skel->maps.tslots, c->skel->maps.targets, t->pid);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	tg = &c->tg[c->ntg++];
+	tg->p = (struct cpu_proc){ t->pid, NULL, exe, gobin_ref(t->gb), t->bias, NULL };
+	tg->p.name = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	tg->p.us = usyms_open(t->pid); /* NULL: native frames as addresses */
+	tg->active = true;
 	return 0;
 }
 
 void cpu_drop_target(struct cpu *c, struct target *t)
 {
 	for (size_t i = 0; i < c->ntg; i++) {
-		if (c->tg[i].pid == t->pid && c->tg[i].active) {
+		if (c->tg[i].p.pid == t->pid && c->tg[i].active) {
 			bpfload_target_remove(c->skel->maps.tslots, c->skel->maps.targets, t->pid);
 			c->tg[i].active = false;
 		}
@@ -241,9 +255,14 @@ void cpu_close(struct cpu *c)
 	free(c->links);
 	free(c->pfd);
 	cpu_bpf__destroy(c->skel);
-	for (size_t i = 0; i < c->ntg; i++)
-		gobin_close(c->tg[i].gb);
+	for (size_t i = 0; i < c->ntg; i++) {
+		gobin_close(c->tg[i].p.gb);
+		usyms_free(c->tg[i].p.us);
+		free((char *)c->tg[i].p.exe);
+	}
 	free(c->tg);
+	free(c->procs);
+	ksyms_free(c->ks);
 	free(c);
 }
 
@@ -251,7 +270,7 @@ void cpu_close(struct cpu *c)
 static const struct cpu_tgt *cpu_tgt_of(const struct cpu *c, pid_t pid)
 {
 	for (size_t i = c->ntg; i-- > 0;)
-		if (c->tg[i].pid == pid)
+		if (c->tg[i].p.pid == pid)
 			return &c->tg[i];
 	return NULL;
 }
@@ -296,7 +315,7 @@ static bool cpu_fix_leaf(const struct cpu_tgt *tg, const struct cpu_key *k, uint
 
 	if (!tg || !k->fix || *n == 0 || !(k->flags & (CPU_F_FIX0 | CPU_F_FIX8)))
 		return false;
-	if (!pclntab_spdelta(tg->gb->pcln, pcs[0] - tg->bias, &d))
+	if (!pclntab_spdelta(tg->p.gb->pcln, pcs[0] - tg->p.bias, &d))
 		return false;
 	if (!((d == 0 && (k->flags & CPU_F_FIX0)) || (d == 8 && (k->flags & CPU_F_FIX8))))
 		return false;
@@ -383,14 +402,35 @@ static int cpu_goid_cmp(const void *a, const void *b)
 	return x->goid < y->goid ? -1 : x->goid > y->goid;
 }
 
+/* The processes as the formatters see them, native symbols refreshed. */
+static int cpu_procs(struct cpu *c, struct cpu_report *r)
+{
+	struct cpu_proc *v = realloc(c->procs, (c->ntg ? c->ntg : 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	c->procs = v;
+	for (size_t i = 0; i < c->ntg; i++) {
+		if (c->tg[i].active)
+			usyms_refresh(c->tg[i].p.us);
+		v[i] = c->tg[i].p;
+	}
+	r->procs = v;
+	r->nprocs = c->ntg;
+	return 0;
+}
+
 int cpu_read(struct cpu *c, struct cpu_report *r)
 {
 	struct cpu_read_ctx x = { c, r, 0, NULL, 0 };
+	bool kern = false;
 
 	memset(r, 0, sizeof(*r));
 	r->event = c->event;
 	r->hz = c->o.hz;
 	r->ncpus = c->ncpu;
+	if (cpu_procs(c, r) != 0)
+		return -1;
 	x.buf = malloc(CPU_STACK_DEPTH * sizeof(*x.buf));
 	if (!x.buf)
 		return -1;
@@ -402,6 +442,15 @@ int cpu_read(struct cpu *c, struct cpu_report *r)
 		qsort(r->goids, r->ngoids, sizeof(*r->goids), cpu_goid_cmp);
 	for (int i = 0; i < CPU_DROP_MAX; i++)
 		r->drops[i] = bpfload_percpu_sum(c->skel->maps.drops, (uint32_t)i);
+	for (size_t i = 0; i < r->nrows && !kern; i++)
+		kern = r->rows[i].nkern > 0;
+	if (kern && !c->ks_tried) {
+		c->ks_tried = true;
+		c->ks = ksyms_load(NULL, c->ks_err, sizeof(c->ks_err));
+	}
+	r->ks = c->ks;
+	if (kern && !c->ks)
+		snprintf(r->ks_err, sizeof(r->ks_err), "%s", c->ks_err);
 	if (x.fail) {
 		cpu_report_free(r);
 		return -1;
@@ -417,5 +466,5 @@ void cpu_report_free(struct cpu_report *r)
 	}
 	free(r->rows);
 	free(r->goids);
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, sizeof(*r)); /* procs and ks are the collector's */
 }

@@ -18,7 +18,10 @@
 #include "../bpf/cpu.h"
 
 struct cpu;
+struct gobin;
+struct ksyms;
 struct target;
+struct usyms;
 
 struct cpu_opts {
 	unsigned hz;      /* samples per second per CPU */
@@ -41,6 +44,16 @@ struct cpu_row {
 	bool fixed;         /* the leaf fix-up inserted user[1] */
 };
 
+/* A sampled process, as the formatters need it (owned by struct cpu). */
+struct cpu_proc {
+	pid_t pid;
+	const char *name;
+	const char *exe;
+	struct gobin *gb;
+	uint64_t bias;
+	struct usyms *us; /* native frames; may be NULL */
+};
+
 struct cpu_goid {
 	pid_t pid;
 	uint64_t goid;
@@ -58,6 +71,10 @@ struct cpu_report {
 	const char *event;      /* "cpu-clock" or "cycles" */
 	unsigned hz;
 	size_t ncpus;           /* perf events opened */
+	const struct cpu_proc *procs; /* every process sampled (the latest image last) */
+	size_t nprocs;
+	const struct ksyms *ks; /* kernel symbols, NULL if unreadable or not needed */
+	char ks_err[200];       /* why ks is NULL when kernel stacks were asked for */
 };
 
 /*
@@ -77,8 +94,10 @@ void cpu_drop_target(struct cpu *c, struct target *t);
 int cpu_start(struct cpu *c, char *err, size_t errlen);
 
 /*
- * Read everything sampled so far into R (R's own memory; free it with
- * cpu_report_free). 0, or -1 when out of memory.
+ * Read everything sampled so far into R (R's own memory, except procs and
+ * ks, which C owns until cpu_close; free it with cpu_report_free).
+ * Native symbols are refreshed from the live processes' mappings and
+ * kernel symbols loaded on first need. 0, or -1 when out of memory.
  */
 int cpu_read(struct cpu *c, struct cpu_report *r);
 void cpu_report_free(struct cpu_report *r);

@@ -259,9 +259,10 @@ static void cr_free(struct cr *c)
 	intern_free(&c->names);
 }
 
-static int cr_build(struct cr *c, const struct cpu_report *r, const struct cpu_proc *procs,
-		    size_t nprocs, const struct ksyms *ks, const struct cpu_view_opts *o)
+static int cr_build(struct cr *c, const struct cpu_report *r, const struct cpu_view_opts *o)
 {
+	const struct cpu_proc *procs = r->procs;
+	size_t nprocs = r->nprocs;
 	pid_t first = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -277,7 +278,7 @@ static int cr_build(struct cr *c, const struct cpu_report *r, const struct cpu_p
 		const struct cpu_row *row = &r->rows[i];
 		struct cstack *s = &c->st[c->nst];
 
-		if (cr_symbolize(c, row, cr_proc(procs, nprocs, row->pid), ks, s) != 0) {
+		if (cr_symbolize(c, row, cr_proc(procs, nprocs, row->pid), r->ks, s) != 0) {
 			free(s->f);
 			return -1;
 		}
@@ -737,8 +738,10 @@ static int cr_json(FILE *out, const struct cr *c)
 
 /* --- pprof ------------------------------------------------------------------------- */
 
-static int cr_pprof(const struct cr *c, const struct cpu_proc *procs, size_t nprocs)
+static int cr_pprof(const struct cr *c)
 {
+	const struct cpu_proc *procs = c->r->procs;
+	size_t nprocs = c->r->nprocs;
 	static const char *const types[] = { "samples", "cpu" };
 	static const char *const units[] = { "count", "nanoseconds" };
 	struct pprof *pp = pprof_new(2, types, units);
@@ -809,13 +812,12 @@ out:
 	return rc;
 }
 
-int cpu_print(FILE *out, const struct cpu_report *r, const struct cpu_proc *procs,
-	      size_t nprocs, const struct ksyms *ks, const struct cpu_view_opts *o)
+int cpu_print(FILE *out, const struct cpu_report *r, const struct cpu_view_opts *o)
 {
 	struct cr c;
 	int rc;
 
-	if (cr_build(&c, r, procs, nprocs, ks, o) != 0) {
+	if (cr_build(&c, r, o) != 0) {
 		cr_free(&c);
 		fprintf(stderr, "goscope: cpu: out of memory symbolizing the samples\n");
 		return -1;
@@ -825,7 +827,7 @@ int cpu_print(FILE *out, const struct cpu_report *r, const struct cpu_proc *proc
 	else if (o->fmt == CPU_FMT_FOLDED)
 		rc = cr_folded(out, &c);
 	else if (o->fmt == CPU_FMT_PPROF)
-		rc = cr_pprof(&c, procs, nprocs);
+		rc = cr_pprof(&c);
 	else
 		rc = cr_top(out, &c);
 	cr_free(&c);

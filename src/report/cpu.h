@@ -17,20 +17,6 @@
 
 #include "../collect/cpu.h"
 
-struct gobin;
-struct ksyms;
-struct usyms;
-
-/* A sampled process as the formatters need it. */
-struct cpu_proc {
-	pid_t pid;
-	const char *name;
-	const char *exe;
-	struct gobin *gb;
-	uint64_t bias;
-	struct usyms *us; /* native frames; may be NULL */
-};
-
 enum cpu_fmt { CPU_FMT_TOP, CPU_FMT_FOLDED, CPU_FMT_PPROF };
 
 struct cpu_view_opts {
@@ -45,11 +31,9 @@ struct cpu_view_opts {
 };
 
 /*
- * Print R (procs PROCS[0..NPROCS) and the kernel symbols KS, which may be
- * NULL) to OUT as O says. Returns 0, or -1 with a line printed (out of
- * memory, the pprof file not written).
+ * Print R to OUT (the pprof file: O->out) as O says. Returns 0, or -1
+ * with a line printed (out of memory, the pprof file not written).
  */
-int cpu_print(FILE *out, const struct cpu_report *r, const struct cpu_proc *procs,
-	      size_t nprocs, const struct ksyms *ks, const struct cpu_view_opts *o);
+int cpu_print(FILE *out, const struct cpu_report *r, const struct cpu_view_opts *o);
 
 #endif
