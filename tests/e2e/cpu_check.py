@@ -2,6 +2,8 @@
 truths, for tests/e2e/test_cpu_*.sh.
 
   shares JSON WINDOW        cum shares of main.burnA / main.burnB / main.writes
+                            (within 7 points, or 3 sd of goscope's sampling
+                            if fewer samples make that wider)
                             vs the CPU seconds tests/go/cpuburn measured for
                             each phase by its thread CPU clock (WINDOW: its
                             "window burnA A burnB B write W" line); kernel
@@ -59,10 +61,12 @@ def cmd_shares(path, window):
     for func, t in zip(("main.burnA", "main.burnB", "main.writes"), truth):
         want = 100.0 * t / tsum
         got = cum_share(sts, total, func)
-        good = abs(got - want) <= 7
+        # The program's clock is exact: only goscope's sampling error counts.
+        tol = max(7.0, tolerance(want, total, 1e12) if total else 7.0)
+        good = abs(got - want) <= tol
         ok &= good
-        print("%-12s goscope %5.1f%%  program %5.1f%%  %s" % (func, got, want,
-                                                              "ok" if good else "OFF by > 7 points"))
+        print("%-12s goscope %5.1f%%  program %5.1f%%  %s" % (
+            func, got, want, "ok (<= %.1f)" % tol if good else "OFF by > %.1f points" % tol))
     # The write path: most samples under main.writes are in the kernel, and
     # their kernel frames go through the write system call.
     w = [s for s in sts if any(fname(f) == "main.writes" for f in s["stack"])]
@@ -235,9 +239,6 @@ def cmd_folded(path):
         if k and k != list(range(len(fr) - len(k), len(fr))):
             ok = False
             print("kernel frames not at the leaf end: %r" % line[:200])
-        if fr[0] not in ("runtime.main", "runtime.mstart", "runtime.goexit") and \
-                not fr[0].startswith(("runtime.", "main.")):
-            pass
     print("%d folded lines" % n)
     return 0 if ok and n else 1
 

@@ -6,7 +6,7 @@
 #
 # Checks: cumulative shares within 7 points of the program's own (at
 # -F 499: enough samples on a busy machine, where the program may get a
-# fifth of a core); the
+# fifth of a core; 3 sd of the sampling if even that leaves too few); the
 # write samples carry kernel frames of the write path, innermost first;
 # the leaf fix-up (spinA/spinB have no frame: without it their caller is
 # skipped); folded output root first with _[k] kernel frames at the leaf
@@ -14,7 +14,6 @@
 # --goid, --func and --no-kernel select what they say; bad options.
 . "$(dirname "$0")/lib.sh"
 need_go
-command -v go >/dev/null || skip "no go"
 
 go_build "$TMP/cpuburn" cpuburn || die "cannot build tests/go/cpuburn"
 spawn "$TMP/burn.out" "$TMP/burn.err" "$TMP/cpuburn" -secs 6
