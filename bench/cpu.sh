@@ -10,6 +10,9 @@
 #
 # Rounds alternate the modes so that drift hits them alike; the median
 # requests/s of each mode is reported with its ratio to the baseline, the
+# requests per CPU-second of the server (its own utime+stime over the run:
+# what a request costs the server, which holds when other jobs take the
+# machine's CPUs and requests/s swings 2x between runs), the
 # tracer's own CPU per second (from /proc/PID/stat; perf's includes
 # writing perf.data, not `perf report`), and for goscope the BPF program's
 # average run time per sample (kernel.bpf_stats_enabled, bpftool).
@@ -38,7 +41,7 @@ prog_ns() {
 # run_mode NAME: one wrk run with NAME's tracer attached; prints req/s, the
 # tracer's CPU seconds per second and the BPF program's ns per run.
 run_mode() {
-	local mode=$1 tr="" rps cpu0=0 cpu1=0 ns="-"
+	local mode=$1 tr="" rps cpu0=0 cpu1=0 ns="-" s0 s1 total
 
 	case $mode in
 	baseline) ;;
@@ -48,42 +51,48 @@ run_mode() {
 	esac
 	sleep 2 # attach
 	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
-	rps=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null |
-		awk '/^Requests\/sec/ { print $2 }')
+	s0=$(cpu_secs "$srv")
+	read -r rps total < <(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null |
+		awk '/^Requests\/sec/ { r = $2 } / requests in / { n = $1 } END { print r + 0, n + 0 }')
+	s1=$(cpu_secs "$srv")
 	if [ -n "$tr" ]; then
 		cpu1=$(cpu_secs "$tr")
 		case $mode in goscope*) ns=$(prog_ns) ;; esac
 		kill -INT "$tr" 2>/dev/null
 		wait "$tr" 2>/dev/null || true
 	fi
-	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') $ns"
+	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') $ns" \
+		"$(awk -v n="$total" -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')"
 }
 
 stats0=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null || true
 modes=(baseline goscope goscope499)
 command -v perf >/dev/null && modes+=(perf)
-declare -A rps cpu nsr
+declare -A rps cpu nsr rpc
 for r in $(seq "$ROUNDS"); do
 	for m in "${modes[@]}"; do
-		read -r q c n < <(run_mode "$m")
+		read -r q c n e < <(run_mode "$m")
 		rps[$m]="${rps[$m]:-} $q"
 		cpu[$m]="${cpu[$m]:-} $c"
+		rpc[$m]="${rpc[$m]:-} $e"
 		[ "$n" != "-" ] && nsr[$m]="${nsr[$m]:-} $n"
-		echo "round $r $m: $q req/s, tracer CPU $c s/s, BPF $n ns/run" >&2
+		echo "round $r $m: $q req/s, $e req per server CPU-s, tracer CPU $c s/s, BPF $n ns/run" >&2
 	done
 done
 sysctl -qw kernel.bpf_stats_enabled="$stats0" 2>/dev/null || true
 
 base=$(bench_median ${rps[baseline]})
+base_rpc=$(bench_median ${rpc[baseline]})
 bench_machine
 echo
 echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s."
 echo
 {
-	printf 'mode\treq/s:\tvs untraced:\ttracer CPU (cores):\tBPF ns/sample:\n'
+	printf 'mode\treq/s:\tvs untraced:\treq per server CPU-s:\tvs untraced:\ttracer CPU (cores):\tBPF ns/sample:\n'
 	for m in "${modes[@]}"; do
 		med=$(bench_median ${rps[$m]})
+		mrpc=$(bench_median ${rpc[$m]})
 		c=$(bench_median ${cpu[$m]})
 		n=-
 		[ -n "${nsr[$m]:-}" ] && n=$(bench_median ${nsr[$m]})
@@ -93,8 +102,9 @@ echo
 		goscope499) name="goscope cpu -F 499" ;;
 		perf) name="perf record -g -F 99 -p" ;;
 		esac
-		printf '%s\t%.0f\t%s\t%s\t%s\n' "$name" "$med" \
+		printf '%s\t%.0f\t%s\t%.0f\t%s\t%s\t%s\n' "$name" "$med" \
 			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
+			"$mrpc" "$(awk -v a="$mrpc" -v b="$base_rpc" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
 			"$([ "$m" = baseline ] && echo - || echo "$c")" "$n"
 	done
 } | bench_table
