@@ -74,18 +74,24 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* Is G the g0 of its m? */
-static __always_inline bool cpu_on_g0(__u64 g, const struct cpu_target *t)
+/*
+ * Is G the g0 of its m? Then *CURG is the goroutine the m runs for
+ * (m.curg: a cgo call or systemstack work on its behalf), or 0.
+ */
+static __always_inline bool cpu_on_g0(__u64 g, const struct cpu_target *t, __u64 *curg)
 {
 	__u64 m = 0, g0 = 0;
 
+	*curg = 0;
 	if (t->g_m < 0 || t->m_g0 < 0)
 		return false;
 	if (bpf_probe_read_user(&m, sizeof(m), (void *)(g + t->g_m)) || !m)
 		return false;
-	if (bpf_probe_read_user(&g0, sizeof(g0), (void *)(m + t->m_g0)))
+	if (bpf_probe_read_user(&g0, sizeof(g0), (void *)(m + t->m_g0)) || g0 != g)
 		return false;
-	return g0 == g;
+	if (t->m_curg >= 0)
+		bpf_probe_read_user(curg, sizeof(*curg), (void *)(m + t->m_curg));
+	return true;
 }
 
 /* The return address the leaf fix-up may need (see the top), into K. */
@@ -118,7 +124,7 @@ static __always_inline void cpu_leaf_fix(struct cpu_key *k, const struct cpu_tar
 SEC("perf_event")
 int cpu_sample(struct bpf_perf_event_data *ctx)
 {
-	__u64 pid_tgid = gs_pid_tgid(), g, goid = 0, one = 1, *v;
+	__u64 pid_tgid = gs_pid_tgid(), g, curg, goid = 0, one = 1, *v;
 	__u32 tgid = pid_tgid >> 32;
 	struct cpu_target *t;
 	struct cpu_key k = {};
@@ -132,12 +138,14 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 	k.pid = tgid;
 	k.tid = (__u32)pid_tgid;
 	g = gs_current_g();
-	if (!g)
+	if (!g) {
 		k.flags |= CPU_F_NOG;
-	else if (cpu_on_g0(g, t))
+	} else if (cpu_on_g0(g, t, &curg)) {
 		k.flags |= CPU_F_G0;
-	else
+		goid = gs_goid_of(curg, t->goid_off);
+	} else {
 		goid = gs_goid_of(g, t->goid_off);
+	}
 	if (goid_only && goid != goid_want)
 		return 0;
 	/* The interrupted pc is a kernel address (top half, amd64 and arm64). */

@@ -12,12 +12,12 @@
 #define CPU_MAX_KSTACKS 8192  /* distinct kernel stacks */
 #define CPU_MAX_GOIDS 8192    /* goroutines counted separately */
 
-/* Per traced process: where to find g's goid, g.m and m.g0; its Go text. */
+/* Per traced process: where to find g's goid, g.m, m.g0, m.curg; its Go text. */
 struct cpu_target {
 	__s32 goid_off; /* -1: unknown */
 	__s32 g_m;
 	__s32 m_g0;
-	__u32 pad;
+	__s32 m_curg;
 	__u64 text_lo, text_hi; /* run-time range of the pclntab's functions */
 };
 
@@ -31,7 +31,9 @@ enum cpu_flags {
 };
 
 /*
- * One row of counts. goid is kept only when --goid is given or while the
+ * One row of counts. goid is the sampled g's, or on g0 the goroutine the
+ * thread runs for (m.curg: a cgo call, systemstack work; 0 for sysmon and
+ * the scheduler). It is kept only when --goid is given or while the
  * per-goroutine map has room (else 0 and CPU_F_GOID clear). fix is the
  * return address the leaf fix-up may need (see cpu.bpf.c), 0 if none.
  */

@@ -178,7 +178,7 @@ fail:
 
 int cpu_add_target(struct cpu *c, struct target *t, char *err, size_t errlen)
 {
-	struct cpu_target v = { .goid_off = -1, .g_m = -1, .m_g0 = -1 };
+	struct cpu_target v = { .goid_off = -1, .g_m = -1, .m_g0 = -1, .m_curg = -1 };
 	struct cpu_tgt *tg;
 	uint64_t lo = 0, hi = 0;
 	char why[200], *exe;
@@ -191,6 +191,7 @@ int cpu_add_target(struct cpu *c, struct target *t, char *err, size_t errlen)
 		v.goid_off = t->gb->off.g_goid;
 		v.g_m = t->gb->off.g_m;
 		v.m_g0 = t->gb->off.m_g0;
+		v.m_curg = t->gb->off.m_curg;
 	}
 	pclntab_range(t->gb->pcln, &lo, &hi);
 	v.text_lo = lo + t->bias;
