@@ -110,6 +110,7 @@ struct cr {
 	const char *g_mark, *g_malloc; /* interned runtime names */
 	uint64_t on_g0, in_mark_worker, in_gc, in_malloc, in_kernel, no_g;
 	uint64_t hex_frames;  /* frames in a pclntab's range it has no function for */
+	struct cf *scratch;   /* CPU_MAX_FRAMES: one stack being symbolized */
 };
 
 static const struct cpu_proc *cr_proc(const struct cpu_proc *procs, size_t n, pid_t pid)
@@ -125,7 +126,10 @@ static bool cr_root(const char *phys)
 	return strcmp(phys, "runtime.goexit") == 0 || strcmp(phys, "runtime.mstart") == 0;
 }
 
-/* Symbolize ROW into S. 0, or -1 when out of memory. */
+/*
+ * Symbolize ROW into S, its frames built in C's scratch array and then
+ * copied (rows are many, their stacks short). 0, or -1 when out of memory.
+ */
 static int cr_symbolize(struct cr *c, const struct cpu_row *row, const struct cpu_proc *p,
 			const struct ksyms *ks, struct cstack *s)
 {
@@ -135,9 +139,7 @@ static int cr_symbolize(struct cr *c, const struct cpu_row *row, const struct cp
 
 	s->row = row;
 	s->proc = p;
-	s->f = calloc(CPU_MAX_FRAMES, sizeof(*s->f));
-	if (!s->f)
-		return -1;
+	s->f = c->scratch;
 	s->n = 0;
 	for (size_t i = 0; i < row->nkern && s->n < CPU_MAX_FRAMES; i++) {
 		uint64_t off;
@@ -202,6 +204,10 @@ static int cr_symbolize(struct cr *c, const struct cpu_row *row, const struct cp
 	s->hash = (uint64_t)row->pid * 0x9e3779b97f4a7c15ull;
 	for (size_t i = 0; i < s->n; i++)
 		s->hash = (s->hash ^ (uintptr_t)s->f[i].name) * 0x100000001b3ull;
+	s->f = malloc((s->n ? s->n : 1) * sizeof(*s->f));
+	if (!s->f)
+		return -1;
+	memcpy(s->f, c->scratch, s->n * sizeof(*s->f));
 	return 0;
 }
 
@@ -256,6 +262,7 @@ static void cr_free(struct cr *c)
 	for (size_t i = 0; i < c->nst; i++)
 		free(c->st[i].f);
 	free(c->st);
+	free(c->scratch);
 	intern_free(&c->names);
 }
 
@@ -270,16 +277,18 @@ static int cr_build(struct cr *c, const struct cpu_report *r, const struct cpu_v
 	c->o = o;
 	c->ns_per_sample = r->hz ? 1e9 / r->hz : 0;
 	c->st = calloc(r->nrows ? r->nrows : 1, sizeof(*c->st));
+	c->scratch = calloc(CPU_MAX_FRAMES, sizeof(*c->scratch));
 	c->g_mark = intern(&c->names, "runtime.gcBgMarkWorker");
 	c->g_malloc = intern(&c->names, "runtime.mallocgc");
-	if (!c->st || !c->g_mark || !c->g_malloc)
+	if (!c->st || !c->scratch || !c->g_mark || !c->g_malloc)
 		return -1;
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct cpu_row *row = &r->rows[i];
 		struct cstack *s = &c->st[c->nst];
 
 		if (cr_symbolize(c, row, cr_proc(procs, nprocs, row->pid), r->ks, s) != 0) {
-			free(s->f);
+			if (s->f != c->scratch)
+				free(s->f);
 			return -1;
 		}
 		if (!cr_match(s, o->func)) {
@@ -550,6 +559,13 @@ static int cr_top(FILE *out, const struct cr *c)
 		return -1;
 	}
 	cr_summary_text(out, c);
+	if (c->total == 0) {
+		fprintf(out, "no samples: the process%s did not run on a CPU in the window%s\n",
+			c->r->nprocs > 1 ? "es" : "", c->o->func ? " (under --func)" : "");
+		free(fn);
+		free(m);
+		return 0;
+	}
 	fprintf(out, "\n%10s %7s %7s %10s %7s  %s\n", "flat", "flat%", "sum%", "cum", "cum%",
 		"function");
 	for (size_t i = 0; i < nf && i < top; i++) {
@@ -746,7 +762,7 @@ static int cr_pprof(const struct cr *c)
 	static const char *const units[] = { "count", "nanoseconds" };
 	struct pprof *pp = pprof_new(2, types, units);
 	uint64_t *mapping = calloc(nprocs ? nprocs : 1, sizeof(*mapping));
-	struct pprof_frame *fr = calloc(CPU_MAX_FRAMES, sizeof(*fr));
+	struct pprof_frame *fr = calloc(CPU_MAX_FRAMES + 2, sizeof(*fr)); /* + no stack, root */
 	char comment[200];
 	int rc = -1;
 
