@@ -560,8 +560,11 @@ static int cr_top(FILE *out, const struct cr *c)
 	}
 	cr_summary_text(out, c);
 	if (c->total == 0) {
-		fprintf(out, "no samples: the process%s did not run on a CPU in the window%s\n",
-			c->r->nprocs > 1 ? "es" : "", c->o->func ? " (under --func)" : "");
+		if (c->o->func)
+			fprintf(out, "no samples under a function matching \"%s\"\n", c->o->func);
+		else
+			fprintf(out, "no samples: the process%s did not run on a CPU in the window\n",
+				c->r->nprocs > 1 ? "es" : "");
 		free(fn);
 		free(m);
 		return 0;
