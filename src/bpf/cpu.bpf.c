@@ -20,7 +20,15 @@
  * word at SP is BP itself). Both are read here from the user registers at
  * the sample, kept in the key when they look like a return address into
  * the target's Go text, and user space applies the one the pcsp table
- * says is right (collect/cpu.c).
+ * says is right (collect/cpu.c). That guess misses where the frame size D
+ * is more than 8 (Go <= 1.20's SUBQ $n, SP before BP is saved, or its ADDQ
+ * after BP is restored) and may pick a stale return address left in an
+ * uninitialized slot at SP. So the first sample at a pc sends the pc to
+ * user space (ring buffer newpcs), which writes D into the spd map (and
+ * the D of every prologue and epilogue window of that function); from
+ * then on the rule is exact: the frame is not set up when BP != SP + D - 8
+ * (the invariant of both prologue styles once it is), and the return
+ * address is the word at SP + D.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -67,6 +75,20 @@ struct {
 	__uint(value_size, CPU_STACK_DEPTH * sizeof(__u64));
 } kstacks SEC(".maps");
 
+/* (pid, leaf pc) -> frame size there, when more than 8 (see the top). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CPU_MAX_SPD);
+	__type(key, struct cpu_pckey);
+	__type(value, __s32);
+} spd SEC(".maps");
+
+/* Leaf pcs not in spd yet, for user space to look up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 10);
+} newpcs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CPU_DROP_MAX);
@@ -99,18 +121,37 @@ static __always_inline void cpu_leaf_fix(struct cpu_key *k, const struct cpu_tar
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct cpu_pckey pk = { .pid = k->pid };
 	__u64 sp = 0, bp = 0, w[2] = {};
+	__s32 *d;
 
 	if (!regs)
 		return;
 #if defined(__TARGET_ARCH_x86)
 	sp = BPF_CORE_READ(regs, sp);
 	bp = BPF_CORE_READ(regs, bp);
+	pk.pc = BPF_CORE_READ(regs, ip);
 #elif defined(__TARGET_ARCH_arm64)
 	/* arm64 keeps the return address in LR: nothing on the stack to read. */
 	return;
 #endif
-	if (!sp || bpf_probe_read_user(w, sizeof(w), (void *)sp))
+	if (!sp)
+		return;
+	/* The frame size at this pc is known: the exact rule. */
+	d = bpf_map_lookup_elem(&spd, &pk);
+	if (d) {
+		if (*d < 0 || *d > 1 << 20 || bp == sp + *d - 8)
+			return;
+		if (bpf_probe_read_user(w, sizeof(w[0]), (void *)(sp + *d)) ||
+		    !(w[0] >= t->text_lo && w[0] < t->text_hi))
+			return;
+		k->fix = w[0];
+		k->flags |= CPU_F_FIXD;
+		return;
+	}
+	/* Not yet: ask user space, and guess from the two likeliest places. */
+	bpf_ringbuf_output(&newpcs, &pk, sizeof(pk), 0);
+	if (bpf_probe_read_user(w, sizeof(w), (void *)sp))
 		return;
 	if (w[0] >= t->text_lo && w[0] < t->text_hi) {
 		k->fix = w[0];

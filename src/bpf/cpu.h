@@ -28,6 +28,16 @@ enum cpu_flags {
 	CPU_F_FIX8 = 1 << 3,   /* fix: the word at SP+8 (BP just pushed) */
 	CPU_F_KERNEL = 1 << 4, /* the sample interrupted kernel mode */
 	CPU_F_GOID = 1 << 5,   /* goid is kept in this key */
+	CPU_F_FIXD = 1 << 6,   /* fix: the word at SP+D (D known), frame not set up */
+};
+
+#define CPU_MAX_SPD 65536 /* leaf pcs whose frame size user space told */
+
+/* A pc of one process (the key of the frame-size map). */
+struct cpu_pckey {
+	__u32 pid;
+	__u32 pad;
+	__u64 pc;
 };
 
 /*

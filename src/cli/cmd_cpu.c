@@ -33,10 +33,21 @@ static void cc_drop(struct session *s, struct target *t)
 	cpu_drop_target(st->cpu, t);
 }
 
+static int cc_poll(struct session *s, void *arg)
+{
+	(void)s;
+	cpu_poll(arg);
+	return 0;
+}
+
 static int cc_start(struct session *s, char *err, size_t errlen)
 {
 	struct cc_state *st = s->arg;
 
+	if (session_add_fd(s, cpu_fd(st->cpu), cc_poll, st->cpu) != 0) {
+		snprintf(err, errlen, "cannot watch the BPF ring buffer");
+		return -1;
+	}
 	return cpu_start(st->cpu, err, errlen);
 }
 

@@ -39,7 +39,12 @@ struct cpu {
 	struct ksyms *ks;
 	bool ks_tried;
 	char ks_err[200];
+	struct ring_buffer *rb; /* newpcs */
+	uint64_t *seen;         /* functions seeded: (pid << 40 ^ index) + 1 */
+	size_t nseen, seen_cap;
 };
+
+static int cpu_on_newpc(void *ctx, void *data, size_t len);
 
 const char *cpu_drop_name(int why)
 {
@@ -169,6 +174,11 @@ int cpu_open(struct cpu **out, const struct cpu_opts *o, char *err, size_t errle
 		bpfload_load_error(rc, err, errlen);
 		goto fail;
 	}
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.newpcs), cpu_on_newpc, c, NULL);
+	if (!c->rb) {
+		snprintf(err, errlen, "cannot open the BPF ring buffer: %s", strerror(errno));
+		goto fail;
+	}
 	*out = c;
 	return 0;
 fail:
@@ -263,6 +273,8 @@ void cpu_close(struct cpu *c)
 	}
 	free(c->tg);
 	free(c->procs);
+	ring_buffer__free(c->rb);
+	free(c->seen);
 	ksyms_free(c->ks);
 	free(c);
 }
@@ -274,6 +286,110 @@ static const struct cpu_tgt *cpu_tgt_of(const struct cpu *c, pid_t pid)
 		if (c->tg[i].p.pid == pid)
 			return &c->tg[i];
 	return NULL;
+}
+
+/* Add KEY (non-zero) to the seen set; false if it was there (or no memory). */
+static bool cpu_seen_add(struct cpu *c, uint64_t key)
+{
+	size_t j;
+
+	if ((c->nseen + 1) * 2 > c->seen_cap) {
+		size_t cap = c->seen_cap ? c->seen_cap * 2 : 1024;
+		uint64_t *v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return false;
+		for (size_t i = 0; i < c->seen_cap; i++) {
+			if (!c->seen[i])
+				continue;
+			for (j = (c->seen[i] * 0x9e3779b97f4a7c15ull >> 40) & (cap - 1); v[j];
+			     j = (j + 1) & (cap - 1))
+				;
+			v[j] = c->seen[i];
+		}
+		free(c->seen);
+		c->seen = v;
+		c->seen_cap = cap;
+	}
+	for (j = (key * 0x9e3779b97f4a7c15ull >> 40) & (c->seen_cap - 1); c->seen[j];
+	     j = (j + 1) & (c->seen_cap - 1))
+		if (c->seen[j] == key)
+			return false;
+	c->seen[j] = key;
+	c->nseen++;
+	return true;
+}
+
+/*
+ * The first time a function is seen: tell the kernel the frame size at
+ * the pcs of its windows, so that their first samples are fixed up too.
+ * The windows are found in the pcsp table alone: the bytes right after
+ * the frame grows past 8 (the stores of BP, then its LEAQ: up to 16
+ * bytes), and right before it drops back from more than 8 (the ADDQ: up
+ * to 7 bytes). Offsets that are not instructions are never sampled.
+ */
+static void cpu_seed_func(struct cpu *c, const struct cpu_tgt *tg, uint64_t lpc)
+{
+	struct pclntab_func f;
+	long idx = pclntab_find(tg->p.gb->pcln, lpc);
+	int32_t *d;
+	size_t n;
+
+	if (idx < 0 || !pclntab_func_at(tg->p.gb->pcln, (size_t)idx, &f) || f.end <= f.entry ||
+	    !cpu_seen_add(c, ((uint64_t)tg->p.pid << 40 ^ (uint64_t)idx) + 1))
+		return;
+	n = f.end - f.entry > 8192 ? 8192 : f.end - f.entry;
+	d = malloc(n * sizeof(*d));
+	if (!d)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!pclntab_spdelta(tg->p.gb->pcln, f.entry + i, &d[i]))
+			d[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		struct cpu_pckey pk = { .pid = (uint32_t)tg->p.pid, .pc = f.entry + i + tg->p.bias };
+		bool win = false;
+
+		if (d[i] <= 8)
+			continue;
+		for (size_t b = 1; b <= 16 && b <= i && !win; b++)
+			win = d[i - b] <= 8;
+		for (size_t a = 1; a <= 7 && i + a < n && !win; a++)
+			win = d[i + a] <= 8;
+		if (win)
+			bpf_map__update_elem(c->skel->maps.spd, &pk, sizeof(pk), &d[i], sizeof(d[i]),
+					     BPF_NOEXIST);
+	}
+	free(d);
+}
+
+/* A new leaf pc from the kernel: write its frame size into spd. */
+static int cpu_on_newpc(void *ctx, void *data, size_t len)
+{
+	struct cpu *c = ctx;
+	const struct cpu_pckey *pk = data;
+	const struct cpu_tgt *tg;
+	int32_t d = -1; /* unknown: no fix-up, and no more events for it */
+
+	if (len < sizeof(*pk))
+		return 0;
+	tg = cpu_tgt_of(c, (pid_t)pk->pid);
+	if (tg && !pclntab_spdelta(tg->p.gb->pcln, pk->pc - tg->p.bias, &d))
+		d = -1;
+	bpf_map__update_elem(c->skel->maps.spd, pk, sizeof(*pk), &d, sizeof(d), BPF_NOEXIST);
+	if (tg && d >= 0)
+		cpu_seed_func(c, tg, pk->pc - tg->p.bias);
+	return 0;
+}
+
+int cpu_fd(const struct cpu *c)
+{
+	return c->rb ? ring_buffer__epoll_fd(c->rb) : -1;
+}
+
+void cpu_poll(struct cpu *c)
+{
+	if (c->rb)
+		ring_buffer__consume(c->rb);
 }
 
 struct cpu_read_ctx {
@@ -307,18 +423,21 @@ static uint64_t *cpu_stack(const struct bpf_map *map, int32_t id, uint64_t *buf,
  * The leaf fix-up (see cpu.bpf.c): insert the return address the frame
  * walk skipped when the pcsp table says the leaf's frame is not set up:
  * nothing pushed at ip (frame size 0: the address is at SP), or only BP
- * pushed (frame size 8, BP not yet moved: at SP+8).
+ * pushed (frame size 8, BP not yet moved: at SP+8); or, for a pc whose
+ * frame size D user space told the kernel (cpu_on_newpc), when the kernel
+ * found BP not yet (or no longer) at SP+D-8: at SP+D.
  */
 static bool cpu_fix_leaf(const struct cpu_tgt *tg, const struct cpu_key *k, uint64_t *pcs,
 			 size_t *n)
 {
 	int32_t d;
 
-	if (!tg || !k->fix || *n == 0 || !(k->flags & (CPU_F_FIX0 | CPU_F_FIX8)))
+	if (!tg || !k->fix || *n == 0 || !(k->flags & (CPU_F_FIX0 | CPU_F_FIX8 | CPU_F_FIXD)))
 		return false;
 	if (!pclntab_spdelta(tg->p.gb->pcln, pcs[0] - tg->p.bias, &d))
 		return false;
-	if (!((d == 0 && (k->flags & CPU_F_FIX0)) || (d == 8 && (k->flags & CPU_F_FIX8))))
+	if (!((d == 0 && (k->flags & CPU_F_FIX0)) || (d == 8 && (k->flags & CPU_F_FIX8)) ||
+	      (k->flags & CPU_F_FIXD)))
 		return false;
 	if (*n > 1 && pcs[1] == k->fix)
 		return false;

@@ -94,6 +94,15 @@ void cpu_drop_target(struct cpu *c, struct target *t);
 int cpu_start(struct cpu *c, char *err, size_t errlen);
 
 /*
+ * The leaf fix-up of frames larger than 8 bytes (Go <= 1.20 prologues,
+ * see cpu.bpf.c) needs user space to answer the kernel's questions: the
+ * frame size at each new leaf pc. cpu_fd is readable when there are some;
+ * cpu_poll answers them.
+ */
+int cpu_fd(const struct cpu *c);
+void cpu_poll(struct cpu *c);
+
+/*
  * Read everything sampled so far into R (R's own memory, except procs and
  * ks, which C owns until cpu_close; free it with cpu_report_free).
  * Native symbols are refreshed from the live processes' mappings and

@@ -1,5 +1,5 @@
 // cpuburn: a program whose CPU time is split by design: 60% in main.burnA,
-// 20% in main.burnB and 20% in write(2) calls (64 KiB writes to a file on
+// 20% in main.burnB (main.spinB and main.framed) and 20% in write(2) calls (64 KiB writes to a file on
 // tmpfs, so the time is the kernel's copy), on one locked thread. Each
 // phase runs until the thread's own CPU time (getrusage RUSAGE_THREAD) has
 // advanced by its share of a 10 ms round, so the split holds on a busy
@@ -65,11 +65,25 @@ func burnA(d time.Duration) time.Duration {
 	}
 }
 
+// framed: a small leaf with a frame (SUBQ/MOVQ BP/LEAQ prologue on Go
+// <= 1.20), called in a tight loop: many samples land before its frame
+// pointer is set up or after it is restored.
+//
+//go:noinline
+func framed(x uint64) uint64 {
+	var a [4]uint64
+	a[x&3] = x
+	return a[0] + a[1] + 1
+}
+
 //go:noinline
 func burnB(d time.Duration) time.Duration {
 	t0 := threadCPU()
 	for {
-		spinB(200000)
+		spinB(100000)
+		for k := uint64(0); k < 20000; k++ {
+			sink += framed(k)
+		}
 		if t := threadCPU() - t0; t >= d {
 			return t
 		}
