@@ -53,6 +53,7 @@ int cmd_funcs(int argc, char **argv);
 int cmd_goroutines(int argc, char **argv);
 int cmd_offcpu(int argc, char **argv);
 int cmd_syscalls(int argc, char **argv);
+int cmd_cpu(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);

@@ -143,6 +143,7 @@ struct pprof {
 	int64_t *comments;
 	size_t ncomments, comments_cap;
 	int64_t time_nanos, duration_nanos;
+	int64_t period; /* 0: 1 */
 };
 
 /* Index of S in the string table, added if new; -1 when out of memory. */
@@ -389,6 +390,39 @@ fail:
 	return -1;
 }
 
+void pprof_set_period(struct pprof *pp, int64_t period)
+{
+	pp->period = period;
+}
+
+int pprof_sample_frames(struct pprof *pp, const struct pprof_frame *fr, size_t n,
+			const int64_t *values, const struct pprof_label *labels, size_t nlabels)
+{
+	struct pp_sample *s;
+
+	if (pprof_sample(pp, 0, NULL, 0, NULL, NULL, values, labels, nlabels) != 0)
+		return -1;
+	s = &pp->samples[pp->nsamples - 1];
+	free(s->locs);
+	s->nlocs = 0;
+	s->locs = calloc(n ? n : 1, sizeof(*s->locs));
+	if (!s->locs) {
+		pp->nsamples--;
+		free(s->values);
+		free(s->labels);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t id = fr[i].name ? pp_loc(pp, 0, 0, fr[i].name)
+					 : pp_loc(pp, fr[i].mapping, fr[i].pc, NULL);
+
+		if (!id)
+			return -1; /* the sample stays, shorter: pprof_write is still valid */
+		s->locs[s->nlocs++] = id;
+	}
+	return 0;
+}
+
 int pprof_write(struct pprof *pp, const char *path)
 {
 	Perftools__Profiles__Profile prof;
@@ -467,7 +501,7 @@ int pprof_write(struct pprof *pp, const char *path)
 	if (pp->ntypes) {
 		period = pp->types[pp->ntypes - 1];
 		prof.period_type = &period;
-		prof.period = 1;
+		prof.period = pp->period ? pp->period : 1;
 		prof.default_sample_type = pp->types[pp->ntypes - 1].type;
 	}
 	prof.n_comment = pp->ncomments;

@@ -48,6 +48,24 @@ int pprof_sample(struct pprof *pp, uint64_t mapping, const uint64_t *pcs, size_t
 		 const char *leaf, const char *root, const int64_t *values,
 		 const struct pprof_label *labels, size_t nlabels);
 
+/*
+ * One frame of pprof_sample_frames: a pc of MAPPING (looked up at pc-1, as
+ * a return address: pass a leaf pc plus one), or, with NAME set, a
+ * pseudo-frame of that name (kernel and native frames).
+ */
+struct pprof_frame {
+	uint64_t mapping;
+	uint64_t pc;
+	const char *name;
+};
+
+/* A sample of frames FR[0..N), innermost first; otherwise as pprof_sample. */
+int pprof_sample_frames(struct pprof *pp, const struct pprof_frame *fr, size_t n,
+			const int64_t *values, const struct pprof_label *labels, size_t nlabels);
+
+/* The sampling period in units of the last sample type (default 1). */
+void pprof_set_period(struct pprof *pp, int64_t period);
+
 /* Serialize, gzip and write to PATH. Returns 0, -1 with errno set. */
 int pprof_write(struct pprof *pp, const char *path);
 
