@@ -22,6 +22,7 @@ static const struct goscope_cmd goscope_cmds[] = {
 	{ "health", cmd_health, "kernel-level causes of latency: run queue, CPU quota, TCP, memory, fds" },
 	{ "agent", cmd_agent, "always-on node agent: every Go process, Prometheus /metrics" },
 	{ "goroutines", cmd_goroutines, "goroutine dump of a running process, read from outside" },
+	{ "funclat", cmd_funclat, "latency of chosen Go functions per call, slow calls with Go stacks" },
 	{ "funcs", cmd_funcs, "list a binary's functions (entry, size, name) from its pclntab" },
 };
 
