@@ -149,7 +149,7 @@ func slowArg(x, y int) int {
 func slowCaller(i int) int { return slowArg(12345, 678+i) }
 
 // inlinedAdd is inlined at its only call site: no function of its own.
-func inlinedAdd(x int) int { return x + 7 }
+func inlinedAdd(x int) int { return (x ^ 0x5a5a) * 7 }
 
 // spinForever never returns: it has no RET.
 //
@@ -223,16 +223,21 @@ func main() {
 				}()
 				go func() { // tiny: ~200 calls every 10 ms
 					defer wg.Done()
-					sum := 0
+					sum, mixed := 0, 0
 					for i := 0; i < *nTiny; i++ {
-						sum += tiny(inlinedAdd(i) - 7)
+						sum += tiny(i)
+						mixed += inlinedAdd(i)
 						if i%200 == 199 {
 							time.Sleep(10 * time.Millisecond)
 						}
 					}
-					want := 0
+					want, wantMixed := 0, 0
 					for i := 0; i < *nTiny; i++ {
 						want += i*3 + 1
+						wantMixed += (i ^ 0x5a5a) * 7
+					}
+					if mixed != wantMixed {
+						fmt.Printf("funclat: WRONG mixed %d want %d\n", mixed, wantMixed)
 					}
 					if sum != want {
 						fmt.Printf("funclat: WRONG tiny sum %d want %d\n", sum, want)
