@@ -105,7 +105,7 @@ echo
 		bpftrace-hot) name="bpftrace uprobe, hot handler entry only (count)" ;;
 		esac
 		e=-
-		case $m in goscope-*) e=$(bench_median ${ests[$m]}) ;; esac
+		case $m in goscope-*) e=$(printf '%.3f' "$(bench_median ${ests[$m]})") ;; esac
 		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
 			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
 			"$(awk -v r="$(bench_median ${ratio[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
