@@ -64,6 +64,29 @@ struct {
 } zero_gstate SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FL_MAX_ROUTES + 64);
+	__type(key, struct fl_route);
+	__type(value, struct fl_route_stats);
+} routes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fl_route_stats);
+} zero_route SEC(".maps");
+
+/* Distinct routes inserted (the table keeps room for each "(other)"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} nroutes SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
@@ -129,6 +152,57 @@ static __always_inline void fl_args(struct pt_regs *ctx, __u64 *a)
 	a[4] = ctx->regs[4];
 	a[5] = ctx->regs[5];
 #endif
+}
+
+/* Read the request's method and URL path (FL_F_HTTP) into R. */
+static __always_inline void fl_http_route(const __u64 *args, struct fl_route *r)
+{
+	__u64 req = args[FL_HTTP_REQ_ARG], m[2] = {}, p[2] = {}, url = 0;
+
+	__builtin_memset(r->method, 0, sizeof(r->method));
+	__builtin_memset(r->path, 0, sizeof(r->path));
+	if (!req || bpf_probe_read_user(m, sizeof(m), (void *)(req + FL_HTTP_METHOD_OFF)) ||
+	    bpf_probe_read_user(&url, sizeof(url), (void *)(req + FL_HTTP_URL_OFF)) || !url ||
+	    bpf_probe_read_user(p, sizeof(p), (void *)(url + FL_HTTP_PATH_OFF)))
+		return;
+	if (m[1] > FL_METHOD - 1)
+		m[1] = FL_METHOD - 1;
+	if (p[1] > FL_PATH - 1)
+		p[1] = FL_PATH - 1;
+	if (m[0] && m[1])
+		bpf_probe_read_user(r->method, m[1] & (FL_METHOD - 1), (void *)m[0]);
+	if (p[0] && p[1])
+		bpf_probe_read_user(r->path, p[1] & (FL_PATH - 1), (void *)p[0]);
+}
+
+/* Add a finished request to its route's statistics. */
+static __always_inline void fl_route_add(struct fl_route *r, __u64 dur)
+{
+	struct fl_route_stats *s = bpf_map_lookup_elem(&routes, r);
+	__u32 zero = 0;
+
+	if (!s) {
+		__u64 *n = bpf_map_lookup_elem(&nroutes, &zero);
+
+		if (n && *n >= FL_MAX_ROUTES) {
+			/* Bounded: the rest of this process's routes share one row. */
+			__builtin_memset(r->path, 0, sizeof(r->path));
+			__builtin_memcpy(r->path, "(other)", 8);
+			__builtin_memset(r->method, 0, sizeof(r->method));
+		} else if (n) {
+			__sync_fetch_and_add(n, 1);
+		}
+		s = gs_lookup_or_init(&routes, r, bpf_map_lookup_elem(&zero_route, &zero));
+		if (!s) {
+			gs_count_drop(&drops, FL_DROP_ROUTES);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&s->count, 1);
+	__sync_fetch_and_add(&s->total_ns, dur);
+	__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur)], 1);
+	if (dur > s->max_ns)
+		s->max_ns = dur;
 }
 
 static __always_inline void fl_unwound(__u32 func)
@@ -217,8 +291,13 @@ int fl_entry(struct pt_regs *ctx)
 	c = &st->c[st->n & (FL_INFLIGHT - 1)];
 	c->depth = depth;
 	c->func = id;
-	if (keep_args)
+	if (keep_args || (f->flags & FL_F_HTTP))
 		fl_args(ctx, c->args);
+	if (f->flags & FL_F_HTTP) {
+		fl_http_route(c->args, &c->route);
+		c->route.tgid = f->tgid;
+		c->route.func = id;
+	}
 	c->ts = bpf_ktime_get_ns();
 	st->n++;
 	return 0;
@@ -250,6 +329,7 @@ static __always_inline void fl_event(struct pt_regs *ctx, struct fl_call *c, __u
 #endif
 	for (int i = 0; i < FL_NARGS; i++)
 		e->args[i] = c->args[i];
+	__builtin_memcpy(&e->route, &c->route, sizeof(e->route));
 	e->nstack = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
 	bpf_ringbuf_submit(e, 0);
 }
@@ -301,6 +381,8 @@ int fl_exit(struct pt_regs *ctx)
 		if (dur > s->max_ns)
 			s->max_ns = dur; /* racy by design: a lost max is rare and close */
 	}
+	if (f->flags & FL_F_HTTP)
+		fl_route_add(&c->route, dur);
 	if (slow_ns && dur >= slow_ns)
 		fl_event(ctx, c, dur, goid);
 out:

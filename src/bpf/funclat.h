@@ -14,8 +14,25 @@
 #define FL_STACK_DEPTH 64     /* user stack frames of a slow-call event */
 #define FL_MAX_GOROUTINES 65536
 
+#define FL_METHOD 8           /* HTTP method bytes kept (NUL-padded) */
+#define FL_PATH 64            /* URL path bytes kept (NUL-padded, cut) */
+#define FL_MAX_ROUTES 1024    /* distinct (process, method, path); then "(other)" */
+
 /* fl_func.flags */
 #define FL_F_REG_G 1 /* g is in R14 (amd64) / X28 (arm64): Go >= 1.17 ABIInternal */
+#define FL_F_HTTP 2  /* net/http.serverHandler.ServeHTTP: time per route */
+
+/*
+ * Where net/http keeps the route (the same in every release since Go 1.5):
+ * serverHandler.ServeHTTP(sh, rw, req): req is the 4th integer argument
+ * register (sh: 1 word, rw: an interface, 2); Request.Method (a string) at
+ * 0, Request.URL at 16; url.URL.Path (a string) at 56 (after Scheme,
+ * Opaque, User and Host).
+ */
+#define FL_HTTP_REQ_ARG 3
+#define FL_HTTP_METHOD_OFF 0
+#define FL_HTTP_URL_OFF 16
+#define FL_HTTP_PATH_OFF 56
 
 /* One probed function of one target: the uprobe's cookie is its index. */
 struct fl_func {
@@ -32,12 +49,20 @@ struct fl_gkey {
 	__u64 g;
 };
 
+struct fl_route {
+	__u32 tgid;
+	__u32 func;
+	char method[FL_METHOD];
+	char path[FL_PATH];
+};
+
 struct fl_call {
 	__u64 ts;    /* entry time, ns */
 	__u64 depth; /* g.stack.hi - SP at entry (= at RET) */
 	__u32 func;
 	__u32 pad;
 	__u64 args[FL_NARGS];
+	struct fl_route route; /* FL_F_HTTP */
 };
 
 /* The probed calls in flight on one goroutine, innermost last. */
@@ -69,7 +94,16 @@ struct fl_event {
 	__u64 ip;       /* the RET's address */
 	__u64 ret;      /* the return address into the caller */
 	__u64 args[FL_NARGS];
+	struct fl_route route; /* FL_F_HTTP: the request */
 	__u64 stack[FL_STACK_DEPTH];
+};
+
+/* Per route (FL_F_HTTP), since the start. */
+struct fl_route_stats {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u32 hist[GS_HIST_BUCKETS];
 };
 
 enum fl_drop {
@@ -77,6 +111,7 @@ enum fl_drop {
 	FL_DROP_GSTATE,   /* goroutine map full */
 	FL_DROP_INFLIGHT, /* more than FL_INFLIGHT probed calls nested */
 	FL_DROP_NOG,      /* no goroutine found */
+	FL_DROP_ROUTES,   /* route table full even for "(other)" */
 	FL_DROP_MAX,
 };
 

@@ -56,6 +56,7 @@ int cmd_syscalls(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_funclat(int argc, char **argv);
+int cmd_http(int argc, char **argv);
 
 /*
  * Print a stack (run-time return addresses, innermost first) as goroutine

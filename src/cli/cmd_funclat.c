@@ -2,8 +2,9 @@
  * goscope funclat: how long chosen Go functions take, per call, in a
  * running process: glob patterns over its function names, entry and RET
  * uprobes (never a uretprobe), calls timed per goroutine in the kernel;
- * slow calls streamed with their Go stacks. Glue between the options, the
- * session, collect/funclat and report/funclat.
+ * slow calls streamed with their Go stacks. goscope http: the same preset
+ * for net/http servers, per route. Glue between the options, the session,
+ * collect/funclat and report/funclat, report/http.
  */
 #include "cli.h"
 
@@ -12,6 +13,7 @@
 #include "../collect/funclat.h"
 #include "../core/session.h"
 #include "../report/funclat.h"
+#include "../report/http.h"
 
 #define FUNCLAT_SWEEP_S 2.0
 #define FUNCLAT_COST_S 1.0
@@ -20,6 +22,7 @@ struct funclat_cmd {
 	struct session_opts so;
 	struct funclat_config cfg;
 	bool hist;
+	long long routes;     /* http: rows shown */
 	struct funclat *fl;
 	bool cost_checked;
 };
@@ -31,7 +34,7 @@ static int funclat_take(struct session *s, struct target *t, char *err, size_t e
 
 	if (funclat_resolve(c->fl, t, &m, err, errlen) != 0)
 		return -1;
-	fprintf(stderr, "goscope: funclat: pid %d (%s): %zu function%s (%s%s), %zu probe sites",
+	fprintf(stderr, "goscope: %s: pid %d (%s): %zu function%s (%s%s), %zu probe sites", s->cmd,
 		(int)t->pid, t->name, m.nfuncs, m.nfuncs == 1 ? "" : "s", m.first,
 		m.nfuncs > 1 ? ", ..." : "", m.nsites);
 	if (m.noret)
@@ -110,6 +113,20 @@ static int funclat_report(struct session *s, bool last)
 		session_error(s, "out of memory");
 		return -1;
 	}
+	if (c->cfg.http) {
+		struct funclat_routes rt;
+		int rc = funclat_read_routes(c->fl, session_window_s(s), &rt);
+
+		if (rc == 0 && s->o->json)
+			http_print_json(s->out, &rt, &r, (size_t)c->routes);
+		else if (rc == 0)
+			http_print_text(s->out, &rt, &r, (size_t)c->routes, s->o->pids.n > 1);
+		funclat_routes_free(&rt);
+		funclat_report_free(&r);
+		if (rc != 0)
+			session_error(s, "out of memory");
+		return rc;
+	}
 	if (s->o->json)
 		funclat_print_json(s->out, &r);
 	else
@@ -118,9 +135,11 @@ static int funclat_report(struct session *s, bool last)
 	return 0;
 }
 
-int cmd_funclat(int argc, char **argv)
+static char *funclat_http_pattern[] = { "net/http.serverHandler.ServeHTTP" };
+
+static int funclat_run(int argc, char **argv, bool http)
 {
-	static struct funclat_cmd c = { .cfg = { .max_funcs = 64, .sample = 1 } };
+	static struct funclat_cmd c = { .cfg = { .max_funcs = 64, .sample = 1 }, .routes = 20 };
 	const struct opt own[] = {
 		{ "hist", 0, OPT_FLAG, &c.hist, NULL, "print each function's latency distribution" },
 		{ "slow", 0, OPT_DOUBLE, &c.cfg.slow_ms, "MS",
@@ -136,11 +155,27 @@ int cmd_funclat(int argc, char **argv)
 		  .min = 1, .max = 1000000 },
 		{ NULL },
 	};
+	const struct opt http_own[] = {
+		{ "slow", 0, OPT_DOUBLE, &c.cfg.slow_ms, "MS",
+		  "print each request at least MS long as it ends, with its route, goroutine and stack",
+		  .min = 0.001, .max = 3600000 },
+		{ "routes", 0, OPT_INT, &c.routes, "N",
+		  "show the N busiest routes, the others as one row (default 20)", .min = 1,
+		  .max = 100000 },
+		{ NULL },
+	};
 	const struct opt *tables[] = {
 		session_opt_table(&c.so, SESSION_OPT_PID | SESSION_OPT_DURATION |
 						 SESSION_OPT_INTERVAL | SESSION_OPT_JSON |
 						 SESSION_OPT_OUTPUT | SESSION_OPT_VERBOSE),
-		own, NULL,
+		http ? http_own : own, NULL,
+	};
+	const struct opts_cmd http_cmd = {
+		"http", "-p PID [-d SEC] [-i SEC] [--slow MS] [--routes N] [--json]",
+		"Requests of a Go net/http server per route (method and URL path): count, rate, "
+		"p50/p99/max, timed in net/http.serverHandler.ServeHTTP with entry and RET uprobes "
+		"(Go >= 1.17). Each request costs the server two probe hits (microseconds each).",
+		NULL,
 	};
 	const struct opts_cmd cmd = {
 		"funclat", "-p PID [-d SEC] [-i SEC] [--hist] [--slow MS [--args]] [--json] PATTERN...",
@@ -161,12 +196,19 @@ int cmd_funclat(int argc, char **argv)
 	char err[600];
 	int rc;
 
-	rc = opts_parse(&cmd, tables, argc, argv, &rest);
+	rc = opts_parse(http ? &http_cmd : &cmd, tables, argc, argv, http ? NULL : &rest);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	if (http) {
+		rest.argv = funclat_http_pattern;
+		rest.argc = 1;
+		c.cfg.http = true;
+		c.cfg.max_funcs = 1;
+	}
 	if (c.so.pids.n == 0 || rest.argc == 0) {
-		cli_error("funclat: give %s (goscope funclat -p PID PATTERN...)",
-			  c.so.pids.n == 0 ? "the process with -p PID" : "at least one PATTERN");
+		cli_error("%s: give %s (goscope %s)", http ? "http" : "funclat",
+			  c.so.pids.n == 0 ? "the process with -p PID" : "at least one PATTERN",
+			  http ? "http -p PID" : "funclat -p PID PATTERN...");
 		return 2;
 	}
 	if (c.cfg.args && c.cfg.slow_ms <= 0) {
@@ -175,7 +217,7 @@ int cmd_funclat(int argc, char **argv)
 	}
 	c.cfg.patterns = rest.argv;
 	c.cfg.npatterns = (size_t)rest.argc;
-	if (session_init(&s, "funclat", &c.so, &ops, &c) != 0)
+	if (session_init(&s, http ? "http" : "funclat", &c.so, &ops, &c) != 0)
 		return 1;
 	c.fl = funclat_open(&c.cfg, c.so.verbose, err, sizeof(err));
 	if (!c.fl) {
@@ -187,4 +229,14 @@ int cmd_funclat(int argc, char **argv)
 	session_free(&s);
 	funclat_close(c.fl);
 	return rc;
+}
+
+int cmd_funclat(int argc, char **argv)
+{
+	return funclat_run(argc, argv, false);
+}
+
+int cmd_http(int argc, char **argv)
+{
+	return funclat_run(argc, argv, true);
 }

@@ -24,6 +24,13 @@
 #define FUNCLAT_GDEAD 6
 
 _Static_assert(FUNCLAT_INFLIGHT == FL_INFLIGHT, "report's copy of FL_INFLIGHT");
+_Static_assert(FUNCLAT_METHOD == FL_METHOD && FUNCLAT_PATH == FL_PATH, "route sizes");
+
+/* A route's totals at the previous read. */
+struct funclat_prev_route {
+	struct fl_route key;
+	struct fl_route_stats st;
+};
 
 /* One traced process. */
 struct funclat_tgt {
@@ -59,6 +66,8 @@ struct funclat {
 	double cost_t0, cost_cpu0;     /* funclat_cost_begin() */
 	uint64_t cost_hits0;
 	uint64_t prev_drops[FL_DROP_MAX];
+	struct funclat_prev_route *prev_routes;
+	size_t nprev_routes, cap_prev_routes;
 	funclat_event_fn on_event;
 	void *on_event_arg;
 };
@@ -276,6 +285,14 @@ int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *
 	int rc = -1;
 
 	memset(m, 0, sizeof(*m));
+	if (fl->c.http && (gb->go_minor < GOBIN_MIN_TRACE_MINOR ||
+			   (gb->arch != ELFIMG_ARCH_AMD64 && gb->arch != ELFIMG_ARCH_ARM64))) {
+		snprintf(err, errlen,
+			 "%s is built with %s: reading requests needs Go >= 1.17 on amd64 or arm64 (register arguments)",
+			 t->name, gobin_go_version(gb));
+		free(hit);
+		return -1;
+	}
 	if (!hit) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -384,7 +401,8 @@ int funclat_attach(struct funclat *fl, struct target *t, char *err, size_t errle
 		struct fl_func ff = {
 			.tgid = (uint32_t)t->pid,
 			.goid_off = tg->goid_off,
-			.flags = tg->gb->go_minor >= 17 ? FL_F_REG_G : 0,
+			.flags = (tg->gb->go_minor >= 17 ? FL_F_REG_G : 0) |
+				 (fl->c.http ? FL_F_HTTP : 0),
 		};
 
 		memset(fn, 0, sizeof(*fn));
@@ -447,6 +465,12 @@ static int funclat_on_event(void *ctx, void *data, size_t len)
 	ev.dur_ns = e->dur_ns;
 	ev.has_args = fl->c.args;
 	memcpy(ev.args, e->args, sizeof(ev.args));
+	if (fl->c.http) {
+		memcpy(ev.method, e->route.method, sizeof(ev.method));
+		memcpy(ev.path, e->route.path, sizeof(ev.path));
+		ev.method[sizeof(ev.method) - 1] = 0;
+		ev.path[sizeof(ev.path) - 1] = 0;
+	}
 	ev.gb = tg->gb;
 	ev.bias = tg->bias;
 	/* The RET's pc, the caller (not in the frame-pointer chain at a RET), its callers. */
@@ -585,8 +609,8 @@ int funclat_read(struct funclat *fl, double seconds, struct funclat_report *r)
 			/* A new maximum is exact; else the top bucket's upper bound. */
 			o->h.max = cur->max_ns > p->max_ns ? cur->max_ns
 							   : hist_bucket_low((unsigned)hi + 1) - 1;
-			if (o->h.max < o->h.min)
-				o->h.max = o->h.min;
+			if (o->h.max < o->h.min || o->timed == 1)
+				o->h.min = o->h.max; /* one call: every quantile is it */
 		}
 		fn->prev = *cur;
 	}
@@ -606,6 +630,8 @@ int funclat_read(struct funclat *fl, double seconds, struct funclat_report *r)
 			r->drop_inflight = d;
 		else if (k == FL_DROP_GSTATE)
 			r->drop_gstate = d;
+		else if (k == FL_DROP_ROUTES)
+			r->drop_routes = d;
 		if (k != FL_DROP_NOG)
 			r->drops += d;
 	}
@@ -616,6 +642,131 @@ void funclat_report_free(struct funclat_report *r)
 {
 	free(r->f);
 	r->f = NULL;
+	r->n = 0;
+}
+
+/* --- routes (http) ------------------------------------------------------------ */
+
+struct funclat_route_walk {
+	struct funclat *fl;
+	struct funclat_routes *out;
+	size_t cap;
+	int rc;
+};
+
+static struct funclat_prev_route *funclat_prev_route(struct funclat *fl, const struct fl_route *k)
+{
+	for (size_t i = 0; i < fl->nprev_routes; i++)
+		if (memcmp(&fl->prev_routes[i].key, k, sizeof(*k)) == 0)
+			return &fl->prev_routes[i];
+	if (fl->nprev_routes == fl->cap_prev_routes) {
+		size_t cap = fl->cap_prev_routes ? fl->cap_prev_routes * 2 : 64;
+		struct funclat_prev_route *v = realloc(fl->prev_routes, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		fl->prev_routes = v;
+		fl->cap_prev_routes = cap;
+	}
+	memset(&fl->prev_routes[fl->nprev_routes], 0, sizeof(*fl->prev_routes));
+	fl->prev_routes[fl->nprev_routes].key = *k;
+	return &fl->prev_routes[fl->nprev_routes++];
+}
+
+static void funclat_route_key(const void *key, void *arg)
+{
+	struct funclat_route_walk *w = arg;
+	const struct fl_route *k = key;
+	struct fl_route_stats *cur = malloc(sizeof(*cur));
+	struct funclat_prev_route *p;
+	struct funclat_route_report *o;
+	int lo = -1, hi = -1;
+
+	if (!cur || bpf_map__lookup_elem(w->fl->skel->maps.routes, k, sizeof(*k), cur,
+					 sizeof(*cur), 0) != 0) {
+		free(cur);
+		return;
+	}
+	p = funclat_prev_route(w->fl, k);
+	if (!p || (w->out->n == w->cap && w->cap >= FL_MAX_ROUTES * 4)) {
+		w->rc = -1;
+		free(cur);
+		return;
+	}
+	if (cur->count == p->st.count) {
+		free(cur);
+		return; /* nothing in this window */
+	}
+	if (w->out->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 32;
+		struct funclat_route_report *v = realloc(w->out->r, cap * sizeof(*v));
+
+		if (!v) {
+			w->rc = -1;
+			free(cur);
+			return;
+		}
+		w->out->r = v;
+		w->cap = cap;
+	}
+	o = &w->out->r[w->out->n++];
+	memset(o, 0, sizeof(*o));
+	o->pid = (pid_t)k->tgid;
+	memcpy(o->method, k->method, sizeof(o->method));
+	memcpy(o->path, k->path, sizeof(o->path));
+	o->method[sizeof(o->method) - 1] = 0;
+	o->path[sizeof(o->path) - 1] = 0;
+	o->count = cur->count - p->st.count;
+	o->total_ns = cur->total_ns - p->st.total_ns;
+	for (unsigned b = 0; b < GS_HIST_BUCKETS && b < HIST_BUCKETS; b++) {
+		uint32_t d = cur->hist[b] - p->st.hist[b];
+
+		o->h.b[b] = d;
+		if (d && lo < 0)
+			lo = (int)b;
+		if (d)
+			hi = (int)b;
+	}
+	o->h.count = o->count;
+	o->h.sum = o->total_ns;
+	if (hi >= 0) {
+		o->h.min = hist_bucket_low((unsigned)lo);
+		o->h.max = cur->max_ns > p->st.max_ns ? cur->max_ns
+						       : hist_bucket_low((unsigned)hi + 1) - 1;
+		if (o->h.max < o->h.min || o->count == 1)
+			o->h.min = o->h.max; /* one request: every quantile is it */
+	}
+	p->st = *cur;
+	free(cur);
+}
+
+static int funclat_route_cmp(const void *a, const void *b)
+{
+	const struct funclat_route_report *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	if (x->total_ns != y->total_ns)
+		return x->total_ns < y->total_ns ? 1 : -1;
+	return strcmp(x->path, y->path);
+}
+
+int funclat_read_routes(struct funclat *fl, double seconds, struct funclat_routes *r)
+{
+	struct funclat_route_walk w = { fl, r, 0, 0 };
+
+	memset(r, 0, sizeof(*r));
+	r->seconds = seconds;
+	bpfload_each_key(fl->skel->maps.routes, sizeof(struct fl_route), funclat_route_key, &w);
+	if (r->n)
+		qsort(r->r, r->n, sizeof(*r->r), funclat_route_cmp);
+	return w.rc;
+}
+
+void funclat_routes_free(struct funclat_routes *r)
+{
+	free(r->r);
+	r->r = NULL;
 	r->n = 0;
 }
 
@@ -695,6 +846,7 @@ void funclat_close(struct funclat *fl)
 	for (size_t i = 0; i < fl->nfns; i++)
 		free(fl->fns[i].name);
 	free(fl->fns);
+	free(fl->prev_routes);
 	ring_buffer__free(fl->rb);
 	funclat_bpf__destroy(fl->skel);
 	free(fl);

@@ -40,6 +40,8 @@ struct funclat_config {
 	double slow_ms;        /* > 0: an event per call at least this long */
 	bool args;             /* keep the integer argument registers for events */
 	long long sample;      /* time one call in SAMPLE (>= 1) */
+	bool http;             /* the functions are net/http.serverHandler.ServeHTTP:
+				  time per route too (Go >= 1.17) */
 };
 
 /* What a target's patterns matched, for the line printed before attaching. */
@@ -70,8 +72,27 @@ struct funclat_report {
 	double hits_per_s;
 	double est_cpu;       /* estimated target CPU the probes took, cores */
 	uint64_t drops;       /* events lost + calls not timed (maps full) */
-	uint64_t drop_events, drop_inflight, drop_gstate;
+	uint64_t drop_events, drop_inflight, drop_gstate, drop_routes;
 	long long sample;
+};
+
+#define FUNCLAT_METHOD 8
+#define FUNCLAT_PATH 64
+
+/* One HTTP route (method and URL path, cut at 63 bytes) over a window. */
+struct funclat_route_report {
+	pid_t pid;
+	char method[FUNCLAT_METHOD];
+	char path[FUNCLAT_PATH];  /* "(other)": the routes past the kernel's bound */
+	uint64_t count;
+	uint64_t total_ns;
+	struct hist h;
+};
+
+struct funclat_routes {
+	double seconds;
+	struct funclat_route_report *r; /* by count, then total time */
+	size_t n;
 };
 
 /* A slow call, as it happened. */
@@ -83,6 +104,8 @@ struct funclat_event {
 	uint64_t dur_ns;
 	bool has_args;
 	uint64_t args[FUNCLAT_NARGS];
+	char method[FUNCLAT_METHOD]; /* http: the request ("" otherwise) */
+	char path[FUNCLAT_PATH];
 	struct gobin *gb;     /* to symbolize pcs (the target's) */
 	uint64_t bias;
 	uint64_t pcs[FUNCLAT_MAX_PCS]; /* pcs[0] the RET's pc, then return addresses */
@@ -134,6 +157,13 @@ void funclat_sweep(struct funclat *fl);
  */
 int funclat_read(struct funclat *fl, double seconds, struct funclat_report *r);
 void funclat_report_free(struct funclat_report *r);
+
+/*
+ * http: the routes' window since the previous call into R (free with
+ * funclat_routes_free). 0, or -1 (memory).
+ */
+int funclat_read_routes(struct funclat *fl, double seconds, struct funclat_routes *r);
+void funclat_routes_free(struct funclat_routes *r);
 
 /*
  * goscope's own cost: call funclat_cost_begin() when the probes are in,

@@ -152,6 +152,10 @@ void funclat_print_event(FILE *out, const struct funclat_event *e, bool json)
 		jsonw_kint(&w, "tid", e->tid);
 		jsonw_kuint(&w, "goid", e->goid);
 		jsonw_kstr(&w, "func", e->func);
+		if (e->path[0]) {
+			jsonw_kstr(&w, "method", e->method);
+			jsonw_kstr(&w, "path", e->path);
+		}
 		jsonw_kdouble(&w, "dur_us", funclat_us(e->dur_ns));
 		if (e->has_args) {
 			jsonw_key(&w, "args");
@@ -166,8 +170,12 @@ void funclat_print_event(FILE *out, const struct funclat_event *e, bool json)
 		fflush(out);
 		return;
 	}
-	fprintf(out, "slow %s %s: pid %d tid %d goroutine %" PRIu64, e->func,
-		fmt_dur(d, sizeof(d), e->dur_ns), (int)e->pid, (int)e->tid, e->goid);
+	if (e->path[0])
+		fprintf(out, "slow %s %s %s: pid %d tid %d goroutine %" PRIu64, e->method, e->path,
+			fmt_dur(d, sizeof(d), e->dur_ns), (int)e->pid, (int)e->tid, e->goid);
+	else
+		fprintf(out, "slow %s %s: pid %d tid %d goroutine %" PRIu64, e->func,
+			fmt_dur(d, sizeof(d), e->dur_ns), (int)e->pid, (int)e->tid, e->goid);
 	if (e->has_args) {
 		fprintf(out, " args");
 		for (int i = 0; i < FUNCLAT_NARGS; i++)
