@@ -321,6 +321,11 @@ int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *
 
 		if (hit[i])
 			continue;
+		if (fl->c.http) {
+			snprintf(err, errlen, "%s serves no HTTP with net/http (it has no %s)", t->name,
+				 fl->c.patterns[i]);
+			goto out;
+		}
 		inl = funclat_inlined_only(gb, fl->c.patterns[i]);
 		if (inl) {
 			snprintf(err, errlen,

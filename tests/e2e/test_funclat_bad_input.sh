@@ -16,12 +16,12 @@ fl_prog_start
 bad() {
 	local want=$1 re=$2 rc
 	shift 2
-	"$GOSCOPE" funclat "$@" >"$TMP/out" 2>"$TMP/err"
+	"$GOSCOPE" "${BAD_CMD:-funclat}" "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	if [ $rc -eq "$want" ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -qE "^goscope: $re" "$TMP/err"; then
-		pass "funclat $*: exit $rc: $(cat "$TMP/err")"
+		pass "${BAD_CMD:-funclat} $*: exit $rc: $(cat "$TMP/err")"
 	else
-		fail "funclat $*: exit $rc (want $want), stderr: $(head -3 "$TMP/err")"
+		fail "${BAD_CMD:-funclat} $*: exit $rc (want $want), stderr: $(head -3 "$TMP/err")"
 	fi
 }
 
@@ -40,6 +40,27 @@ bad 2 "funclat: --sample x" -p "$P" --sample x main.sleep5
 bad 1 "funclat: .*no such process" -p 4194000 main.sleep5
 bad 2 "funclat: -p 999999999: not a pid" -p 999999999 main.sleep5
 bad 1 "funclat: .*not a Go program" -p $$ main.sleep5
+
+# goscope http on a program without net/http, on Go 1.16 (stack arguments).
+BAD_CMD=http bad 1 "http: pid $P \(flprog\): flprog serves no HTTP with net/http \(it has no net/http.serverHandler.ServeHTTP\)" \
+	-p "$P" -d 1
+BAD_CMD=http bad 2 "http: give the process with -p PID" -d 1
+BAD_CMD=http bad 2 "http: unexpected argument|http: .*main.sleep5" -p "$P" main.sleep5
+ES16=$TESTBINS/esbuild-0.11.23/esbuild
+if [ -x "$ES16" ]; then
+	port=$(free_port)
+	spawn "$TMP/es.out" "$TMP/es.err" "$ES16" --serve="127.0.0.1:$port"
+	es=$SPAWN_PID
+	if wait_port 127.0.0.1 "$port" "$es"; then
+		"$GOSCOPE" http -p "$es" -d 1 >"$TMP/out" 2>"$TMP/err"
+		rc=$?
+		if [ $rc -eq 1 ] && grep -qE "^goscope: http: .*built with go1\.16.*needs Go >= 1\.17" "$TMP/err"; then
+			pass "http on esbuild 0.11.23 (Go 1.16): exit 1: $(cat "$TMP/err")"
+		else
+			fail "http on esbuild 0.11.23 (Go 1.16): exit $rc: $(head -2 "$TMP/err")"
+		fi
+	fi
+fi
 
 # A pattern list where one function has no RET: it is skipped, the rest traced.
 "$GOSCOPE" funclat -p "$P" -d 1 main.sleep5 main.spinForever >"$TMP/out" 2>"$TMP/err"
