@@ -126,6 +126,14 @@ def slow(gs_path, args):
     return 0 if ok else 1
 
 
+def slowmin(gs_path, min_us):
+    evs = [o for o in jstream.load(gs_path) if o.get("type") == "slow"]
+    short = [e for e in evs if e["dur_us"] < min_us]
+    print(f"{len(evs)} slow events, {len(short)} shorter than {min_us:.0f} us "
+          f"({sorted(set(e['func'] for e in evs))})")
+    return 0 if not short else 1
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "prog":
@@ -134,4 +142,6 @@ if __name__ == "__main__":
         sys.exit(count(sys.argv[2], sys.argv[3:]))
     if mode == "slow":
         sys.exit(slow(sys.argv[2], sys.argv[3:]))
+    if mode == "slowmin":
+        sys.exit(slowmin(sys.argv[2], float(sys.argv[3])))
     sys.exit(2)

@@ -9,9 +9,9 @@
 # runtime.Stack header. Truths: exactly 5 slow events for main.slowArg,
 # each >= 30 ms, on that goroutine, first argument register 12345 (RAX on
 # amd64: Go's register ABI), the stack starting at main.slowArg with
-# main.slowCaller as its caller; the program's faster functions probed in
-# the same run (main.sleep5, 5 ms) give no event; the text form says the
-# same.
+# main.slowCaller as its caller; main.sleep5 (5 ms) probed in the same run
+# gives an event only for a call that took 20 ms (a busy machine): every
+# event is at least 20 ms long. The text form says the same.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/funclat_lib.sh"
 
@@ -38,8 +38,8 @@ if round "$TMP/slow.json" --json --slow 20 --args main.slowArg main.sleep5; then
 	check_v "--slow: 5 events of main.slowArg >= 30 ms, goroutine $goid, RAX 12345, called by main.slowCaller" \
 		FLCHECK slow "$TMP/slow.json" --func main.slowArg --count 5 --min-us 30000 --goid "$goid" \
 		--args 12345 --caller main.slowCaller
-	check_v "--slow: no event for main.sleep5 (5 ms)" \
-		FLCHECK slow "$TMP/slow.json" --func main.sleep5 --count 0 --min-us 0
+	check_v "--slow: every event at least 20 ms (main.sleep5's too, when the machine made one that slow)" \
+		FLCHECK slowmin "$TMP/slow.json" 20000
 	check_v "--slow: the counts still include every call" FLCHECK count "$TMP/slow.json" main.slowArg=5
 else
 	fail "goscope funclat --slow did not start: $(tail -3 "$TMP/slow.json.err")"

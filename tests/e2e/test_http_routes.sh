@@ -20,7 +20,7 @@ LOAD() { "$PYTHON" "$E2E_DIR/http_routes_load.py" "$@"; }
 
 need_go
 go_build "$TMP/httproutes" httproutes || die "go build tests/go/httproutes"
-spawn "$TMP/hr.out" "$TMP/hr.err" nice -n -10 "$TMP/httproutes"
+fl_spawn_rt "$TMP/hr.out" "$TMP/hr.err" "$TMP/httproutes"
 hr=$SPAWN_PID
 wait_line "$TMP/hr.out" '^httproutes: listening' "$hr" 30 || die "httproutes did not start"
 addr=$(sed -n 's/^httproutes: listening on //p' "$TMP/hr.out")
