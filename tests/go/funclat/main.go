@@ -24,6 +24,8 @@
 //	          30 ms each, on a goroutine whose id is printed first
 //	          ("funclat: slow goroutine N")
 //
+// With -hot a goroutine calls main.hotFn in a tight loop from the start.
+//
 // main.inlinedAdd is inlined at its only call site and main.spinForever
 // never returns (no RET): funclat must say so.
 //
@@ -109,6 +111,11 @@ func deep2() byte { return frame(200) }
 //go:noinline
 func tiny(x int) int { return x*3 + 1 }
 
+// hotFn is called in a tight loop with -hot: probing it costs the program.
+//
+//go:noinline
+func hotFn(x int) int { return x ^ 0x55 }
+
 //go:noinline
 func recur(n int) int {
 	if n == 0 {
@@ -186,7 +193,16 @@ func main() {
 	nBoom := flag.Int("boom", 100, "main.boom calls in the round")
 	nGoexit := flag.Int("goexit", 10, "goroutines ending in main.goexiter")
 	nSlow := flag.Int("slow", 5, "main.slowArg calls in the round")
+	hot := flag.Bool("hot", false, "call main.hot in a tight loop from the start")
 	flag.Parse()
+
+	if *hot {
+		go func() {
+			for i := 0; ; i++ {
+				sink += uint64(hotFn(i))
+			}
+		}()
+	}
 
 	go spinForever()
 
