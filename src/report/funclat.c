@@ -84,8 +84,14 @@ void funclat_print_text(FILE *out, const struct funclat_report *r, bool hist, bo
 	}
 	fprintf(out, "%.1f s; probe hits %" PRIu64 " (%.0f/s, about %.1f%% of a CPU in the target)",
 		r->seconds, r->hits, r->hits_per_s, 100.0 * r->est_cpu);
-	if (r->sample > 1)
-		fprintf(out, "; timing 1 call in %lld", r->sample);
+	if (r->sample > 1) {
+		uint64_t timed = 0;
+
+		for (size_t i = 0; i < r->n; i++)
+			timed += r->f[i].timed;
+		fprintf(out, "; timing 1 call in %lld (%" PRIu64 " timed: TOTAL is theirs)", r->sample,
+			timed);
+	}
 	if (r->drops)
 		fprintf(out, "; %" PRIu64 " not timed (%" PRIu64 " events lost, %" PRIu64
 			     " nested deeper than %d, %" PRIu64 " goroutine table full)",

@@ -7,7 +7,9 @@
 # breakpoint traps. Truths: the report's own counts (probe hits = 2 x
 # calls within 0.1%, as each call passes its entry and its one RET) and the target's
 # CPU time from /proc/PID/stat while traced (the traps are charged to it):
-# the warning line is printed, once, and the program survives; probing a
+# the warning line is printed, once, and the program survives; with
+# --sample 10 every call is still counted and one in 10 (+-1 point) timed;
+# probing a
 # function the program never calls in the same setting gives no warning.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/funclat_lib.sh"
@@ -29,6 +31,17 @@ print(f"calls {f['count']}, probe hits {s['probe_hits']} ({s['hits_per_s']:.0f}/
 ok = abs(s["probe_hits"] - 2 * f["count"]) <= max(2, 0.001 * s["probe_hits"]) and s["probe_hits"] > 1000
 ok = ok and abs(s["est_cpu_cores"] - s["hits_per_s"] * 11e-6) < 0.01
 sys.exit(0 if ok else 1)
+PY
+"$GOSCOPE" funclat -p "$FL_PID" -d 2 --json --sample 10 main.hotFn >"$TMP/sample.json" 2>"$TMP/sample.err"
+check_v "--sample 10: every call counted, about one in 10 timed (per-CPU counters)" "$PYTHON" - "$TMP/sample.json" <<'PY'
+import sys, jstream
+objs = jstream.load(sys.argv[1])
+f = [o for o in objs if o.get("type") == "func"][0]
+s = [o for o in objs if o.get("type") == "summary"][0]
+share = f["timed"] / f["count"] if f["count"] else 0
+print(f"calls {f['count']}, timed {f['timed']} ({100 * share:.1f}%), probe hits {s['probe_hits']}, sample {s['sample']}")
+ok = abs(s["probe_hits"] - 2 * f["count"]) <= max(2, 0.001 * s["probe_hits"])
+sys.exit(0 if ok and 0.09 <= share <= 0.11 and s["sample"] == 10 else 1)
 PY
 "$GOSCOPE" funclat -p "$FL_PID" -d 2 main.spinForever main.goexiter >"$TMP/cold.txt" 2>"$TMP/cold.err"
 if grep -q warning "$TMP/cold.err"; then
