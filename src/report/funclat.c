@@ -128,7 +128,6 @@ void funclat_print_json(FILE *out, const struct funclat_report *r)
 		jsonw_kdouble(&w, "rate_per_s", (double)f->calls / div);
 		jsonw_kuint(&w, "unwound", f->unwound);
 		jsonw_obj_end(&w);
-		fputc('\n', out);
 	}
 	jsonw_init(&w, out);
 	jsonw_obj_begin(&w);
@@ -141,7 +140,6 @@ void funclat_print_json(FILE *out, const struct funclat_report *r)
 	jsonw_kdouble(&w, "est_cpu_cores", r->est_cpu);
 	jsonw_kint(&w, "sample", r->sample);
 	jsonw_obj_end(&w);
-	fputc('\n', out);
 }
 
 void funclat_print_event(FILE *out, const struct funclat_event *e, bool json)
@@ -172,7 +170,6 @@ void funclat_print_event(FILE *out, const struct funclat_event *e, bool json)
 		}
 		stack_json(&w, e->gb, e->bias, e->pcs, e->npcs, STACK_PC_FIRST);
 		jsonw_obj_end(&w);
-		fputc('\n', out);
 		fflush(out);
 		return;
 	}

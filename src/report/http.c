@@ -111,7 +111,6 @@ static void http_json_row(FILE *out, const struct funclat_route_report *x, doubl
 	jsonw_kdouble(&w, "p99_us", (double)hist_quantile(&x->h, 0.99) / 1e3);
 	jsonw_kdouble(&w, "max_us", (double)x->h.max / 1e3);
 	jsonw_obj_end(&w);
-	fputc('\n', out);
 }
 
 void http_print_json(FILE *out, const struct funclat_routes *r, const struct funclat_report *f,
@@ -139,6 +138,5 @@ void http_print_json(FILE *out, const struct funclat_routes *r, const struct fun
 	jsonw_kuint(&w, "probe_hits", f->hits);
 	jsonw_kdouble(&w, "est_cpu_cores", f->est_cpu);
 	jsonw_obj_end(&w);
-	fputc('\n', out);
 	free(rest);
 }

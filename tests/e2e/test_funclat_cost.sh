@@ -5,7 +5,8 @@
 # Target: tests/go/funclat -hot, one goroutine calling main.hotFn (two
 # instructions) in a tight loop. Probing it turns every call into two
 # breakpoint traps. Truths: the report's own counts (probe hits = 2 x
-# calls within 0.1%, as each call passes its entry and its one RET) and the target's
+# calls within 2%, as each call passes its entry and its one RET; the
+# probes are attached one after the other) and the target's
 # CPU time from /proc/PID/stat while traced (the traps are charged to it):
 # the warning line is printed, once, and the program survives; with
 # --sample 10 every call is still counted and one in 10 (+-1 point) timed;
@@ -27,8 +28,9 @@ f = [o for o in objs if o.get("type") == "func"][0]
 s = [o for o in objs if o.get("type") == "summary"][0]
 print(f"calls {f['count']}, probe hits {s['probe_hits']} ({s['hits_per_s']:.0f}/s), estimate {s['est_cpu_cores']:.2f} CPU")
 # The hit counter and the call counts are read a moment apart while the
-# loop runs (tens of calls at this rate): 0.1%.
-ok = abs(s["probe_hits"] - 2 * f["count"]) <= max(2, 0.001 * s["probe_hits"]) and s["probe_hits"] > 1000
+# loop runs, and the entry probe is attached a moment before the RET's:
+# tens to thousands of calls at this rate on a busy machine: 2%.
+ok = abs(s["probe_hits"] - 2 * f["count"]) <= max(2, 0.02 * s["probe_hits"]) and s["probe_hits"] > 1000
 ok = ok and abs(s["est_cpu_cores"] - s["hits_per_s"] * 11e-6) < 0.01
 sys.exit(0 if ok else 1)
 PY
@@ -40,7 +42,7 @@ f = [o for o in objs if o.get("type") == "func"][0]
 s = [o for o in objs if o.get("type") == "summary"][0]
 share = f["timed"] / f["count"] if f["count"] else 0
 print(f"calls {f['count']}, timed {f['timed']} ({100 * share:.1f}%), probe hits {s['probe_hits']}, sample {s['sample']}")
-ok = abs(s["probe_hits"] - 2 * f["count"]) <= max(2, 0.001 * s["probe_hits"])
+ok = abs(s["probe_hits"] - 2 * f["count"]) <= max(2, 0.02 * s["probe_hits"])
 sys.exit(0 if ok and 0.09 <= share <= 0.11 and s["sample"] == 10 else 1)
 PY
 "$GOSCOPE" funclat -p "$FL_PID" -d 2 main.spinForever main.goexiter >"$TMP/cold.txt" 2>"$TMP/cold.err"
