@@ -10,8 +10,10 @@
 # handler) are counted exactly once per request and every call is timed
 # (none unwound); esbuild's net/http.(*conn).serve once per connection (a
 # new connection per request); caddy also carries probes on every
-# net/http.(*conn) method. Every response stays correct while probed, and
-# the server still serves after goscope detaches.
+# net/http.(*conn) method, and the same probes stay on for 10 s of wrk
+# (wrk's own count of responses, none non-2xx, no socket error). Every
+# response stays correct while probed, and the server still serves after
+# goscope detaches.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/funclat_lib.sh"
 
@@ -88,6 +90,22 @@ if [ -x /usr/bin/caddy ]; then
 		url=http://127.0.0.1:$port/index.html
 		probe_round caddy "$caddy" "$url" 2000 4 "" \
 			net/http.serverHandler.ServeHTTP '*/fileserver.(*FileServer).ServeHTTP' 'net/http.(*conn).*'
+		# Under wrk for 10 s with the same probes: no error, no non-2xx
+		# response, and the handler counted once per request wrk completed
+		# (plus at most one in flight per connection when wrk stops).
+		if command -v wrk >/dev/null && gs_start "$TMP/wrk.json" -p "$caddy" --json \
+			net/http.serverHandler.ServeHTTP 'net/http.(*conn).*'; then
+			wrk -t2 -c16 -d10s "$url" >"$TMP/wrk.txt" 2>&1
+			gs_stop
+			reqs=$(awk '/requests in/ { print $1 }' "$TMP/wrk.txt")
+			count=$("$PYTHON" -c 'import sys,jstream; print([o for o in jstream.load(sys.argv[1]) if o.get("func")=="net/http.serverHandler.ServeHTTP"][0]["count"])' "$TMP/wrk.json")
+			if [ -n "$reqs" ] && ! grep -qE 'Non-2xx|Socket errors' "$TMP/wrk.txt" &&
+				[ "$count" -ge "$reqs" ] && [ "$count" -le $((reqs + 16)) ]; then
+				pass "caddy under wrk 10 s: $reqs responses, all 2xx, no socket error; ServeHTTP counted $count"
+			else
+				fail "caddy under wrk: $reqs requests, ServeHTTP $count: $(grep -E 'Non-2xx|Socket|requests in' "$TMP/wrk.txt")"
+			fi
+		fi
 		check "caddy: still serving after goscope detached" HTTPC "$url" 20 2 "$BODY"
 	else
 		fail "caddy not serving: $(tail -2 "$TMP/caddy.err")"
