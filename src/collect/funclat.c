@@ -160,10 +160,36 @@ static unsigned funclat_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-/* The three names of GB closest to PATTERN (its wildcards removed) into BUF. */
-static void funclat_suggest(const struct gobin *gb, const char *pattern, char *buf, size_t len)
+/*
+ * How far NAME is from WANT (K bytes, the pattern without wildcards):
+ * names containing it first (shorter ones first), then the edit distance
+ * to the whole name or to its tail (names start with a long package path
+ * the pattern may leave out).
+ */
+static unsigned funclat_suggest_score(const char *want, size_t k, const char *name)
 {
-	char want[97];
+	size_t l = strlen(name);
+	unsigned d, t;
+
+	if (k >= 3 && strstr(name, want))
+		return (unsigned)((l - k) / 16);
+	d = funclat_distance(want, name);
+	if (l > k) {
+		t = funclat_distance(want, name + (l - k)) + 2;
+		if (t < d)
+			d = t;
+	}
+	return d + 16;
+}
+
+/*
+ * The three names of GB closest to PATTERN (its wildcards removed) into
+ * BUF. True when '*PATTERN' matches the closest (a package path the
+ * pattern left out).
+ */
+static bool funclat_suggest(const struct gobin *gb, const char *pattern, char *buf, size_t len)
+{
+	char want[97], star[512];
 	const char *best[3] = { NULL, NULL, NULL };
 	unsigned bd[3] = { ~0u, ~0u, ~0u };
 	size_t k = 0, n = pclntab_nfunc(gb->pcln), off = 0;
@@ -178,10 +204,7 @@ static void funclat_suggest(const struct gobin *gb, const char *pattern, char *b
 
 		if (!pclntab_func_at(gb->pcln, i, &f))
 			continue;
-		d = funclat_distance(want, f.name);
-		/* A name containing the pattern's text is as close as can be. */
-		if (k >= 3 && strstr(f.name, want))
-			d = d / 4;
+		d = funclat_suggest_score(want, k, f.name);
 		for (int j = 0; j < 3; j++) {
 			if (best[j] && strcmp(best[j], f.name) == 0)
 				break; /* the same name twice in the table */
@@ -199,6 +222,10 @@ static void funclat_suggest(const struct gobin *gb, const char *pattern, char *b
 	buf[0] = 0;
 	for (int j = 0; j < 3 && best[j] && off < len; j++)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", j ? ", " : "", best[j]);
+	if (!best[0] || pattern[0] == '*')
+		return false;
+	snprintf(star, sizeof(star), "*%s", pattern);
+	return fnmatch(star, best[0], 0) == 0;
 }
 
 /*
@@ -318,6 +345,7 @@ int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *
 	for (size_t i = 0; i < fl->c.npatterns; i++) {
 		const char *inl;
 		char near[400];
+		bool prefix;
 
 		if (hit[i])
 			continue;
@@ -333,9 +361,12 @@ int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *
 				 fl->c.patterns[i], inl);
 			goto out;
 		}
-		funclat_suggest(gb, fl->c.patterns[i], near, sizeof(near));
-		snprintf(err, errlen, "'%s' matches no function of %s%s%s", fl->c.patterns[i],
-			 t->name, near[0] ? "; closest: " : "", near);
+		prefix = funclat_suggest(gb, fl->c.patterns[i], near, sizeof(near));
+		/* A package path left out: the glob must match the whole name. */
+		snprintf(err, errlen, "'%s' matches no function of %s%s%s%s%s%s", fl->c.patterns[i],
+			 t->name, near[0] ? "; closest: " : "", near,
+			 prefix ? " (a pattern matches the whole name: try '*" : "",
+			 prefix ? fl->c.patterns[i] : "", prefix ? "')" : "");
 		goto out;
 	}
 	if ((long long)k > fl->c.max_funcs && !fl->c.force) {

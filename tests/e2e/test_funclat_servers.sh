@@ -106,6 +106,15 @@ if [ -x /usr/bin/caddy ]; then
 				fail "caddy under wrk: $reqs requests, ServeHTTP $count: $(grep -E 'Non-2xx|Socket|requests in' "$TMP/wrk.txt")"
 			fi
 		fi
+		# A pattern without the package path: the full name is suggested.
+		"$GOSCOPE" funclat -p "$caddy" 'fileserver.(*FileServer).ServeHTTP' >/dev/null 2>"$TMP/nomatch.err"
+		rc=$?
+		if [ $rc -eq 1 ] && grep -qF "closest: github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver.(*FileServer).ServeHTTP," "$TMP/nomatch.err" &&
+			grep -qF "try '*fileserver.(*FileServer).ServeHTTP'" "$TMP/nomatch.err"; then
+			pass "caddy: a pattern without its package path: the full name suggested, with '*'"
+		else
+			fail "caddy: pattern without package path: exit $rc: $(cat "$TMP/nomatch.err")"
+		fi
 		check "caddy: still serving after goscope detached" HTTPC "$url" 20 2 "$BODY"
 	else
 		fail "caddy not serving: $(tail -2 "$TMP/caddy.err")"
