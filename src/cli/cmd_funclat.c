@@ -174,16 +174,16 @@ static int funclat_run(int argc, char **argv, bool http)
 		"http", "-p PID [-d SEC] [-i SEC] [--slow MS] [--routes N] [--json]",
 		"Requests of a Go net/http server per route (method and URL path): count, rate, "
 		"p50/p99/max, timed in net/http.serverHandler.ServeHTTP with entry and RET uprobes "
-		"(Go >= 1.17). Each request costs the server two probe hits (microseconds each).",
-		NULL,
+		"(Go >= 1.17). Each request costs the server two probe hits (10-20 microseconds each).",
+		"-p PID is required.",
 	};
 	const struct opts_cmd cmd = {
 		"funclat", "-p PID [-d SEC] [-i SEC] [--hist] [--slow MS [--args]] [--json] PATTERN...",
 		"Latency of Go functions of a running process, per call: PATTERN is a glob over "
 		"the binary's function names ('main.*', '*.(*Store).Get'). Calls are timed per "
 		"goroutine with uprobes at each function's entry and at each of its RETs (never "
-		"a uretprobe). Each probe hit costs the target a few microseconds.",
-		NULL,
+		"a uretprobe). Each probe hit costs the target 10-20 microseconds of CPU.",
+		"-p PID is required (the patterns are resolved in each target's own binary).",
 	};
 	static const struct session_ops ops = {
 		.take = funclat_take,
