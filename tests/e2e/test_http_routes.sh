@@ -14,6 +14,8 @@
 # /sleep20/ requests, each with its path.
 # Target 2: Debian's caddy serving a file: 300 GET /index.html (200, the
 # file's content) and 50 GET /missing (404), counted exactly per route.
+# Target 3: Debian's prometheus (no scrape job): 100 GET /-/healthy and 50
+# GET /api/v1/status/buildinfo, counted exactly per route.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/funclat_lib.sh"
 LOAD() { "$PYTHON" "$E2E_DIR/http_routes_load.py" "$@"; }
@@ -107,6 +109,28 @@ print(rows)
 sys.exit(0 if rows == {"GET /index.html": 300, "GET /missing": 50} else 1)' "$TMP/caddy.json"
 	else
 		fail "caddy or goscope http did not start: $(tail -2 "$TMP/caddy.err" "$TMP/caddy.json.err" 2>/dev/null)"
+	fi
+fi
+
+if [ -x /usr/bin/prometheus ]; then
+	# No scrape job: the only requests are the client's.
+	printf 'global:\n  scrape_interval: 1h\n' >"$TMP/prom.yml"
+	port=$(free_port)
+	spawn "$TMP/prom.out" "$TMP/prom.err" /usr/bin/prometheus --config.file="$TMP/prom.yml" \
+		--storage.tsdb.path="$TMP/promdata" --web.listen-address="127.0.0.1:$port"
+	prom=$SPAWN_PID
+	if wait_port 127.0.0.1 "$port" "$prom" && http_start "$TMP/prom.json" -p "$prom" --json; then
+		check_v "prometheus: every response right while traced" \
+			LOAD "http://127.0.0.1:$port" GET:/-/healthy:100 GET:/api/v1/status/buildinfo:50
+		gs_stop
+		expect_eq "goscope http -p prometheus: exit status" "$GS_RC" 0
+		check "prometheus: GET /-/healthy 100 and GET /api/v1/status/buildinfo 50, nothing else" "$PYTHON" -c '
+import sys, jstream
+rows = {o["method"] + " " + o["path"]: o["count"] for o in jstream.load(sys.argv[1]) if o.get("type") == "route"}
+print(rows)
+sys.exit(0 if rows == {"GET /-/healthy": 100, "GET /api/v1/status/buildinfo": 50} else 1)' "$TMP/prom.json"
+	else
+		fail "prometheus or goscope http did not start: $(tail -2 "$TMP/prom.err" "$TMP/prom.json.err" 2>/dev/null)"
 	fi
 fi
 finish
