@@ -551,21 +551,21 @@ static void funclat_sweep_key(const void *key, void *arg)
 	struct fl_gstate st;
 	uint64_t goid = 0;
 	uint32_t status = 0;
-	bool stale;
 
 	if (bpf_map_lookup_elem(fd, key, &st) != 0)
 		return;
 	if (!tg) {
-		stale = true; /* the process is gone */
-	} else if (tg->goid_off < 0 || tg->status_off < 0) {
+		/* The process is gone: its calls in flight did not unwind, they ended with it. */
+		bpf_map_delete_elem(fd, key);
 		return;
-	} else {
-		if (!procmem_read(&tg->pm, k->g + (uint64_t)tg->status_off, &status, sizeof(status)) ||
-		    !procmem_u64(&tg->pm, k->g + (uint64_t)tg->goid_off, &goid))
-			return;
-		stale = goid != st.goid || (status & ~0x1000u) == FUNCLAT_GDEAD;
 	}
-	if (!stale)
+	if (tg->goid_off < 0 || tg->status_off < 0)
+		return;
+	if (!procmem_read(&tg->pm, k->g + (uint64_t)tg->status_off, &status, sizeof(status)) ||
+	    !procmem_u64(&tg->pm, k->g + (uint64_t)tg->goid_off, &goid))
+		return;
+	/* Another goroutine on this g, or none (Gdead, Gscan bit masked). */
+	if (goid == st.goid && (status & ~0x1000u) != FUNCLAT_GDEAD)
 		return;
 	for (uint32_t i = 0; i < st.n && i < FL_INFLIGHT; i++)
 		if (st.c[i].func < fl->nfns)
