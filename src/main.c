@@ -25,6 +25,8 @@ static const struct goscope_cmd goscope_cmds[] = {
 	{ "leaks", cmd_leaks, "goroutine leaks: groups by creation site that only grow, parked" },
 	{ "contention", cmd_contention, "contended channels, mutexes and semaphores: waiters by object" },
 	{ "goroutines", cmd_goroutines, "goroutine dump of a running process, read from outside" },
+	{ "funclat", cmd_funclat, "latency of chosen Go functions per call, slow calls with Go stacks" },
+	{ "http", cmd_http, "Go net/http server requests per route: counts, p50/p99, slow requests" },
 	{ "funcs", cmd_funcs, "list a binary's functions (entry, size, name) from its pclntab" },
 };
 

@@ -1,0 +1,142 @@
+/*
+ * uprobe: entry and RET probes of Go functions (see uprobe.h).
+ */
+#include "uprobe.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "../gobin/gobin.h"
+
+int uprobe_func_at(const struct gobin *gb, const char *name, uint64_t entry, uint64_t end,
+		   struct uprobe_func *f, char *err, size_t errlen)
+{
+	char why[256];
+
+	memset(f, 0, sizeof(*f));
+	f->name = name;
+	f->entry = entry;
+	f->end = end;
+	if (disasm_func_sites(gb, entry, end, &f->sites, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+int uprobe_func_by_name(const struct gobin *gb, const char *name, struct uprobe_func *f,
+			char *err, size_t errlen)
+{
+	size_t n = pclntab_nfunc(gb->pcln);
+
+	for (size_t i = 0; i < n; i++) {
+		struct pclntab_func pf;
+
+		if (pclntab_func_at(gb->pcln, i, &pf) && strcmp(pf.name, name) == 0)
+			return uprobe_func_at(gb, pf.name, pf.entry, pf.end, f, err, errlen);
+	}
+	snprintf(err, errlen, "no function %s in %s", name, gb->path);
+	return -1;
+}
+
+void uprobe_func_free(struct uprobe_func *f)
+{
+	disasm_sites_free(&f->sites);
+}
+
+size_t uprobe_func_nsites(const struct uprobe_func *f)
+{
+	return 1 + f->sites.nrets + f->sites.ntails;
+}
+
+bool uprobe_file_offset(const struct gobin *gb, uint64_t vaddr, uint64_t *off)
+{
+	size_t len = 0;
+	const uint8_t *file = elfimg_file(gb->img, &len);
+	const uint8_t *p = elfimg_vptr(gb->img, vaddr, 1);
+
+	if (!file || !p || p < file || (size_t)(p - file) >= len)
+		return false;
+	*off = (uint64_t)(p - file);
+	return true;
+}
+
+static int uprobe_links_push(struct uprobe_links *l, struct bpf_link *link)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct bpf_link **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = link;
+	return 0;
+}
+
+static int uprobe_attach_one(struct uprobe_links *l, const struct gobin *gb, const char *path,
+			     pid_t pid, struct bpf_program *prog, uint64_t vaddr,
+			     uint64_t cookie, const char *name, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = cookie, .retprobe = false);
+	struct bpf_link *link;
+	uint64_t off;
+
+	if (!uprobe_file_offset(gb, vaddr, &off)) {
+		snprintf(err, errlen, "%s: address 0x%llx is not in the file", name,
+			 (unsigned long long)vaddr);
+		return -1;
+	}
+	link = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)off, &o);
+	if (!link) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: uprobe at 0x%llx (file offset 0x%llx): %s%s", name,
+			 (unsigned long long)vaddr, (unsigned long long)off, strerror(e),
+			 e == ENOENT || e == EOPNOTSUPP ? " (does this kernel have uprobes?)" : "");
+		return -1;
+	}
+	if (uprobe_links_push(l, link) != 0) {
+		bpf_link__destroy(link);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int uprobe_attach_func(struct uprobe_links *l, const struct gobin *gb, const char *path,
+		       pid_t pid, const struct uprobe_func *f, struct bpf_program *entry_prog,
+		       struct bpf_program *exit_prog, uint64_t cookie, char *err, size_t errlen)
+{
+	const struct disasm_sites *s = &f->sites;
+
+	if (uprobe_attach_one(l, gb, path, pid, entry_prog, s->entry, cookie, f->name, err,
+			      errlen) != 0)
+		return -1;
+	if (!exit_prog)
+		return 0;
+	for (size_t i = 0; i < s->nrets; i++)
+		if (uprobe_attach_one(l, gb, path, pid, exit_prog, s->rets[i], cookie, f->name, err,
+				      errlen) != 0)
+			return -1;
+	for (size_t i = 0; i < s->ntails; i++)
+		if (uprobe_attach_one(l, gb, path, pid, exit_prog, s->tails[i], cookie, f->name,
+				      err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
+void uprobe_links_destroy(struct uprobe_links *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		bpf_link__destroy(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
