@@ -55,6 +55,7 @@ int cmd_offcpu(int argc, char **argv);
 int cmd_syscalls(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 /*
  * Print a stack (run-time return addresses, innermost first) as goroutine

@@ -277,3 +277,120 @@ size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
 	}
 	return 0;
 }
+
+/* The data addresses function NAME references, sorted; 0 with WHY if none. */
+static size_t gg_func_refs(struct gobin *gb, const char *name, uint64_t *refs, size_t max,
+			   char *why, size_t whylen)
+{
+	uint64_t entry;
+	size_t len, n;
+	const uint8_t *code = gg_func(gb, name, &entry, &len);
+	csh cs;
+	cs_err e;
+
+	if (!code) {
+		snprintf(why, whylen, "%s not found in the pclntab", name);
+		return 0;
+	}
+	if (gb->arch == ELFIMG_ARCH_AMD64)
+		e = cs_open(CS_ARCH_X86, CS_MODE_64, &cs);
+	else if (gb->arch == ELFIMG_ARCH_ARM64)
+		e = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs);
+	else {
+		snprintf(why, whylen, "cannot decode %s code", elfimg_arch_name(gb->arch));
+		return 0;
+	}
+	if (e != CS_ERR_OK) {
+		snprintf(why, whylen, "capstone: %s", cs_strerror(e));
+		return 0;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (gb->arch == ELFIMG_ARCH_AMD64)
+		n = gg_refs_amd64(cs, code, len, entry, refs, max);
+	else
+		n = gg_refs_arm64(cs, code, len, entry, refs, max);
+	cs_close(&cs);
+	qsort(refs, n, sizeof(refs[0]), gg_cmp_u64);
+	if (n == 0)
+		snprintf(why, whylen, "%s references no data", name);
+	return n;
+}
+
+bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, size_t noffs,
+			   size_t min_match, uint64_t *base, char *why, size_t whylen)
+{
+	uint64_t refs[GG_MAX_REFS];
+	size_t n = gg_func_refs(gb, func, refs, GG_MAX_REFS, why, whylen);
+	size_t best = 0, nbest = 0;
+	uint64_t best_base = 0;
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < noffs; k++) {
+			uint64_t b;
+			size_t match = 0;
+
+			if (offs[k] < 0 || refs[i] < (uint64_t)offs[k])
+				continue;
+			b = refs[i] - (uint64_t)offs[k];
+			if (b == best_base && best)
+				continue;
+			for (size_t j = 0; j < noffs; j++)
+				if (offs[j] >= 0 && gg_has(refs, n, b + (uint64_t)offs[j]))
+					match++;
+			if (match > best) {
+				best = match;
+				best_base = b;
+				nbest = 1;
+			} else if (match == best && b != best_base) {
+				nbest++;
+			}
+		}
+	}
+	if (best < min_match || nbest != 1) {
+		snprintf(why, whylen, "no unique struct base in %s (%zu of %zu fields at best)", func,
+			 best, noffs);
+		return false;
+	}
+	*base = best_base;
+	return true;
+}
+
+size_t goglobals_stwreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
+{
+	memset(wr, 0, sizeof(*wr));
+	if (elfimg_ptrsize(gb->img) != 8)
+		return 0;
+	for (size_t si = 0; si < elfimg_nsections(gb->img); si++) {
+		const struct elfimg_section *s = elfimg_section_at(gb->img, si);
+
+		if (!(s->flags & 2) || !(s->flags & 1) || s->type == 8 /* NOBITS */)
+			continue;
+		for (uint64_t a = s->addr; a + 48 <= s->addr + s->size; a += 8) {
+			size_t l0, l1, l2;
+			const char *s1 = gg_gostring(gb, a + 16, &l1);
+
+			if (!gg_streq(s1, l1, "GC mark termination"))
+				continue;
+			const char *s2 = gg_gostring(gb, a + 32, &l2);
+			const char *s0 = gg_gostring(gb, a, &l0);
+
+			if (!gg_streq(s2, l2, "GC sweep termination") || !gg_streq(s0, l0, "unknown"))
+				continue;
+			wr->addr = a;
+			for (size_t i = 0; i < GOGLOBALS_MAX_WAITREASONS; i++) {
+				size_t l;
+				const char *str = gg_gostring(gb, a + 16 * i, &l);
+
+				if (!str || l == 0 || !gg_reason_text(str, l))
+					break;
+				wr->str[i] = str;
+				wr->len[i] = l;
+				wr->n = i + 1;
+			}
+			return wr->n;
+		}
+	}
+	return 0;
+}

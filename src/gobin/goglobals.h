@@ -42,4 +42,23 @@ struct goglobals_waitreasons {
 };
 size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr);
 
+/*
+ * The address of a runtime global struct (runtime.work, runtime.gcController)
+ * in a stripped binary: the one base B such that at least MIN_MATCH of
+ * B + OFFS[i] (fields at known offsets, -1 ignored) are data addresses the
+ * function FUNC references. False with a reason in WHY when no base, or
+ * more than one, fits.
+ */
+bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, size_t noffs,
+			   size_t min_match, uint64_t *base, char *why, size_t whylen);
+
+/*
+ * The runtime's stwReasonStrings (Go 1.21+): entry i names stwReason i, the
+ * reason of a stop-the-world pause ("GC mark termination", "GOMAXPROCS",
+ * "read mem stats", ...). Found as the array of string headers starting
+ * "unknown", "GC mark termination", "GC sweep termination". Returns the
+ * number of entries, 0 if not found (releases before 1.21 have none).
+ */
+size_t goglobals_stwreasons(struct gobin *gb, struct goglobals_waitreasons *wr);
+
 #endif
