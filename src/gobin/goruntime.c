@@ -349,6 +349,9 @@ const struct goruntime_gc_field goruntime_gc_fields[GCF_N] = {
 	[GCF_DEDICATED] = { "dedicatedMarkTime", GCV_GCCONTROLLER, 8 },
 	[GCF_FRACTIONAL] = { "fractionalMarkTime", GCV_GCCONTROLLER, 8 },
 	[GCF_IDLE] = { "idleMarkTime", GCV_GCCONTROLLER, 8 },
+	[GCF_HEAPLIVE] = { "heapLive", GCV_GCCONTROLLER, 8 },
+	[GCF_MAXSTACKSCAN] = { "maxStackScan", GCV_GCCONTROLLER, 8 },
+	[GCF_GLOBALSSCAN] = { "globalsScan", GCV_GCCONTROLLER, 8 },
 	[GCF_M_PREEMPTOFF] = { "preemptoff", GCV_M, 16 },
 };
 
@@ -389,7 +392,8 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		[GCF_HEAP1] = 416, [GCF_HEAP2] = 424, [GCF_MAXPROCS] = 352,
 		[GCF_STWPROCS] = 348, [GCF_USERFORCED] = 280, [GCF_HEAPGOAL] = 128,
 		[GCF_ASSIST] = 224, [GCF_DEDICATED] = 232, [GCF_FRACTIONAL] = 240,
-		[GCF_IDLE] = 248, [GCF_M_PREEMPTOFF] = 248,
+		[GCF_IDLE] = 248, [GCF_HEAPLIVE] = 136, [GCF_MAXSTACKSCAN] = 168,
+		[GCF_GLOBALSSCAN] = 176, [GCF_M_PREEMPTOFF] = 248,
 	};
 
 	o->source = NULL;

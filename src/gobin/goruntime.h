@@ -93,6 +93,9 @@ enum goruntime_gcf {
 	GCF_DEDICATED,   /* dedicatedMarkTime + fractionalMarkTime: background */
 	GCF_FRACTIONAL,
 	GCF_IDLE,        /* idleMarkTime */
+	GCF_HEAPLIVE,    /* gcController.heapLive, maxStackScan, globalsScan: */
+	GCF_MAXSTACKSCAN, /* gctrace prints them; they also tell gcController's */
+	GCF_GLOBALSSCAN,  /* address apart in a stripped binary */
 	GCF_M_PREEMPTOFF, /* m.preemptoff (string): the stop-the-world reason before 1.21 */
 	GCF_N
 };

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""gc_check: `goscope gc --json` against the truth of the same run.
+
+  gc_check.py gctrace GCTRACE_FILE GOSCOPE_JSON [--min-cycles N]
+      every cycle goscope reports is in GODEBUG=gctrace=1's output with the
+      same number; no number missing between the first and the last; the
+      three clock phases within 20% or 100 us; heap start/end/live and goal
+      within 1 MB (gctrace prints whole MB, rounded down); GOMAXPROCS equal.
+  gc_check.py assists GOSCOPE_JSON FUNC
+      assists were reported, and the largest total is on stacks through FUNC.
+  gc_check.py ratio FOLDED FUNC_A FUNC_B EXPECTED_PCT
+      FUNC_A's share of the bytes under FUNC_A or FUNC_B is EXPECTED_PCT
+      within 10 points.
+"""
+import re
+import sys
+
+from jstream import load as read_json_lines
+
+GCTRACE = re.compile(
+    r"^gc (\d+) @[\d.]+s \d+%: ([\d.]+)\+([\d.]+)\+([\d.]+) ms clock, .*? "
+    r"(\d+)->(\d+)->(\d+) MB, (\d+) MB goal, .*?(\d+) P")
+
+
+def fail(msg):
+    print(msg)
+    sys.exit(1)
+
+
+def gctrace(args):
+    trace, js = args[0], args[1]
+    min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 10
+    truth = {}
+    for line in open(trace, errors="replace"):
+        m = GCTRACE.match(line)
+        if m:
+            truth[int(m.group(1))] = [float(x) for x in m.groups()[1:]]
+    cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
+    if len(cycles) < min_cycles:
+        fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
+    nums = [c["cycle"] for c in cycles]
+    if None in nums:
+        fail("a cycle without its number")
+    missing = sorted(set(range(min(nums), max(nums) + 1)) - set(nums))
+    if missing:
+        fail("cycles missing between gc %d and gc %d: %s" % (min(nums), max(nums), missing[:10]))
+    bad = []
+    for c in cycles:
+        t = truth.get(c["cycle"])
+        if t is None:
+            fail("gc %d is not in gctrace's output" % c["cycle"])
+        sweep, mark, markterm, h0, h1, h2, goal, procs = t
+        for name, ours, ms in (("sweep termination", c["stw_sweep_termination_us"], sweep),
+                               ("concurrent mark", c["concurrent_mark_us"], mark),
+                               ("mark termination", c["stw_mark_termination_us"], markterm)):
+            us = ms * 1000
+            # gctrace prints two significant digits (or whole ms from 10 ms).
+            if abs(ours - us) > max(0.2 * us, 100):
+                bad.append("gc %d %s %.1f us vs gctrace %.3f ms" % (c["cycle"], name, ours, ms))
+        for name, key, mb in (("heap start", "heap_start_bytes", h0),
+                              ("heap end", "heap_end_bytes", h1),
+                              ("heap live", "heap_live_bytes", h2),
+                              ("heap goal", "heap_goal_bytes", goal)):
+            ours = c[key] / 1048576.0
+            if abs(ours - mb) > 1.0:
+                bad.append("gc %d %s %.2f MB vs gctrace %d MB" % (c["cycle"], name, ours, mb))
+        if c["procs"] != int(procs):
+            bad.append("gc %d procs %d vs %d" % (c["cycle"], c["procs"], procs))
+    if bad:
+        fail("%d disagreements, first: %s" % (len(bad), "; ".join(bad[:5])))
+    print("%d cycles gc %d..%d, all in gctrace with the same phases, heap and procs" %
+          (len(cycles), min(nums), max(nums)))
+
+
+def assists(args):
+    js, func = args
+    rows = [o for o in read_json_lines(js) if o.get("event") == "assist"]
+    if not rows:
+        fail("no assist reported")
+    through = sum(r["us"] for r in rows if any(func in f for f in r.get("stack", [])))
+    total = sum(r["us"] for r in rows)
+    if total <= 0 or through < 0.5 * total:
+        fail("assists through %s: %.0f of %.0f us" % (func, through, total))
+    goids = {r["goid"] for r in rows if r["goid"]}
+    print("%d assist rows, %.0f us, %.0f%% on stacks through %s, %d goroutines" %
+          (len(rows), total, 100 * through / total, func, len(goids)))
+
+
+def ratio(args):
+    folded, fa, fb, want = args[0], args[1], args[2], float(args[3])
+    a = b = 0
+    for line in open(folded):
+        stack, _, n = line.rstrip("\n").rpartition(" ")
+        frames = stack.split(";")
+        if fa in frames:
+            a += int(n)
+        elif fb in frames:
+            b += int(n)
+    if a + b == 0:
+        fail("no bytes under %s or %s" % (fa, fb))
+    pct = 100.0 * a / (a + b)
+    if abs(pct - want) > 10:
+        fail("%s has %.1f%% of the bytes, want %.0f%% +- 10" % (fa, pct, want))
+    print("%s %.1f%% of %d bytes (want %.0f%%)" % (fa, pct, a + b, want))
+
+
+if __name__ == "__main__":
+    {"gctrace": gctrace, "assists": assists, "ratio": ratio}[sys.argv[1]](sys.argv[2:])
