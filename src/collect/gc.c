@@ -25,8 +25,8 @@
 #include "../bpf/gc.h"
 #include "../bpf/lib/target.h"
 
-/* The reads are indexed by figure (goruntime.h); m.preemptoff, last, is read by the probe itself. */
-_Static_assert(GCF_M_PREEMPTOFF == GC_NREADS, "one read per GC figure of runtime.work and gcController");
+/* The reads are indexed by figure (goruntime.h); m.preemptoff is read by the probe itself. */
+_Static_assert(GCF_N <= GC_NREADS, "one read per GC figure of runtime.work and gcController");
 
 /* runtime.MemProfileRate's default: the sampling rate the scaling assumes. */
 #define GC_MEMPROFILE_RATE 524288.0
