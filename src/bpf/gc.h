@@ -77,6 +77,7 @@ struct gc_assist_val {
 	__u64 ns;       /* in gcAssistAlloc1: marking work (the runtime's assist CPU) */
 	__u64 wall_ns;  /* in gcAssistAlloc: drafted, waiting for credit included */
 	__u64 count;    /* gcAssistAlloc calls */
+	__u64 calls1;   /* gcAssistAlloc1 calls (marking rounds) */
 };
 
 /* A goroutine in gcAssistAlloc (keyed by its g). */

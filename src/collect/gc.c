@@ -493,6 +493,7 @@ static void gc_walk_assist(const void *key, void *arg)
 	a->ns = v.ns;
 	a->wall_ns = v.wall_ns;
 	a->count = v.count;
+	a->rounds = v.calls1;
 	a->npcs = gc_stack(w->c, k->stackid, a->pcs);
 }
 

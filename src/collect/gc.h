@@ -65,7 +65,8 @@ struct gc_assist {
 	uint64_t goid;
 	uint64_t ns;        /* marking work (gcAssistAlloc1): the runtime's assist CPU */
 	uint64_t wall_ns;   /* time drafted in gcAssistAlloc, waiting for credit included */
-	uint64_t count;
+	uint64_t count;     /* gcAssistAlloc calls */
+	uint64_t rounds;    /* gcAssistAlloc1 calls (a call may mark several rounds) */
 	uint64_t pcs[64];   /* innermost first; pcs[0] is the probe's pc */
 	size_t npcs;
 };

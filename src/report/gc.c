@@ -120,8 +120,7 @@ void gc_print_cycle(FILE *out, const struct gc_cycle *c, bool json, bool multi)
 			jsonw_kdouble(&w, "cpu_stw_us", gc_us(c->cpu_stw_ns));
 		}
 		jsonw_kstr(&w, "source", c->from_runtime ? "runtime" : "probes");
-		jsonw_obj_end(&w);
-		fputc('\n', out);
+		jsonw_obj_end(&w); /* ends the line */
 		return;
 	}
 	if (multi)
@@ -161,8 +160,7 @@ void gc_print_stw(FILE *out, const struct gc_stw *p, bool json, bool multi)
 		jsonw_kbool(&w, "gc", p->kind != GC_STW_OTHER);
 		jsonw_kdouble(&w, "stopping_us", gc_us(p->stopping_ns));
 		jsonw_kdouble(&w, "stopped_us", gc_us(p->stopped_ns));
-		jsonw_obj_end(&w);
-		fputc('\n', out);
+		jsonw_obj_end(&w); /* ends the line */
 		return;
 	}
 	if (multi)
@@ -274,9 +272,9 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 			jsonw_kdouble(&w, "us", gc_us(as->ns));
 			jsonw_kdouble(&w, "wall_us", gc_us(as->wall_ns));
 			jsonw_kuint(&w, "count", as->count);
+			jsonw_kuint(&w, "rounds", as->rounds);
 			stack_json(&w, t ? t->gb : NULL, t ? t->bias : 0, as->pcs, as->npcs, sflags);
-			jsonw_obj_end(&w);
-			fputc('\n', out);
+			jsonw_obj_end(&w); /* ends the line */
 		}
 		for (size_t i = 0; i < r->nallocs; i++) {
 			const struct gc_alloc *al = &r->allocs[i];
@@ -290,8 +288,7 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 			jsonw_kuint(&w, "objects", al->objects);
 			jsonw_kuint(&w, "samples", al->samples);
 			stack_json(&w, t ? t->gb : NULL, t ? t->bias : 0, al->pcs, al->npcs, sflags);
-			jsonw_obj_end(&w);
-			fputc('\n', out);
+			jsonw_obj_end(&w); /* ends the line */
 		}
 		jsonw_init(&w, out);
 		jsonw_obj_begin(&w);
@@ -320,8 +317,7 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 		jsonw_kuint(&w, "dropped_assists", r->drops_assists);
 		jsonw_kuint(&w, "dropped_allocs", r->drops_allocs);
 		jsonw_kuint(&w, "dropped_stacks", r->drops_stacks);
-		jsonw_obj_end(&w);
-		fputc('\n', out);
+		jsonw_obj_end(&w); /* ends the line */
 		return;
 	}
 	fprintf(out, "\ngoscope gc: %.2f s, %" PRIu64 " cycles (%.1f/s", seconds, s->cycles,
@@ -375,6 +371,23 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 	fprintf(out, "  verdict: %s\n", verdict);
 }
 
+/*
+ * The index of the first pc of PCS outside package runtime (the
+ * allocating frame: what runtime/pprof's heap profile starts at).
+ */
+static size_t gc_first_user(struct target *t, const uint64_t *pcs, size_t n)
+{
+	for (size_t i = 0; t && i < n; i++) {
+		struct stack_frame f;
+
+		if (stack_symbolize(t->gb, t->bias, pcs + i, 1, i == 0 ? STACK_PC_FIRST : 0, &f, 1) ==
+			    1 &&
+		    strncmp(f.func, "runtime.", 8) != 0)
+			return i;
+	}
+	return 0;
+}
+
 void gc_print_allocs_folded(FILE *out, const struct gc_report *r, struct target *const *targets,
 			    size_t ntargets)
 {
@@ -384,8 +397,10 @@ void gc_print_allocs_folded(FILE *out, const struct gc_report *r, struct target 
 
 		if (ntargets > 1 && t)
 			fprintf(out, "%s (%d);", t->name, (int)t->pid);
-		if (stack_folded(out, t ? t->gb : NULL, t ? t->bias : 0, al->pcs, al->npcs,
-				 STACK_PC_FIRST) == 0)
+		size_t k = gc_first_user(t, al->pcs, al->npcs);
+
+		if (stack_folded(out, t ? t->gb : NULL, t ? t->bias : 0, al->pcs + k, al->npcs - k,
+				 k ? 0 : STACK_PC_FIRST) == 0)
 			fputs("[unknown]", out);
 		fprintf(out, " %" PRIu64 "\n", al->bytes);
 	}
@@ -424,8 +439,10 @@ int gc_write_allocs_pprof(const char *path, const struct gc_report *r,
 		if (ti == ntargets)
 			continue;
 		snprintf(root, sizeof(root), "%.250s (%d)", targets[ti]->name, (int)al->pid);
-		if (pprof_sample(pp, maps[ti], al->pcs, al->npcs, NULL, ntargets > 1 ? root : NULL, v,
-				 &l, 1) != 0)
+		size_t k = gc_first_user(targets[ti], al->pcs, al->npcs);
+
+		if (pprof_sample(pp, maps[ti], al->pcs + k, al->npcs - k, NULL,
+				 ntargets > 1 ? root : NULL, v, &l, 1) != 0)
 			goto out;
 	}
 	rc = pprof_write(pp, path);

@@ -9,6 +9,9 @@
 // second and its workers are drafted into mark assists. It prints
 // "gcload: ready" once running, and on SIGUSR1 writes a runtime/pprof heap
 // profile to -heapprof (if given) and prints "gcload: heapprof written".
+// With -memstats D it calls runtime.ReadMemStats (a stop-the-world pause
+// "read mem stats") every D and prints the number of calls made so far
+// on SIGUSR2 ("gcload: memstats N").
 package main
 
 import (
@@ -19,6 +22,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -60,7 +64,27 @@ func main() {
 	live := flag.Int("live", 8, "live heap to keep, MB")
 	pause := flag.Duration("pause", 0, "sleep every 256 blocks (slows the GC rate)")
 	heapprof := flag.String("heapprof", "", "write a heap profile here on SIGUSR1")
+	memstats := flag.Duration("memstats", 0, "call runtime.ReadMemStats this often")
 	flag.Parse()
+
+	var nmemstats int64
+	if *memstats > 0 {
+		go func() {
+			var ms runtime.MemStats
+			for {
+				time.Sleep(*memstats)
+				runtime.ReadMemStats(&ms)
+				atomic.AddInt64(&nmemstats, 1)
+			}
+		}()
+	}
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	go func() {
+		for range usr2 {
+			fmt.Printf("gcload: memstats %d\n", atomic.LoadInt64(&nmemstats))
+		}
+	}()
 
 	keep := make([][]byte, *live)
 	for i := range keep {
