@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 var sink [64][]byte
@@ -58,6 +59,13 @@ func worker(id, size int, pause time.Duration) {
 	}
 }
 
+// monotonic: CLOCK_MONOTONIC in ns, the clock goscope's timestamps use.
+func monotonic() int64 {
+	var ts syscall.Timespec
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 1, uintptr(unsafe.Pointer(&ts)), 0)
+	return ts.Nano()
+}
+
 func main() {
 	workers := flag.Int("workers", 2, "allocating goroutines")
 	size := flag.Int("size", 8192, "bytes per block")
@@ -65,6 +73,7 @@ func main() {
 	pause := flag.Duration("pause", 0, "sleep every 256 blocks (slows the GC rate)")
 	heapprof := flag.String("heapprof", "", "write a heap profile here on SIGUSR1")
 	memstats := flag.Duration("memstats", 0, "call runtime.ReadMemStats this often")
+	memlog := flag.Bool("memlog", false, "print each ReadMemStats call's CLOCK_MONOTONIC start and end")
 	flag.Parse()
 
 	var nmemstats int64
@@ -73,8 +82,13 @@ func main() {
 			var ms runtime.MemStats
 			for {
 				time.Sleep(*memstats)
+				t0 := monotonic()
 				runtime.ReadMemStats(&ms)
-				atomic.AddInt64(&nmemstats, 1)
+				t1 := monotonic()
+				n := atomic.AddInt64(&nmemstats, 1)
+				if *memlog {
+					fmt.Printf("gcload: readmemstats %d %d %d\n", n, t0, t1)
+				}
 			}
 		}()
 	}
