@@ -55,7 +55,14 @@ static size_t gg_refs_arm64(csh cs, const uint8_t *code, size_t len, uint64_t en
 
 	if (!insn)
 		return 0;
-	while (n < max && cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+	while (n < max && len >= 4) {
+		/* Fixed-width: step over what capstone cannot decode (newer atomics). */
+		if (!cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+			code += 4;
+			len -= 4;
+			entry += 4;
+			continue;
+		}
 		cs_arm64 *a = &insn->detail->arm64;
 
 		if (insn->id == ARM64_INS_ADRP && a->op_count == 2 &&
@@ -69,9 +76,14 @@ static size_t gg_refs_arm64(csh cs, const uint8_t *code, size_t len, uint64_t en
 		if (insn->id == ARM64_INS_ADD && a->op_count == 3 &&
 		    a->operands[1].type == ARM64_OP_REG && a->operands[2].type == ARM64_OP_IMM) {
 			unsigned r = a->operands[1].reg - ARM64_REG_X0;
+			unsigned d = a->operands[0].reg - ARM64_REG_X0;
 
-			if (r < 32 && page[r])
+			if (r < 32 && page[r]) {
 				refs[n++] = page[r] + (uint64_t)a->operands[2].imm;
+				/* The register now holds that address: [Xd, #off] is relative to it. */
+				if (d < 32 && a->operands[0].type == ARM64_OP_REG)
+					page[d] = page[r] + (uint64_t)a->operands[2].imm;
+			}
 			continue;
 		}
 		for (int i = 0; i < a->op_count && n < max; i++) {
@@ -319,13 +331,20 @@ static size_t gg_func_refs(struct gobin *gb, const char *name, uint64_t *refs, s
 bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, size_t noffs,
 			   size_t min_match, uint64_t *base, char *why, size_t whylen)
 {
-	uint64_t refs[GG_MAX_REFS];
-	size_t n = gg_func_refs(gb, func, refs, GG_MAX_REFS, why, whylen);
-	size_t best = 0, nbest = 0;
+	enum { MAXREFS = 8192 }; /* gcMarkTermination: ~1500 on arm64 */
+	uint64_t *refs = malloc(MAXREFS * sizeof(*refs));
+	size_t n, best = 0, nbest = 0;
 	uint64_t best_base = 0;
 
-	if (n == 0)
+	if (!refs) {
+		snprintf(why, whylen, "out of memory");
 		return false;
+	}
+	n = gg_func_refs(gb, func, refs, MAXREFS, why, whylen);
+	if (n == 0) {
+		free(refs);
+		return false;
+	}
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < noffs; k++) {
 			uint64_t b;
@@ -348,6 +367,7 @@ bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, 
 			}
 		}
 	}
+	free(refs);
 	if (best < min_match || nbest != 1) {
 		snprintf(why, whylen, "no unique struct base in %s (%zu of %zu fields at best)", func,
 			 best, noffs);
