@@ -11,6 +11,7 @@
 #include "../gobin/gobin.h"
 #include "bpfload.h"
 #include "uprobe.h"
+#include "../core/session.h"
 
 #include "gc.skel.h"
 
@@ -39,6 +40,13 @@ struct gc_tstate {
 	int reason_src;
 	uint64_t swept_trigger;    /* trigger_ns whose sweep termination was seen */
 	struct gc_stw sweep, markterm; /* the last GC pauses (for timed cycles) */
+	/*
+	 * Without a reason to tell it (Go 1.17-1.20 without the m layout), a
+	 * pause is held until the next event: the one just before a cycle's
+	 * end is that cycle's mark termination.
+	 */
+	struct gc_stw pending;
+	bool has_pending;
 };
 
 struct gc_collector {
@@ -88,11 +96,27 @@ static uint64_t gc_val(const struct gc_event *e, int f)
 	}
 }
 
+/* Deliver the held pause, as KIND. */
+static void gc_flush_pending(struct gc_collector *c, struct gc_tstate *ts, enum gc_stw_kind kind)
+{
+	if (!ts->has_pending)
+		return;
+	ts->has_pending = false;
+	ts->pending.kind = kind;
+	if (kind == GC_STW_MARK_TERM) {
+		snprintf(ts->pending.reason, sizeof(ts->pending.reason), "GC mark termination");
+		ts->markterm = ts->pending;
+	}
+	if (c->on_stw)
+		c->on_stw(&ts->pending, c->arg);
+}
+
 static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct gc_event *e)
 {
 	struct gc_tstate *ts = t->priv;
 	struct gc_cycle cy;
 
+	gc_flush_pending(c, ts, GC_STW_MARK_TERM);
 	memset(&cy, 0, sizeof(cy));
 	cy.pid = t->pid;
 	cy.trigger = e->trigger <= 2 ? (enum gc_trigger)e->trigger : GC_TRIGGER_UNKNOWN;
@@ -105,7 +129,8 @@ static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct g
 		cy.from_runtime = true;
 		cy.number = gc_val(e, GCF_CYCLES);
 		cy.start_ns = t0;
-		if (t1 >= t0 && t2 >= t1 && t3 >= t2) {
+		if (t0 && t1 >= t0 && t2 >= t1 && t3 >= t2) {
+			cy.has_phases = true;
 			cy.sweep_term_ns = t1 - t0;
 			cy.mark_ns = t2 - t1;
 			cy.mark_term_ns = t3 - t2;
@@ -130,7 +155,12 @@ static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct g
 		const struct gc_stw *a = &ts->sweep, *b = &ts->markterm;
 
 		cy.start_ns = a->start_ns;
-		if (a->start_ns && b->start_ns > a->start_ns) {
+		/* Each pause belongs to one cycle only. */
+		memset(&ts->sweep, 0, sizeof(ts->sweep));
+		memset(&ts->markterm, 0, sizeof(ts->markterm));
+		if (a->start_ns && b->start_ns > a->start_ns + a->stopping_ns + a->stopped_ns &&
+		    e->ts - b->start_ns < 10000000000ull) {
+			cy.has_phases = true;
 			cy.sweep_term_ns = a->stopping_ns + a->stopped_ns;
 			cy.mark_ns = b->start_ns - (a->start_ns + cy.sweep_term_ns);
 			cy.mark_term_ns = b->stopping_ns + b->stopped_ns;
@@ -145,6 +175,7 @@ static void gc_on_stw(struct gc_collector *c, struct target *t, const struct gc_
 	struct gc_tstate *ts = t->priv;
 	struct gc_stw s;
 
+	gc_flush_pending(c, ts, GC_STW_OTHER);
 	memset(&s, 0, sizeof(s));
 	s.pid = t->pid;
 	s.start_ns = e->stop_ns;
@@ -182,6 +213,11 @@ static void gc_on_stw(struct gc_collector *c, struct target *t, const struct gc_
 		ts->sweep = s;
 	else if (s.kind == GC_STW_MARK_TERM)
 		ts->markterm = s;
+	if (s.kind == GC_STW_OTHER && ts->reason_src == GC_REASON_NONE) {
+		ts->pending = s;
+		ts->has_pending = true;
+		return;
+	}
 	if (c->on_stw)
 		c->on_stw(&s, c->arg);
 }
@@ -416,6 +452,8 @@ void gc_remove_target(struct gc_collector *c, struct target *t)
 
 	/* Events already in the ring buffer still find the target. */
 	gc_poll(c);
+	if (ts)
+		gc_flush_pending(c, ts, GC_STW_OTHER);
 	for (size_t i = 0; i < c->ntargets; i++) {
 		if (c->targets[i] == t) {
 			c->targets[i] = c->targets[--c->ntargets];
@@ -550,6 +588,13 @@ int gc_read(struct gc_collector *c, struct gc_report *r)
 	struct gc_walk w = { .c = c, .r = r };
 
 	memset(r, 0, sizeof(*r));
+	/* A pause held for a while is not a mark termination. */
+	for (size_t i = 0; i < c->ntargets; i++) {
+		struct gc_tstate *ts = c->targets[i]->priv;
+
+		if (ts && ts->has_pending && session_now() - ts->pending.start_ns > 1000000000ull)
+			gc_flush_pending(c, ts, GC_STW_OTHER);
+	}
 	bpfload_each_key(c->skel->maps.assists, sizeof(struct gc_assist_key), gc_walk_assist, &w);
 	w.cap = 0;
 	bpfload_each_key(c->skel->maps.allocs, sizeof(struct gc_alloc_key), gc_walk_alloc, &w);

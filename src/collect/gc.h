@@ -37,6 +37,7 @@ struct gc_cycle {
 	uint64_t number;         /* the runtime's cycle number (gctrace's gc N); 0: unknown */
 	uint64_t start_ns;       /* CLOCK_MONOTONIC: sweep termination began */
 	enum gc_trigger trigger;
+	bool has_phases;         /* the three phases below are known */
 	uint64_t sweep_term_ns;  /* STW sweep termination (clock) */
 	uint64_t mark_ns;        /* concurrent mark (clock) */
 	uint64_t mark_term_ns;   /* STW mark termination (clock) */

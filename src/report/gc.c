@@ -97,9 +97,16 @@ void gc_print_cycle(FILE *out, const struct gc_cycle *c, bool json, bool multi)
 			jsonw_knull(&w, "cycle");
 		jsonw_kuint(&w, "start_ns", c->start_ns);
 		jsonw_kstr(&w, "trigger", gc_trigger_name(c->trigger));
-		jsonw_kdouble(&w, "stw_sweep_termination_us", gc_us(c->sweep_term_ns));
-		jsonw_kdouble(&w, "concurrent_mark_us", gc_us(c->mark_ns));
-		jsonw_kdouble(&w, "stw_mark_termination_us", gc_us(c->mark_term_ns));
+		if (c->has_phases) {
+			jsonw_kdouble(&w, "stw_sweep_termination_us", gc_us(c->sweep_term_ns));
+			jsonw_kdouble(&w, "concurrent_mark_us", gc_us(c->mark_ns));
+			jsonw_kdouble(&w, "stw_mark_termination_us", gc_us(c->mark_term_ns));
+		} else {
+			/* The window began during this cycle. */
+			jsonw_knull(&w, "stw_sweep_termination_us");
+			jsonw_knull(&w, "concurrent_mark_us");
+			jsonw_knull(&w, "stw_mark_termination_us");
+		}
 		if (c->has_heap) {
 			jsonw_kuint(&w, "heap_start_bytes", c->heap_start);
 			jsonw_kuint(&w, "heap_end_bytes", c->heap_end);
@@ -129,9 +136,13 @@ void gc_print_cycle(FILE *out, const struct gc_cycle *c, bool json, bool multi)
 		fprintf(out, "gc %" PRIu64 " ", c->number);
 	else
 		fprintf(out, "gc ? ");
-	fprintf(out, "%s: sweep-term %s + mark %s + mark-term %s", gc_trigger_name(c->trigger),
-		fmt_dur(a, sizeof(a), c->sweep_term_ns), fmt_dur(b, sizeof(b), c->mark_ns),
-		fmt_dur(d, sizeof(d), c->mark_term_ns));
+	if (c->has_phases)
+		fprintf(out, "%s: sweep-term %s + mark %s + mark-term %s",
+			gc_trigger_name(c->trigger), fmt_dur(a, sizeof(a), c->sweep_term_ns),
+			fmt_dur(b, sizeof(b), c->mark_ns), fmt_dur(d, sizeof(d), c->mark_term_ns));
+	else
+		fprintf(out, "%s: phases not seen (began before the window)",
+			gc_trigger_name(c->trigger));
 	if (c->has_heap)
 		fprintf(out, ", heap %.1f -> %.1f MB, live %.1f MB, goal %.1f MB, %d P",
 			(double)c->heap_start / GC_MB, (double)c->heap_end / GC_MB,

@@ -6,6 +6,12 @@
       same number; no number missing between the first and the last; the
       three clock phases within 20% or 100 us; heap start/end/live and goal
       within 1 MB (gctrace prints whole MB, rounded down); GOMAXPROCS equal.
+  gc_check.py timed GCTRACE_FILE GOSCOPE_JSON [--min-cycles N]
+      for releases whose runtime.work goscope cannot read (cycles timed by
+      the pause probes, no number): goscope's cycles are consecutive
+      gctrace cycles (one offset maps all of them, none missing) whose
+      three clock phases agree within 20% or 100 us (200 us for the
+      stop-the-world phases, which hold the probes' own cost).
   gc_check.py assists GOSCOPE_JSON FUNC
       assists were reported, and the largest total is on stacks through FUNC.
   gc_check.py ratio FOLDED FUNC_A FUNC_B EXPECTED_PCT
@@ -72,6 +78,37 @@ def gctrace(args):
           (len(cycles), min(nums), max(nums)))
 
 
+def timed(args):
+    trace, js = args[0], args[1]
+    min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 2
+    truth = []
+    for line in open(trace, errors="replace"):
+        m = GCTRACE.match(line)
+        if m:
+            truth.append((int(m.group(1)), [float(x) * 1000 for x in m.groups()[1:4]]))
+    cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
+    if len(cycles) < min_cycles:
+        fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
+    keys = ("stw_sweep_termination_us", "concurrent_mark_us", "stw_mark_termination_us")
+
+    def agree(c, t):
+        if c[keys[0]] is None:
+            return True
+        slack = (200, 100, 200)
+        return all(abs(c[k] - us) <= max(0.2 * us, sl) for k, us, sl in zip(keys, t, slack))
+
+    for k in range(len(truth) - len(cycles) + 1):
+        if all(agree(c, truth[k + i][1]) for i, c in enumerate(cycles)):
+            print("%d cycles = gctrace gc %d..%d, phases within 20%%" %
+                  (len(cycles), truth[k][0], truth[k + len(cycles) - 1][0]))
+            return
+    for c in cycles:
+        print("goscope: %s" % ([c[k] for k in keys],))
+    for n, t in truth:
+        print("gctrace gc %d: %s" % (n, t))
+    fail("no run of consecutive gctrace cycles matches goscope's %d" % len(cycles))
+
+
 def assists(args):
     js, func = args
     rows = [o for o in read_json_lines(js) if o.get("event") == "assist"]
@@ -105,4 +142,4 @@ def ratio(args):
 
 
 if __name__ == "__main__":
-    {"gctrace": gctrace, "assists": assists, "ratio": ratio}[sys.argv[1]](sys.argv[2:])
+    {"gctrace": gctrace, "timed": timed, "assists": assists, "ratio": ratio}[sys.argv[1]](sys.argv[2:])
