@@ -63,5 +63,18 @@ for spec in 0.13.15:go1.17 0.17.19:go1.20 0.25.12:go1.23 0.27.7:go1.25 0.28.2:go
 	check "esbuild $ver ($go): still running after goscope detached" kill -0 "$es"
 	kill "$es"
 done
+# Go 1.16 (esbuild 0.11.23): one line saying why, exit 1, target untouched.
+ES=$TESTBINS/esbuild-0.11.23/esbuild
+if [ -x "$ES" ]; then
+	port=$(free_port)
+	spawn "$TMP/old.out" "$TMP/old.err" "$ES" --serve="127.0.0.1:$port"
+	es=$SPAWN_PID
+	wait_port 127.0.0.1 "$port" "$es" || die "esbuild 0.11.23 not serving"
+	"$GOSCOPE" gc -p "$es" -d 1 >"$TMP/old.gs" 2>"$TMP/old.gserr"
+	expect_eq "esbuild 0.11.23 (go1.16): exit status" "$?" 1
+	check "esbuild 0.11.23 (go1.16): one line naming Go 1.17" \
+		bash -c "[ \$(wc -l <'$TMP/old.gserr') = 1 ] && grep -q '^goscope: gc: .*needs Go 1.17 or newer' '$TMP/old.gserr'"
+	check "esbuild 0.11.23: still running" kill -0 "$es"
+fi
 [ $ran -gt 0 ] || skip "no esbuild test binaries"
 finish
