@@ -195,12 +195,13 @@ static void gc_on_stw(struct gc_collector *c, struct target *t, const struct gc_
 		snprintf(s.reason, sizeof(s.reason), "%.*s", GC_REASON_LEN, e->reason_str);
 		/*
 		 * Before 1.21 the GC's own pauses carry no reason of their own
-		 * (m.preemptoff is "gcing" at mark termination): the first
-		 * pause after gcStart is the sweep termination, "gcing" the
-		 * mark termination.
+		 * (m.preemptoff is "" at sweep termination, "gcing" at mark
+		 * termination; other pauses name themselves): the first pause
+		 * without a name after gcStart is the sweep termination.
 		 */
 		if (e->trigger_ns && e->trigger_ns != ts->swept_trigger &&
-		    e->stop_ns >= e->trigger_ns) {
+		    e->stop_ns >= e->trigger_ns &&
+		    (ts->reason_src == GC_REASON_NONE || s.reason[0] == 0)) {
 			s.kind = GC_STW_SWEEP_TERM;
 			ts->swept_trigger = e->trigger_ns;
 			snprintf(s.reason, sizeof(s.reason), "GC sweep termination");

@@ -261,8 +261,10 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 		pmax = p[s->npauses - 1];
 	}
 	free(p);
-	qsort(r->assists, r->nassists, sizeof(*r->assists), gc_cmp_assist);
-	qsort(r->allocs, r->nallocs, sizeof(*r->allocs), gc_cmp_alloc);
+	if (r->nassists)
+		qsort(r->assists, r->nassists, sizeof(*r->assists), gc_cmp_assist);
+	if (r->nallocs)
+		qsort(r->allocs, r->nallocs, sizeof(*r->allocs), gc_cmp_alloc);
 	for (size_t i = 0; i < r->nassists; i++)
 		assist_total += r->assists[i].ns;
 	for (size_t i = 0; i < r->nallocs; i++)
