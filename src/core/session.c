@@ -127,6 +127,9 @@ static struct target *session_push(struct session *s, const struct target *t)
 	if (!nt)
 		return NULL;
 	*nt = *t;
+	/* name points into exe: into the copy's own, not the caller's. */
+	if (t->name && t->name >= t->exe && t->name < t->exe + sizeof(t->exe))
+		nt->name = nt->exe + (t->name - t->exe);
 	s->targets[s->ntargets++] = nt;
 	return nt;
 }

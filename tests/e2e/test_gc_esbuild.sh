@@ -11,7 +11,9 @@
 # phases with the pause probes: the cycles it reports must be consecutive
 # gctrace cycles (one offset maps them all: none missing) whose sweep
 # termination, concurrent mark and mark termination agree within 20% or
-# 100 us (200 us for the pauses). The target keeps running afterwards.
+# 100 us (200 us for the pauses); from Go 1.21 the pauses' reasons are
+# named from the binary's own stwReasonStrings (the GC's two are told
+# apart by them). The target keeps running afterwards.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || skip "no curl"
@@ -60,6 +62,10 @@ for spec in 0.13.15:go1.17 0.17.19:go1.20 0.25.12:go1.23 0.27.7:go1.25 0.28.2:go
 		"$PYTHON" "$E2E_DIR/gc_check.py" timed "$TMP/$ver.trace" "$TMP/$ver.json" --min-cycles 3
 	check "esbuild $ver ($go): the unmeasured figures are named" \
 		grep -q 'cycle number, heap figures and CPU split not measured' "$TMP/$ver.err"
+	if [ "${go#go1.}" -ge 21 ]; then
+		check "esbuild $ver ($go): pause reasons named from the binary's stwReasonStrings" \
+			bash -c "! grep -q 'pause reasons shown as numbers' '$TMP/$ver.err'"
+	fi
 	check "esbuild $ver ($go): still running after goscope detached" kill -0 "$es"
 	kill "$es"
 done
