@@ -36,6 +36,7 @@ struct gc_tstate {
 	struct uprobe_set probes;
 	bool from_runtime;         /* the reads give the cycle's figures */
 	bool has_cpu;
+	bool gomaxprocs;           /* timed mode: runtime.gomaxprocs is read */
 	struct goglobals_waitreasons stw; /* stwReasonStrings (1.21+) */
 	int reason_src;
 	uint64_t swept_trigger;    /* trigger_ns whose sweep termination was seen */
@@ -153,6 +154,9 @@ static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct g
 	} else {
 		/* Timed by the probes: the two GC pauses of this cycle. */
 		const struct gc_stw *a = &ts->sweep, *b = &ts->markterm;
+
+		/* runtime.gomaxprocs, when it was found (read in the MAXPROCS slot). */
+		cy.procs = ts->gomaxprocs ? (int)gc_val(e, GCF_MAXPROCS) : 0;
 
 		cy.start_ns = a->start_ns;
 		/* Each pause belongs to one cycle only. */
@@ -389,6 +393,14 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 				"heap goal and CPU split not measured (%s%s)",
 				gcc ? "no gcController.lastHeapGoal in this release" : why, "");
 		cfg.m_preemptoff_off = o.off[GCF_M_PREEMPTOFF];
+	} else {
+		uint64_t gmp;
+
+		/* GOMAXPROCS at least: runtime.gomaxprocs, decoded (amd64). */
+		if (goglobals_gomaxprocs(gb, &gmp, why, sizeof(why))) {
+			cfg.reads[GCF_MAXPROCS] = gmp + t->bias;
+			ts->gomaxprocs = true;
+		}
 	}
 	if (gb->go_minor >= 21) {
 		cfg.reason_src = GC_REASON_ARG;

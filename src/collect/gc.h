@@ -43,7 +43,7 @@ struct gc_cycle {
 	uint64_t mark_term_ns;   /* STW mark termination (clock) */
 	bool has_heap;           /* the heap figures and procs were read */
 	uint64_t heap_start, heap_end, heap_live, heap_goal;
-	int procs;               /* GOMAXPROCS */
+	int procs;               /* GOMAXPROCS; 0: unknown (set without has_heap too) */
 	bool has_cpu;            /* the CPU split was read */
 	uint64_t cpu_assist_ns, cpu_background_ns, cpu_idle_ns, cpu_stw_ns;
 	bool from_runtime;       /* figures read from the runtime (else timed by the probes) */

@@ -118,7 +118,10 @@ void gc_print_cycle(FILE *out, const struct gc_cycle *c, bool json, bool multi)
 			jsonw_knull(&w, "heap_end_bytes");
 			jsonw_knull(&w, "heap_live_bytes");
 			jsonw_knull(&w, "heap_goal_bytes");
-			jsonw_knull(&w, "procs");
+			if (c->procs > 0)
+				jsonw_kint(&w, "procs", c->procs);
+			else
+				jsonw_knull(&w, "procs");
 		}
 		if (c->has_cpu) {
 			jsonw_kdouble(&w, "cpu_assist_us", gc_us(c->cpu_assist_ns));
@@ -147,6 +150,8 @@ void gc_print_cycle(FILE *out, const struct gc_cycle *c, bool json, bool multi)
 		fprintf(out, ", heap %.1f -> %.1f MB, live %.1f MB, goal %.1f MB, %d P",
 			(double)c->heap_start / GC_MB, (double)c->heap_end / GC_MB,
 			(double)c->heap_live / GC_MB, (double)c->heap_goal / GC_MB, c->procs);
+	else if (c->procs > 0)
+		fprintf(out, ", %d P", c->procs);
 	if (c->has_cpu)
 		fprintf(out, ", cpu assist %s bg %s idle %s",
 			fmt_dur(a, sizeof(a), c->cpu_assist_ns),

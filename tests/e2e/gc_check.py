@@ -11,7 +11,8 @@
       the pause probes, no number): goscope's cycles are consecutive
       gctrace cycles (one offset maps all of them, none missing) whose
       three clock phases agree within 20% or 100 us (200 us for the
-      stop-the-world phases, which hold the probes' own cost).
+      stop-the-world phases, which hold the probes' own cost), and whose
+      GOMAXPROCS (when goscope gives it) is gctrace's P count.
   gc_check.py assists GOSCOPE_JSON FUNC
       assists were reported, and the largest total is on stacks through FUNC.
   gc_check.py ratio FOLDED FUNC_A FUNC_B EXPECTED_PCT
@@ -85,27 +86,34 @@ def timed(args):
     for line in open(trace, errors="replace"):
         m = GCTRACE.match(line)
         if m:
-            truth.append((int(m.group(1)), [float(x) * 1000 for x in m.groups()[1:4]]))
+            truth.append((int(m.group(1)), [float(x) * 1000 for x in m.groups()[1:4]],
+                          int(m.group(9))))
     cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
     if len(cycles) < min_cycles:
         fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
     keys = ("stw_sweep_termination_us", "concurrent_mark_us", "stw_mark_termination_us")
+    if any(c.get("procs") is None for c in cycles):
+        fail("a cycle without GOMAXPROCS")
 
     def agree(c, t):
+        if c.get("procs") is not None and c["procs"] != t[1]:
+            return False
+        t = t[0]
         if c[keys[0]] is None:
             return True
         slack = (200, 100, 200)
         return all(abs(c[k] - us) <= max(0.2 * us, sl) for k, us, sl in zip(keys, t, slack))
 
     for k in range(len(truth) - len(cycles) + 1):
-        if all(agree(c, truth[k + i][1]) for i, c in enumerate(cycles)):
-            print("%d cycles = gctrace gc %d..%d, phases within 20%%" %
-                  (len(cycles), truth[k][0], truth[k + len(cycles) - 1][0]))
+        if all(agree(c, truth[k + i][1:]) for i, c in enumerate(cycles)):
+            procs = sorted({c.get("procs") for c in cycles}, key=str)
+            print("%d cycles = gctrace gc %d..%d, phases within 20%%, procs %s" %
+                  (len(cycles), truth[k][0], truth[k + len(cycles) - 1][0], procs))
             return
     for c in cycles:
         print("goscope: %s" % ([c[k] for k in keys],))
-    for n, t in truth:
-        print("gctrace gc %d: %s" % (n, t))
+    for n, t, p in truth:
+        print("gctrace gc %d: %s %d P" % (n, t, p))
     fail("no run of consecutive gctrace cycles matches goscope's %d" % len(cycles))
 
 

@@ -11,7 +11,8 @@
 # phases with the pause probes: the cycles it reports must be consecutive
 # gctrace cycles (one offset maps them all: none missing) whose sweep
 # termination, concurrent mark and mark termination agree within 20% or
-# 100 us (200 us for the pauses); from Go 1.21 the pauses' reasons are
+# 100 us (200 us for the pauses), GOMAXPROCS is gctrace's P count (runtime.gomaxprocs
+# decoded from runtime.GOMAXPROCS); from Go 1.21 the pauses' reasons are
 # named from the binary's own stwReasonStrings (the GC's two are told
 # apart by them). The target keeps running afterwards.
 . "$(dirname "$0")/lib.sh"
