@@ -37,6 +37,7 @@ struct gc_tstate {
 	bool from_runtime;         /* the reads give the cycle's figures */
 	bool has_cpu;
 	bool gomaxprocs;           /* timed mode: runtime.gomaxprocs is read */
+	bool cycles;               /* timed mode: work.cycles is read */
 	struct goglobals_waitreasons stw; /* stwReasonStrings (1.21+) */
 	int reason_src;
 	uint64_t swept_trigger;    /* trigger_ns whose sweep termination was seen */
@@ -157,6 +158,7 @@ static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct g
 
 		/* runtime.gomaxprocs, when it was found (read in the MAXPROCS slot). */
 		cy.procs = ts->gomaxprocs ? (int)gc_val(e, GCF_MAXPROCS) : 0;
+		cy.number = ts->cycles ? gc_val(e, GCF_CYCLES) : 0;
 
 		cy.start_ns = a->start_ns;
 		/* Each pause belongs to one cycle only. */
@@ -365,7 +367,7 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 	if (!(gb->dwarf && goruntime_gc_offsets_dwarf(gb->img, &o)) &&
 	    !goruntime_gc_offsets_table(gb->go_minor, &o)) {
 		gc_note(info->note, sizeof(info->note),
-			"cycle number, heap figures and CPU split not measured (%s%s: runtime.work layout unknown without DWARF); phases timed by the pause probes",
+			"heap figures and CPU split not measured (%s%s: runtime.work layout unknown without DWARF); phases timed by the pause probes",
 			gobin_go_version(gb), "");
 	} else {
 		work = gc_global(gb, "runtime.work", "runtime.gcMarkTermination", GCV_WORK, &o,
@@ -400,6 +402,14 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 		if (goglobals_gomaxprocs(gb, &gmp, why, sizeof(why))) {
 			cfg.reads[GCF_MAXPROCS] = gmp + t->bias;
 			ts->gomaxprocs = true;
+		}
+		/* And the cycle's number: work.cycles, decoded whatever the layout. */
+		if (goglobals_gc_cycles(gb, &gmp, why, sizeof(why))) {
+			cfg.reads[GCF_CYCLES] = gmp + t->bias;
+			ts->cycles = true;
+		} else {
+			gc_note(info->note, sizeof(info->note), "cycle number not measured (%s%s)", why,
+				"");
 		}
 	}
 	if (gb->go_minor >= 21) {

@@ -414,3 +414,54 @@ size_t goglobals_stwreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
 	}
 	return 0;
 }
+
+bool goglobals_gc_cycles(struct gobin *gb, uint64_t *addr, char *why, size_t whylen)
+{
+	uint64_t entry, refs[GG_MAX_REFS];
+	size_t len, nrefs;
+	const uint8_t *code = gg_func(gb, "runtime.gcWaitOnMark", &entry, &len);
+	cs_insn *insn;
+	csh cs;
+	bool found = false;
+
+	if (!code) {
+		snprintf(why, whylen, "runtime.gcWaitOnMark not found in the pclntab");
+		return false;
+	}
+	if (gb->arch != ELFIMG_ARCH_AMD64) {
+		snprintf(why, whylen, "runtime.work.cycles is located on amd64 only");
+		return false;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		snprintf(why, whylen, "capstone cannot decode amd64");
+		return false;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	/* "nMarks := work.cycles.Load()": the first 32-bit load from data. */
+	while (insn && !found && cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+		cs_x86 *x = &insn->detail->x86;
+
+		if (insn->id != X86_INS_MOV || x->op_count != 2 || x->operands[0].type != X86_OP_REG ||
+		    x->operands[0].size != 4 || x->operands[1].type != X86_OP_MEM ||
+		    x->operands[1].mem.base != X86_REG_RIP ||
+		    x->operands[1].mem.index != X86_REG_INVALID)
+			continue;
+		*addr = insn->address + insn->size + (uint64_t)x->operands[1].mem.disp;
+		found = true;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	if (!found) {
+		snprintf(why, whylen, "work.cycles not recognised in runtime.gcWaitOnMark");
+		return false;
+	}
+	/* gcStart increments it: a load of something else would not be there. */
+	nrefs = gg_func_refs(gb, "runtime.gcStart", refs, GG_MAX_REFS, why, whylen);
+	if (!gg_has(refs, nrefs, *addr)) {
+		snprintf(why, whylen, "the word gcWaitOnMark loads first is not used by gcStart");
+		return false;
+	}
+	return true;
+}

@@ -61,4 +61,12 @@ bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, 
  */
 size_t goglobals_stwreasons(struct gobin *gb, struct goglobals_waitreasons *wr);
 
+/*
+ * Address of runtime.work.cycles (uint32: the GC cycle number gctrace
+ * prints) whatever the release's layout of runtime.work: the first 32-bit
+ * load from data in runtime.gcWaitOnMark ("nMarks := work.cycles.Load()"),
+ * checked to be referenced by runtime.gcStart too. amd64.
+ */
+bool goglobals_gc_cycles(struct gobin *gb, uint64_t *addr, char *why, size_t whylen);
+
 #endif

@@ -8,8 +8,9 @@
       within 1 MB (gctrace prints whole MB, rounded down); GOMAXPROCS equal.
   gc_check.py timed GCTRACE_FILE GOSCOPE_JSON [--min-cycles N]
       for releases whose runtime.work goscope cannot read (cycles timed by
-      the pause probes, no number): goscope's cycles are consecutive
-      gctrace cycles (one offset maps all of them, none missing) whose
+      the pause probes; the number from work.cycles found by decoding):
+      goscope's cycles are consecutive gctrace cycles with the same numbers
+      (none missing) whose
       three clock phases agree within 20% or 100 us (200 us for the
       stop-the-world phases, which hold the probes' own cost), and whose
       GOMAXPROCS (when goscope gives it) is gctrace's P count.
@@ -94,8 +95,13 @@ def timed(args):
     keys = ("stw_sweep_termination_us", "concurrent_mark_us", "stw_mark_termination_us")
     if any(c.get("procs") is None for c in cycles):
         fail("a cycle without GOMAXPROCS")
+    if any(c.get("cycle") is None for c in cycles):
+        fail("a cycle without its number")
 
     def agree(c, t):
+        if c["cycle"] != t[0]:
+            return False
+        t = t[1:]
         if c.get("procs") is not None and c["procs"] != t[1]:
             return False
         t = t[0]
@@ -105,7 +111,7 @@ def timed(args):
         return all(abs(c[k] - us) <= max(0.2 * us, sl) for k, us, sl in zip(keys, t, slack))
 
     for k in range(len(truth) - len(cycles) + 1):
-        if all(agree(c, truth[k + i][1:]) for i, c in enumerate(cycles)):
+        if all(agree(c, truth[k + i]) for i, c in enumerate(cycles)):
             procs = sorted({c.get("procs") for c in cycles}, key=str)
             print("%d cycles = gctrace gc %d..%d, phases within 20%%, procs %s" %
                   (len(cycles), truth[k][0], truth[k + len(cycles) - 1][0], procs))

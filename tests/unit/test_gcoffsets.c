@@ -5,7 +5,8 @@
  * offsets equals what DWARF says for every field; runtime.work and
  * runtime.gcController decoded from runtime.gcMarkTermination (as in a
  * stripped binary) and read from the symbol table are where `go tool nm`
- * puts them; a function's file offset maps back to its address; and Go
+ * puts them; work.cycles decoded from runtime.gcWaitOnMark (amd64, any
+ * layout) is runtime.work plus DWARF's offset of cycles; a function's file offset maps back to its address; and Go
  * 1.19 has no stwReasonStrings (1.21+).
  */
 #include "testutil.h"
@@ -89,6 +90,15 @@ static void check_fixture(const char *rel)
 		assert_int_equal(off + (uint64_t)delta, entry);
 	}
 	assert_int_equal(goglobals_stwreasons(gb, &stw), 0);
+	/*
+	 * work.cycles found without any layout: runtime.work + DWARF's offset
+	 * (hello never calls runtime.GC, so gcWaitOnMark is linked out: then
+	 * it must say so; test_gc_esbuild checks the numbers on five releases).
+	 */
+	if (gb->arch == ELFIMG_ARCH_AMD64 && goglobals_gc_cycles(gb, &a, why, sizeof(why)))
+		assert_int_equal(a, nm_addr(path, "runtime.work") + (uint64_t)dw.off[GCF_CYCLES]);
+	else if (gb->arch == ELFIMG_ARCH_AMD64)
+		assert_non_null(strstr(why, "gcWaitOnMark"));
 	gobin_close(gb);
 }
 
