@@ -10,7 +10,9 @@
 # gctrace's, heap at start, end of mark, live and the goal within 1 MB,
 # GOMAXPROCS equal. Twice: the binary with DWARF and symbols (offsets from
 # DWARF), and stripped (-s -w: the Go 1.19 table, runtime.work and
-# runtime.gcController found by decoding gcMarkTermination).
+# runtime.gcController found by decoding gcMarkTermination). Then the same
+# check on Debian's etcd (stripped, go1.19.8) under GOGC=10, while a loop
+# of curl puts (3 KB values) makes it allocate.
 . "$(dirname "$0")/lib.sh"
 
 need_go
@@ -37,4 +39,35 @@ run_one "$TMP/gcload" dwarf
 run_one "$TMP/gcload-stripped" stripped
 check "stripped: no figure said to be unmeasured" \
 	bash -c "! grep -q 'not measured' '$TMP/stripped.err'"
+
+if command -v etcd >/dev/null && command -v curl >/dev/null; then
+	cport=$(free_port)
+	pport=$(free_port)
+	spawn "$TMP/etcd.out" "$TMP/etcd.trace" env GOGC=10 GODEBUG=gctrace=1 etcd \
+		--data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$cport" \
+		--advertise-client-urls "http://127.0.0.1:$cport" \
+		--listen-peer-urls "http://127.0.0.1:$pport" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "default=http://127.0.0.1:$pport"
+	ep=$SPAWN_PID
+	wait_port 127.0.0.1 "$cport" "$ep" || die "etcd not serving"
+	"$GOSCOPE" gc -p "$ep" -d 5 --json >"$TMP/etcd.json" 2>"$TMP/etcd.err" &
+	gs=$!
+	wait_line "$TMP/etcd.err" '^goscope: tracing' "$gs" 60 || die "goscope gc never ready on etcd"
+	val=$(head -c 3000 /dev/urandom | base64 -w0)
+	i=0
+	while kill -0 "$gs" 2>/dev/null; do
+		curl -s --max-time 5 -o /dev/null -X POST "http://127.0.0.1:$cport/v3/kv/put" \
+			-d "{\"key\":\"$(printf k%d $i | base64)\",\"value\":\"$val\"}" || true
+		i=$((i + 1))
+	done
+	wait "$gs"
+	expect_eq "etcd (Debian, stripped go1.19.8): goscope gc -d 5 --json exit status ($i puts)" "$?" 0
+	sleep 0.3
+	check_v "etcd: every cycle in gctrace with the same number, phases, heap, goal and procs" \
+		"$PYTHON" "$E2E_DIR/gc_check.py" gctrace "$TMP/etcd.trace" "$TMP/etcd.json" --min-cycles 3
+	kill "$ep"
+else
+	log "no etcd or curl: the Debian etcd case skipped"
+fi
 finish
