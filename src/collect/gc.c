@@ -160,7 +160,8 @@ static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct g
 		cy.procs = ts->gomaxprocs ? (int)gc_val(e, GCF_MAXPROCS) : 0;
 		cy.number = ts->cycles ? gc_val(e, GCF_CYCLES) : 0;
 
-		cy.start_ns = a->start_ns;
+		/* The window may have begun after the sweep termination: gcStart then. */
+		cy.start_ns = a->start_ns ? a->start_ns : e->trigger_ns;
 		/* Each pause belongs to one cycle only. */
 		memset(&ts->sweep, 0, sizeof(ts->sweep));
 		memset(&ts->markterm, 0, sizeof(ts->markterm));
