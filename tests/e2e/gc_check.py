@@ -5,7 +5,8 @@
       every cycle goscope reports is in GODEBUG=gctrace=1's output with the
       same number; no number missing between the first and the last; the
       three clock phases within 20% or 100 us; heap start/end/live and goal
-      within 1 MB (gctrace prints whole MB, rounded down); GOMAXPROCS equal.
+      within 1 MB (gctrace prints whole MB, rounded down); GOMAXPROCS equal;
+      "forced" exactly where gctrace says "(forced)".
   gc_check.py timed GCTRACE_FILE GOSCOPE_JSON [--min-cycles N]
       for releases whose runtime.work goscope cannot read (cycles timed by
       the pause probes; the number from work.cycles found by decoding):
@@ -38,11 +39,13 @@ def fail(msg):
 def gctrace(args):
     trace, js = args[0], args[1]
     min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 10
-    truth = {}
+    truth, forced = {}, set()
     for line in open(trace, errors="replace"):
         m = GCTRACE.match(line)
         if m:
             truth[int(m.group(1))] = [float(x) for x in m.groups()[1:]]
+            if "(forced)" in line:
+                forced.add(int(m.group(1)))
     cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
     if len(cycles) < min_cycles:
         fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
@@ -74,10 +77,14 @@ def gctrace(args):
                 bad.append("gc %d %s %.2f MB vs gctrace %d MB" % (c["cycle"], name, ours, mb))
         if c["procs"] != int(procs):
             bad.append("gc %d procs %d vs %d" % (c["cycle"], c["procs"], procs))
+        if (c["trigger"] == "forced") != (c["cycle"] in forced):
+            bad.append("gc %d trigger %s, gctrace %s" % (c["cycle"], c["trigger"],
+                                                         "forced" if c["cycle"] in forced else "not forced"))
     if bad:
         fail("%d disagreements, first: %s" % (len(bad), "; ".join(bad[:5])))
-    print("%d cycles gc %d..%d, all in gctrace with the same phases, heap and procs" %
-          (len(cycles), min(nums), max(nums)))
+    nforced = sum(1 for c in cycles if c["trigger"] == "forced")
+    print("%d cycles gc %d..%d (%d forced), all in gctrace with the same phases, heap, procs"
+          " and forced or not" % (len(cycles), min(nums), max(nums), nforced))
 
 
 def timed(args):

@@ -8,7 +8,8 @@
 # missing between the first and the last, the sweep termination /
 # concurrent mark / mark termination clock within 20% or 100 us of
 # gctrace's, heap at start, end of mark, live and the goal within 1 MB,
-# GOMAXPROCS equal. Twice: the binary with DWARF and symbols (offsets from
+# GOMAXPROCS equal, and the cycle forced by runtime.GC() (SIGUSR1 mid-trace)
+# labelled forced exactly where gctrace says "(forced)". Twice: the binary with DWARF and symbols (offsets from
 # DWARF), and stripped (-s -w: the Go 1.19 table, runtime.work and
 # runtime.gcController found by decoding gcMarkTermination). Then the same
 # check on Debian's etcd (stripped, go1.19.8) under GOGC=10, while a loop
@@ -22,10 +23,15 @@ go_build "$TMP/gcload-stripped" gcload -ldflags="-s -w" || die "go build gcload 
 run_one() {
 	local bin=$1 label=$2
 	spawn "$TMP/$label.out" "$TMP/$label.trace" env GOGC=50 GODEBUG=gctrace=1 \
-		"$bin" -workers 1 -pause 20ms
-	local pid=$SPAWN_PID
+		"$bin" -workers 1 -pause 20ms -heapprof "$TMP/$label.prof"
+	local pid=$SPAWN_PID gs
 	wait_line "$TMP/$label.out" '^gcload: ready' "$pid" 60 || die "$label never ready"
-	"$GOSCOPE" gc -p "$pid" -d 3 --json >"$TMP/$label.json" 2>"$TMP/$label.err"
+	"$GOSCOPE" gc -p "$pid" -d 3 --json >"$TMP/$label.json" 2>"$TMP/$label.err" &
+	gs=$!
+	wait_line "$TMP/$label.err" '^goscope: tracing' "$gs" 60 || die "$label: goscope never ready"
+	sleep 1
+	kill -USR1 "$pid" # runtime.GC(): a forced cycle
+	wait "$gs"
 	expect_eq "$label: goscope gc -d 3 --json exit status" "$?" 0
 	sleep 0.3 # the last cycle's gctrace line
 	check_v "$label: every cycle in gctrace with the same number, phases, heap, goal and procs" \
