@@ -140,11 +140,11 @@ void gc_print_cycle(FILE *out, const struct gc_cycle *c, bool json, bool multi)
 	else
 		fprintf(out, "gc ? ");
 	if (c->has_phases)
-		fprintf(out, "%s: sweep-term %s + mark %s + mark-term %s",
+		fprintf(out, "(trigger %s): sweep-term %s + mark %s + mark-term %s",
 			gc_trigger_name(c->trigger), fmt_dur(a, sizeof(a), c->sweep_term_ns),
 			fmt_dur(b, sizeof(b), c->mark_ns), fmt_dur(d, sizeof(d), c->mark_term_ns));
 	else
-		fprintf(out, "%s: phases not seen (began before the window)",
+		fprintf(out, "(trigger %s): phases not seen (began before the window)",
 			gc_trigger_name(c->trigger));
 	if (c->has_heap)
 		fprintf(out, ", heap %.1f -> %.1f MB, live %.1f MB, goal %.1f MB, %d P",
