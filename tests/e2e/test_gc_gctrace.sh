@@ -54,7 +54,8 @@ if command -v etcd >/dev/null && command -v curl >/dev/null; then
 		--advertise-client-urls "http://127.0.0.1:$cport" \
 		--listen-peer-urls "http://127.0.0.1:$pport" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-		--initial-cluster "default=http://127.0.0.1:$pport"
+		--initial-cluster "default=http://127.0.0.1:$pport" \
+		--logger zap --log-outputs stdout # stderr: gctrace's lines alone, not cut by logs
 	ep=$SPAWN_PID
 	wait_port 127.0.0.1 "$cport" "$ep" || die "etcd not serving"
 	"$GOSCOPE" gc -p "$ep" -d 5 --json >"$TMP/etcd.json" 2>"$TMP/etcd.err" &
