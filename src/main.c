@@ -19,6 +19,7 @@ static const struct goscope_cmd goscope_cmds[] = {
 	{ "addr2line", cmd_addr2line, "addresses to function, file:line and inlined frames" },
 	{ "offcpu", cmd_offcpu, "where goroutines wait: Go stacks by wait reason, with durations" },
 	{ "cpu", cmd_cpu, "where the CPU goes: Go and kernel stacks by function, goroutine, runtime share" },
+	{ "gc", cmd_gc, "GC cycles, stop-the-world pauses, mark assists, sampled allocations" },
 	{ "syscalls", cmd_syscalls, "syscall counts, errors and latency per syscall, thread or goroutine" },
 	{ "health", cmd_health, "kernel-level causes of latency: run queue, CPU quota, TCP, memory, fds" },
 	{ "agent", cmd_agent, "always-on node agent: every Go process, Prometheus /metrics" },

@@ -116,8 +116,8 @@ int uprobe_attach_func(struct uprobe_links *l, const struct gobin *gb, const cha
 {
 	const struct disasm_sites *s = &f->sites;
 
-	if (uprobe_attach_one(l, gb, path, pid, entry_prog, s->entry, cookie, f->name, err,
-			      errlen) != 0)
+	if (entry_prog && uprobe_attach_one(l, gb, path, pid, entry_prog, s->entry, cookie, f->name,
+					    err, errlen) != 0)
 		return -1;
 	if (!exit_prog)
 		return 0;
@@ -130,6 +130,29 @@ int uprobe_attach_func(struct uprobe_links *l, const struct gobin *gb, const cha
 				      err, errlen) != 0)
 			return -1;
 	return 0;
+}
+
+int uprobe_attach_name(struct uprobe_links *l, const struct gobin *gb, const char *path,
+		       pid_t pid, const char *name, struct bpf_program *entry_prog,
+		       struct bpf_program *exit_prog, uint64_t cookie, size_t *ntails, char *err,
+		       size_t errlen)
+{
+	struct uprobe_func f;
+	size_t before = l->n;
+	int rc;
+
+	if (uprobe_func_by_name(gb, name, &f, err, errlen) != 0)
+		return -1;
+	if (ntails)
+		*ntails = f.sites.ntails;
+	rc = uprobe_attach_func(l, gb, path, pid, &f, entry_prog, exit_prog, cookie, err, errlen);
+	uprobe_func_free(&f);
+	if (rc != 0) {
+		/* Nothing of this call stays attached. */
+		while (l->n > before)
+			bpf_link__destroy(l->v[--l->n]);
+	}
+	return rc;
 }
 
 void uprobe_links_destroy(struct uprobe_links *l)

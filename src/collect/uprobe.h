@@ -62,7 +62,8 @@ size_t uprobe_func_nsites(const struct uprobe_func *f);
 bool uprobe_file_offset(const struct gobin *gb, uint64_t vaddr, uint64_t *off);
 
 /*
- * Attach ENTRY_PROG at F's entry and EXIT_PROG (may be NULL: entry only) at
+ * Attach ENTRY_PROG (may be NULL: exits only) at F's entry and EXIT_PROG
+ * (may be NULL: entry only) at
  * each of its exits, in process PID only (PATH: the executable, e.g.
  * /proc/PID/exe), each with COOKIE. The links are appended to L. 0, or -1
  * with the reason in ERR (the links already made for F stay in L).
@@ -70,6 +71,16 @@ bool uprobe_file_offset(const struct gobin *gb, uint64_t vaddr, uint64_t *off);
 int uprobe_attach_func(struct uprobe_links *l, const struct gobin *gb, const char *path,
 		       pid_t pid, const struct uprobe_func *f, struct bpf_program *entry_prog,
 		       struct bpf_program *exit_prog, uint64_t cookie, char *err, size_t errlen);
+
+/*
+ * uprobe_func_by_name + uprobe_attach_func for function NAME; *NTAILS (may
+ * be NULL) gets how many of its exits are tail jumps. On failure nothing
+ * of this call stays attached.
+ */
+int uprobe_attach_name(struct uprobe_links *l, const struct gobin *gb, const char *path,
+		       pid_t pid, const char *name, struct bpf_program *entry_prog,
+		       struct bpf_program *exit_prog, uint64_t cookie, size_t *ntails, char *err,
+		       size_t errlen);
 
 /* Detach and free every link of L. */
 void uprobe_links_destroy(struct uprobe_links *l);

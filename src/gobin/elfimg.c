@@ -52,6 +52,13 @@ struct elfimg {
 	struct elfimg_rel *rels;
 	size_t nrels;
 	bool rels_loaded;
+	/*
+	 * The section header table as in the file: a scratch libelf handle
+	 * that decompresses a section rewrites its header in the buffer, so
+	 * the next scratch handle starts from this copy.
+	 */
+	uint8_t *shdrs;
+	size_t shdrs_off, shdrs_len;
 };
 
 static void elfimg_seterr(char *err, size_t errlen, const char *fmt, const char *arg)
@@ -213,6 +220,18 @@ static int elfimg_init(struct elfimg *img, char *err, size_t errlen)
 		elfimg_seterr(err, errlen, "corrupt ELF header: %s", elf_errmsg(-1));
 		return -1;
 	}
+	if (eh.e_shoff && eh.e_shoff < img->len &&
+	    (size_t)eh.e_shnum * eh.e_shentsize <= img->len - eh.e_shoff &&
+	    eh.e_shnum * eh.e_shentsize > 0) {
+		img->shdrs_off = (size_t)eh.e_shoff;
+		img->shdrs_len = (size_t)eh.e_shnum * eh.e_shentsize;
+		img->shdrs = malloc(img->shdrs_len);
+		if (!img->shdrs) {
+			elfimg_seterr(err, errlen, "%s", "out of memory");
+			return -1;
+		}
+		memcpy(img->shdrs, img->buf + img->shdrs_off, img->shdrs_len);
+	}
 	img->cls = gelf_getclass(img->elf);
 	if (img->cls != ELFCLASS64 && img->cls != ELFCLASS32) {
 		elfimg_seterr(err, errlen, "corrupt ELF: %s", "unknown class");
@@ -327,6 +346,7 @@ void elfimg_close(struct elfimg *img)
 	free(img->secs);
 	free(img->segs);
 	free(img->rels);
+	free(img->shdrs);
 	free(img);
 }
 
@@ -337,6 +357,9 @@ Elf *elfimg_elf(const struct elfimg *img)
 
 Elf *elfimg_elf_scratch(const struct elfimg *img)
 {
+	/* Undo what an earlier scratch handle wrote (see shdrs). */
+	if (img->shdrs)
+		memcpy(img->buf + img->shdrs_off, img->shdrs, img->shdrs_len);
 	return elf_memory((char *)img->buf, img->len);
 }
 
@@ -595,6 +618,56 @@ bool elfimg_offset_delta(const struct elfimg *img, uint64_t offset, int64_t *del
 			*delta = (int64_t)(sg->vaddr - sg->offset);
 			return true;
 		}
+	}
+	return false;
+}
+
+bool elfimg_vaddr_offset(const struct elfimg *img, uint64_t vaddr, uint64_t *offset)
+{
+	for (size_t i = 0; i < img->nsegs; i++) {
+		const struct elfimg_seg *sg = &img->segs[i];
+
+		if (vaddr >= sg->vaddr && vaddr - sg->vaddr < sg->filesz) {
+			*offset = sg->offset + (vaddr - sg->vaddr);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool elfimg_symbol(const struct elfimg *img, const char *name, uint64_t *value, uint64_t *size)
+{
+	size_t entsz = img->cls == ELFCLASS64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+	size_t nlen = strlen(name);
+	Elf_Scn *scn = NULL, *strscn;
+	GElf_Shdr sh, strsh;
+
+	while ((scn = elf_nextscn(img->elf, scn)) != NULL) {
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			break;
+	}
+	if (!scn || !(strscn = elf_getscn(img->elf, sh.sh_link)) || !gelf_getshdr(strscn, &strsh))
+		return false;
+	if (sh.sh_offset > img->len || sh.sh_size > img->len - sh.sh_offset ||
+	    strsh.sh_offset > img->len || strsh.sh_size > img->len - strsh.sh_offset)
+		return false;
+	for (uint64_t off = 0; off + entsz <= sh.sh_size; off += entsz) {
+		const uint8_t *p = img->buf + sh.sh_offset + off;
+		uint32_t st_name = elfimg_u32(img, p);
+
+		if (st_name >= strsh.sh_size || strsh.sh_size - st_name <= nlen ||
+		    memcmp(img->buf + strsh.sh_offset + st_name, name, nlen + 1) != 0)
+			continue;
+		if (img->cls == ELFCLASS64) {
+			*value = elfimg_u64(img, p + 8);
+			if (size)
+				*size = elfimg_u64(img, p + 16);
+		} else {
+			*value = elfimg_u32(img, p + 4);
+			if (size)
+				*size = elfimg_u32(img, p + 8);
+		}
+		return true;
 	}
 	return false;
 }

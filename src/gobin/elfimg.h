@@ -126,4 +126,16 @@ bool elfimg_first_load(const struct elfimg *img, uint64_t *vaddr, uint64_t *offs
  */
 bool elfimg_offset_delta(const struct elfimg *img, uint64_t offset, int64_t *delta);
 
+/*
+ * The file offset of link-time address VADDR (a uprobe is placed by file
+ * offset). False if VADDR is not backed by the file.
+ */
+bool elfimg_vaddr_offset(const struct elfimg *img, uint64_t vaddr, uint64_t *offset);
+
+/*
+ * The value (and size, SIZE may be NULL) of symbol NAME in .symtab. False
+ * when the image has no symbol table (stripped) or no such symbol.
+ */
+bool elfimg_symbol(const struct elfimg *img, const char *name, uint64_t *value, uint64_t *size);
+
 #endif

@@ -55,7 +55,14 @@ static size_t gg_refs_arm64(csh cs, const uint8_t *code, size_t len, uint64_t en
 
 	if (!insn)
 		return 0;
-	while (n < max && cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+	while (n < max && len >= 4) {
+		/* Fixed-width: step over what capstone cannot decode (newer atomics). */
+		if (!cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+			code += 4;
+			len -= 4;
+			entry += 4;
+			continue;
+		}
 		cs_arm64 *a = &insn->detail->arm64;
 
 		if (insn->id == ARM64_INS_ADRP && a->op_count == 2 &&
@@ -69,9 +76,14 @@ static size_t gg_refs_arm64(csh cs, const uint8_t *code, size_t len, uint64_t en
 		if (insn->id == ARM64_INS_ADD && a->op_count == 3 &&
 		    a->operands[1].type == ARM64_OP_REG && a->operands[2].type == ARM64_OP_IMM) {
 			unsigned r = a->operands[1].reg - ARM64_REG_X0;
+			unsigned d = a->operands[0].reg - ARM64_REG_X0;
 
-			if (r < 32 && page[r])
+			if (r < 32 && page[r]) {
 				refs[n++] = page[r] + (uint64_t)a->operands[2].imm;
+				/* The register now holds that address: [Xd, #off] is relative to it. */
+				if (d < 32 && a->operands[0].type == ARM64_OP_REG)
+					page[d] = page[r] + (uint64_t)a->operands[2].imm;
+			}
 			continue;
 		}
 		for (int i = 0; i < a->op_count && n < max; i++) {
@@ -278,23 +290,30 @@ size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
 	return 0;
 }
 
-/* Data addresses referenced by function NAME, sorted; 0 if not decoded. */
-static size_t gg_func_refs(struct gobin *gb, const char *name, uint64_t *refs, size_t max)
+/* The data addresses function NAME references, sorted; 0 with WHY if none. */
+static size_t gg_func_refs(struct gobin *gb, const char *name, uint64_t *refs, size_t max,
+			   char *why, size_t whylen)
 {
 	uint64_t entry;
-	size_t len, n = 0;
+	size_t len, n;
 	const uint8_t *code = gg_func(gb, name, &entry, &len);
 	csh cs;
+	cs_err e;
 
-	if (!code)
+	if (!code) {
+		snprintf(why, whylen, "%s not found in the pclntab", name);
 		return 0;
-	if (gb->arch == ELFIMG_ARCH_AMD64) {
-		if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-			return 0;
-	} else if (gb->arch == ELFIMG_ARCH_ARM64) {
-		if (cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs) != CS_ERR_OK)
-			return 0;
-	} else {
+	}
+	if (gb->arch == ELFIMG_ARCH_AMD64)
+		e = cs_open(CS_ARCH_X86, CS_MODE_64, &cs);
+	else if (gb->arch == ELFIMG_ARCH_ARM64)
+		e = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs);
+	else {
+		snprintf(why, whylen, "cannot decode %s code", elfimg_arch_name(gb->arch));
+		return 0;
+	}
+	if (e != CS_ERR_OK) {
+		snprintf(why, whylen, "capstone: %s", cs_strerror(e));
 		return 0;
 	}
 	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
@@ -304,7 +323,147 @@ static size_t gg_func_refs(struct gobin *gb, const char *name, uint64_t *refs, s
 		n = gg_refs_arm64(cs, code, len, entry, refs, max);
 	cs_close(&cs);
 	qsort(refs, n, sizeof(refs[0]), gg_cmp_u64);
+	if (n == 0)
+		snprintf(why, whylen, "%s references no data", name);
 	return n;
+}
+
+bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, size_t noffs,
+			   size_t min_match, uint64_t *base, char *why, size_t whylen)
+{
+	enum { MAXREFS = 8192 }; /* gcMarkTermination: ~1500 on arm64 */
+	uint64_t *refs = malloc(MAXREFS * sizeof(*refs));
+	size_t n, best = 0, nbest = 0;
+	uint64_t best_base = 0;
+
+	if (!refs) {
+		snprintf(why, whylen, "out of memory");
+		return false;
+	}
+	n = gg_func_refs(gb, func, refs, MAXREFS, why, whylen);
+	if (n == 0) {
+		free(refs);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < noffs; k++) {
+			uint64_t b;
+			size_t match = 0;
+
+			if (offs[k] < 0 || refs[i] < (uint64_t)offs[k])
+				continue;
+			b = refs[i] - (uint64_t)offs[k];
+			if (b == best_base && best)
+				continue;
+			for (size_t j = 0; j < noffs; j++)
+				if (offs[j] >= 0 && gg_has(refs, n, b + (uint64_t)offs[j]))
+					match++;
+			if (match > best) {
+				best = match;
+				best_base = b;
+				nbest = 1;
+			} else if (match == best && b != best_base) {
+				nbest++;
+			}
+		}
+	}
+	free(refs);
+	if (best < min_match || nbest != 1) {
+		snprintf(why, whylen, "no unique struct base in %s (%zu of %zu fields at best)", func,
+			 best, noffs);
+		return false;
+	}
+	*base = best_base;
+	return true;
+}
+
+size_t goglobals_stwreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
+{
+	memset(wr, 0, sizeof(*wr));
+	if (elfimg_ptrsize(gb->img) != 8)
+		return 0;
+	for (size_t si = 0; si < elfimg_nsections(gb->img); si++) {
+		const struct elfimg_section *s = elfimg_section_at(gb->img, si);
+
+		if (!(s->flags & 2) || !(s->flags & 1) || s->type == 8 /* NOBITS */)
+			continue;
+		for (uint64_t a = s->addr; a + 48 <= s->addr + s->size; a += 8) {
+			size_t l0, l1, l2;
+			const char *s1 = gg_gostring(gb, a + 16, &l1);
+
+			if (!gg_streq(s1, l1, "GC mark termination"))
+				continue;
+			const char *s2 = gg_gostring(gb, a + 32, &l2);
+			const char *s0 = gg_gostring(gb, a, &l0);
+
+			if (!gg_streq(s2, l2, "GC sweep termination") || !gg_streq(s0, l0, "unknown"))
+				continue;
+			wr->addr = a;
+			for (size_t i = 0; i < GOGLOBALS_MAX_WAITREASONS; i++) {
+				size_t l;
+				const char *str = gg_gostring(gb, a + 16 * i, &l);
+
+				if (!str || l == 0 || !gg_reason_text(str, l))
+					break;
+				wr->str[i] = str;
+				wr->len[i] = l;
+				wr->n = i + 1;
+			}
+			return wr->n;
+		}
+	}
+	return 0;
+}
+
+bool goglobals_gc_cycles(struct gobin *gb, uint64_t *addr, char *why, size_t whylen)
+{
+	uint64_t entry, refs[GG_MAX_REFS];
+	size_t len, nrefs;
+	const uint8_t *code = gg_func(gb, "runtime.gcWaitOnMark", &entry, &len);
+	cs_insn *insn;
+	csh cs;
+	bool found = false;
+
+	if (!code) {
+		snprintf(why, whylen, "runtime.gcWaitOnMark not found in the pclntab");
+		return false;
+	}
+	if (gb->arch != ELFIMG_ARCH_AMD64) {
+		snprintf(why, whylen, "runtime.work.cycles is located on amd64 only");
+		return false;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		snprintf(why, whylen, "capstone cannot decode amd64");
+		return false;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	/* "nMarks := work.cycles.Load()": the first 32-bit load from data. */
+	while (insn && !found && cs_disasm_iter(cs, &code, &len, &entry, insn)) {
+		cs_x86 *x = &insn->detail->x86;
+
+		if (insn->id != X86_INS_MOV || x->op_count != 2 || x->operands[0].type != X86_OP_REG ||
+		    x->operands[0].size != 4 || x->operands[1].type != X86_OP_MEM ||
+		    x->operands[1].mem.base != X86_REG_RIP ||
+		    x->operands[1].mem.index != X86_REG_INVALID)
+			continue;
+		*addr = insn->address + insn->size + (uint64_t)x->operands[1].mem.disp;
+		found = true;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	if (!found) {
+		snprintf(why, whylen, "work.cycles not recognised in runtime.gcWaitOnMark");
+		return false;
+	}
+	/* gcStart increments it: a load of something else would not be there. */
+	nrefs = gg_func_refs(gb, "runtime.gcStart", refs, GG_MAX_REFS, why, whylen);
+	if (!gg_has(refs, nrefs, *addr)) {
+		snprintf(why, whylen, "the word gcWaitOnMark loads first is not used by gcStart");
+		return false;
+	}
+	return true;
 }
 
 bool goglobals_semtable(struct gobin *gb, uint64_t size, uint64_t *addr, char *why,
@@ -312,8 +471,8 @@ bool goglobals_semtable(struct gobin *gb, uint64_t size, uint64_t *addr, char *w
 {
 	uint64_t acq[GG_MAX_REFS], rel[GG_MAX_REFS];
 	const struct elfimg_section *bss = elfimg_section(gb->img, ".bss");
-	size_t na = gg_func_refs(gb, "runtime.semacquire1", acq, GG_MAX_REFS);
-	size_t nr = gg_func_refs(gb, "runtime.semrelease1", rel, GG_MAX_REFS);
+	size_t na = gg_func_refs(gb, "runtime.semacquire1", acq, GG_MAX_REFS, why, whylen);
+	size_t nr = gg_func_refs(gb, "runtime.semrelease1", rel, GG_MAX_REFS, why, whylen);
 	uint64_t found = 0;
 
 	if (!na || !nr) {

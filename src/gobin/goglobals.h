@@ -51,4 +51,31 @@ size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
 bool goglobals_semtable(struct gobin *gb, uint64_t size, uint64_t *addr, char *why,
 			size_t whylen);
 
+/*
+ * The address of a runtime global struct (runtime.work, runtime.gcController)
+ * in a stripped binary: the one base B such that at least MIN_MATCH of
+ * B + OFFS[i] (fields at known offsets, -1 ignored) are data addresses the
+ * function FUNC references. False with a reason in WHY when no base, or
+ * more than one, fits.
+ */
+bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, size_t noffs,
+			   size_t min_match, uint64_t *base, char *why, size_t whylen);
+
+/*
+ * The runtime's stwReasonStrings (Go 1.21+): entry i names stwReason i, the
+ * reason of a stop-the-world pause ("GC mark termination", "GOMAXPROCS",
+ * "read mem stats", ...). Found as the array of string headers starting
+ * "unknown", "GC mark termination", "GC sweep termination". Returns the
+ * number of entries, 0 if not found (releases before 1.21 have none).
+ */
+size_t goglobals_stwreasons(struct gobin *gb, struct goglobals_waitreasons *wr);
+
+/*
+ * Address of runtime.work.cycles (uint32: the GC cycle number gctrace
+ * prints) whatever the release's layout of runtime.work: the first 32-bit
+ * load from data in runtime.gcWaitOnMark ("nMarks := work.cycles.Load()"),
+ * checked to be referenced by runtime.gcStart too. amd64.
+ */
+bool goglobals_gc_cycles(struct gobin *gb, uint64_t *addr, char *why, size_t whylen);
+
 #endif

@@ -215,3 +215,193 @@ bool goruntime_offsets_dwarf(struct elfimg *img, struct goruntime_offsets *o)
 	elf_end(elf);
 	return ok;
 }
+
+/* Follow DW_AT_type of DIE (skipping typedefs) into OUT. */
+static bool goruntime_type_of(Dwarf_Die *die, Dwarf_Die *out)
+{
+	Dwarf_Attribute a;
+
+	if (!dwarf_attr(die, DW_AT_type, &a) || !dwarf_formref_die(&a, out))
+		return false;
+	for (int i = 0; i < 8 && dwarf_tag(out) == DW_TAG_typedef; i++)
+		if (!dwarf_attr(out, DW_AT_type, &a) || !dwarf_formref_die(&a, out))
+			return false;
+	return true;
+}
+
+/* Offset of the member PATH ("assistTime.v") in struct S, or -1. */
+static int goruntime_member_path(Dwarf_Die *s, const char *path)
+{
+	Dwarf_Die cur = *s, m;
+	int total = 0;
+
+	while (*path) {
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		bool found = false;
+
+		if (dwarf_child(&cur, &m) != 0)
+			return -1;
+		do {
+			const char *n = dwarf_diename(&m);
+
+			if (dwarf_tag(&m) == DW_TAG_member && n && strlen(n) == len &&
+			    memcmp(n, path, len) == 0) {
+				found = true;
+				break;
+			}
+		} while (dwarf_siblingof(&m, &m) == 0);
+		if (!found)
+			return -1;
+		int off = goruntime_member_off(&m);
+
+		if (off < 0)
+			return -1;
+		total += off;
+		if (!dot)
+			return total;
+		if (!goruntime_type_of(&m, &cur))
+			return -1;
+		path = dot + 1;
+	}
+	return -1;
+}
+
+int goruntime_dwarf_members(struct elfimg *img, const struct goruntime_member_req *req, size_t n,
+			    int *out)
+{
+	enum { MAXT = 8 };
+	const char *names[MAXT];
+	Dwarf_Die dies[MAXT];
+	bool have[MAXT] = { false };
+	size_t nt = 0, nhave = 0, found = 0;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	Dwarf *dw;
+	Elf *elf;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		out[i] = -1;
+		for (j = 0; j < nt && strcmp(names[j], req[i].type) != 0; j++)
+			;
+		if (j == nt && nt < MAXT)
+			names[nt++] = req[i].type;
+	}
+	if (!elfimg_has_dwarf(img) || !(elf = elfimg_elf_scratch(img)))
+		return 0;
+	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	if (!dw) {
+		elf_end(elf);
+		return 0;
+	}
+	while (nhave < nt && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, die;
+
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {
+			do {
+				const char *nm;
+
+				if (dwarf_tag(&die) != DW_TAG_structure_type)
+					continue;
+				nm = dwarf_diename(&die);
+				for (size_t j = 0; nm && j < nt; j++) {
+					if (!have[j] && strcmp(nm, names[j]) == 0) {
+						dies[j] = die;
+						have[j] = true;
+						nhave++;
+					}
+				}
+			} while (dwarf_siblingof(&die, &die) == 0);
+		}
+		off = next;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < nt; j++) {
+			if (have[j] && strcmp(names[j], req[i].type) == 0) {
+				out[i] = goruntime_member_path(&dies[j], req[i].path);
+				break;
+			}
+		}
+		if (out[i] >= 0)
+			found++;
+	}
+	dwarf_end(dw);
+	elf_end(elf);
+	return (int)found;
+}
+
+const struct goruntime_gc_field goruntime_gc_fields[GCF_N] = {
+	[GCF_CYCLES] = { "cycles", GCV_WORK, 4 },
+	[GCF_TSWEEPTERM] = { "tSweepTerm", GCV_WORK, 8 },
+	[GCF_TMARK] = { "tMark", GCV_WORK, 8 },
+	[GCF_TMARKTERM] = { "tMarkTerm", GCV_WORK, 8 },
+	[GCF_TEND] = { "tEnd", GCV_WORK, 8 },
+	[GCF_HEAP0] = { "heap0", GCV_WORK, 8 },
+	[GCF_HEAP1] = { "heap1", GCV_WORK, 8 },
+	[GCF_HEAP2] = { "heap2", GCV_WORK, 8 },
+	[GCF_MAXPROCS] = { "maxprocs", GCV_WORK, 4 },
+	[GCF_STWPROCS] = { "stwprocs", GCV_WORK, 4 },
+	[GCF_USERFORCED] = { "userForced", GCV_WORK, 1 },
+	[GCF_HEAPGOAL] = { "lastHeapGoal", GCV_GCCONTROLLER, 8 },
+	[GCF_ASSIST] = { "assistTime", GCV_GCCONTROLLER, 8 }, /* atomic.Int64: value at 0 */
+	[GCF_DEDICATED] = { "dedicatedMarkTime", GCV_GCCONTROLLER, 8 },
+	[GCF_FRACTIONAL] = { "fractionalMarkTime", GCV_GCCONTROLLER, 8 },
+	[GCF_IDLE] = { "idleMarkTime", GCV_GCCONTROLLER, 8 },
+	[GCF_HEAPLIVE] = { "heapLive", GCV_GCCONTROLLER, 8 },
+	[GCF_MAXSTACKSCAN] = { "maxStackScan", GCV_GCCONTROLLER, 8 },
+	[GCF_GLOBALSSCAN] = { "globalsScan", GCV_GCCONTROLLER, 8 },
+	[GCF_M_PREEMPTOFF] = { "preemptoff", GCV_M, 16 },
+};
+
+static const char *const goruntime_gcvar_type[] = {
+	[GCV_WORK] = "runtime.workType",
+	[GCV_GCCONTROLLER] = "runtime.gcControllerState",
+	[GCV_M] = "runtime.m",
+};
+
+bool goruntime_gc_offsets_dwarf(struct elfimg *img, struct goruntime_gc_offsets *o)
+{
+	struct goruntime_member_req req[GCF_N];
+
+	for (int i = 0; i < GCF_N; i++) {
+		req[i].type = goruntime_gcvar_type[goruntime_gc_fields[i].var];
+		req[i].path = goruntime_gc_fields[i].name;
+	}
+	o->source = NULL;
+	if (goruntime_dwarf_members(img, req, GCF_N, o->off) <= 0)
+		return false;
+	if (o->off[GCF_CYCLES] < 0 || o->off[GCF_TSWEEPTERM] < 0 || o->off[GCF_TEND] < 0)
+		return false;
+	o->source = "dwarf";
+	return true;
+}
+
+/*
+ * Measured from the DWARF of each release's binaries (tests/unit checks
+ * the table against DWARF for every release a binary with DWARF exists
+ * for). Only Go 1.19 is verified here (the only toolchain on the test
+ * machine): other releases are left unknown rather than guessed.
+ */
+bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
+{
+	static const int go119[GCF_N] = {
+		[GCF_CYCLES] = 344, [GCF_TSWEEPTERM] = 360, [GCF_TMARK] = 368,
+		[GCF_TMARKTERM] = 376, [GCF_TEND] = 384, [GCF_HEAP0] = 408,
+		[GCF_HEAP1] = 416, [GCF_HEAP2] = 424, [GCF_MAXPROCS] = 352,
+		[GCF_STWPROCS] = 348, [GCF_USERFORCED] = 280, [GCF_HEAPGOAL] = 128,
+		[GCF_ASSIST] = 224, [GCF_DEDICATED] = 232, [GCF_FRACTIONAL] = 240,
+		[GCF_IDLE] = 248, [GCF_HEAPLIVE] = 136, [GCF_MAXSTACKSCAN] = 168,
+		[GCF_GLOBALSSCAN] = 176, [GCF_M_PREEMPTOFF] = 248,
+	};
+
+	o->source = NULL;
+	for (int i = 0; i < GCF_N; i++)
+		o->off[i] = -1;
+	if (minor != 19)
+		return false;
+	memcpy(o->off, go119, sizeof(go119));
+	o->source = "table";
+	return true;
+}

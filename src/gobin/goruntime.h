@@ -56,4 +56,70 @@ typedef void (*goruntime_field_fn)(const char *name, int off, void *arg);
 void goruntime_offsets_each(const struct goruntime_offsets *o, goruntime_field_fn fn,
 			    void *arg);
 
+/*
+ * Offsets of struct members named by a type ("runtime.workType") and a
+ * member path ("tEnd", or "assistTime.v" through nested structs), read
+ * from DWARF in one pass: OUT[i] is REQ[i]'s byte offset, or -1 when the
+ * binary has no DWARF, no such type or no such member. Returns how many
+ * were found.
+ */
+struct goruntime_member_req {
+	const char *type;
+	const char *path;
+};
+int goruntime_dwarf_members(struct elfimg *img, const struct goruntime_member_req *req, size_t n,
+			    int *out);
+
+/*
+ * The garbage collector's own figures of one cycle, as the runtime keeps
+ * them (what GODEBUG=gctrace=1 prints at the end of gcMarkTermination):
+ * members of runtime.work, runtime.gcController and runtime.m, at offsets
+ * from DWARF or from the per-release table.
+ */
+enum goruntime_gcf {
+	GCF_CYCLES,      /* work.cycles (uint32): gctrace's "gc N" */
+	GCF_TSWEEPTERM,  /* work.tSweepTerm (nanotime) */
+	GCF_TMARK,
+	GCF_TMARKTERM,
+	GCF_TEND,
+	GCF_HEAP0,       /* heap at the start, the end of mark, marked live */
+	GCF_HEAP1,
+	GCF_HEAP2,
+	GCF_MAXPROCS,    /* int32 */
+	GCF_STWPROCS,    /* int32 */
+	GCF_USERFORCED,  /* bool */
+	GCF_HEAPGOAL,    /* gcController.lastHeapGoal */
+	GCF_ASSIST,      /* gcController.assistTime: mark assist CPU ns */
+	GCF_DEDICATED,   /* dedicatedMarkTime + fractionalMarkTime: background */
+	GCF_FRACTIONAL,
+	GCF_IDLE,        /* idleMarkTime */
+	GCF_HEAPLIVE,    /* gcController.heapLive, maxStackScan, globalsScan: */
+	GCF_MAXSTACKSCAN, /* gctrace prints them; they also tell gcController's */
+	GCF_GLOBALSSCAN,  /* address apart in a stripped binary */
+	GCF_M_PREEMPTOFF, /* m.preemptoff (string): the stop-the-world reason before 1.21 */
+	GCF_N
+};
+
+enum goruntime_gcvar { GCV_WORK, GCV_GCCONTROLLER, GCV_M };
+
+struct goruntime_gc_field {
+	const char *name;  /* "tEnd" (a member path) */
+	enum goruntime_gcvar var;
+	int size;          /* bytes: 1, 4 or 8 (16: a string header) */
+};
+extern const struct goruntime_gc_field goruntime_gc_fields[GCF_N];
+
+struct goruntime_gc_offsets {
+	const char *source; /* "dwarf", "table" or NULL: unknown */
+	int off[GCF_N];     /* -1: not known for this binary */
+};
+
+/*
+ * The offsets of the GC figures from DWARF (true if the cycle's timing and
+ * number were found), or from the table of Go 1.MINOR (true if the release
+ * is in the table: only releases checked against DWARF are).
+ */
+bool goruntime_gc_offsets_dwarf(struct elfimg *img, struct goruntime_gc_offsets *o);
+bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o);
+
 #endif

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""gc_check: `goscope gc --json` against the truth of the same run.
+
+  gc_check.py gctrace GCTRACE_FILE GOSCOPE_JSON [--min-cycles N]
+      every cycle goscope reports is in GODEBUG=gctrace=1's output with the
+      same number; no number missing between the first and the last; the
+      three clock phases within 20% or 100 us; heap start/end/live and goal
+      within 1 MB (gctrace prints whole MB, rounded down); GOMAXPROCS equal;
+      "forced" exactly where gctrace says "(forced)".
+  gc_check.py timed GCTRACE_FILE GOSCOPE_JSON [--min-cycles N]
+      for releases whose runtime.work goscope cannot read (cycles timed by
+      the pause probes; the number from work.cycles found by decoding):
+      goscope's cycles are consecutive gctrace cycles with the same numbers
+      (none missing) whose
+      three clock phases agree within 20% or 100 us (200 us for the
+      stop-the-world phases, which hold the probes' own cost), and whose
+      GOMAXPROCS (when goscope gives it) is gctrace's P count.
+  gc_check.py assists GOSCOPE_JSON FUNC
+      assists were reported, and the largest total is on stacks through FUNC.
+  gc_check.py ratio FOLDED FUNC_A FUNC_B EXPECTED_PCT
+      FUNC_A's share of the bytes under FUNC_A or FUNC_B is EXPECTED_PCT
+      within 10 points.
+"""
+import re
+import sys
+
+from jstream import load as read_json_lines
+
+GCTRACE = re.compile(
+    r"^gc (\d+) @[\d.]+s \d+%: ([\d.]+)\+([\d.]+)\+([\d.]+) ms clock, .*? "
+    r"(\d+)->(\d+)->(\d+) MB, (\d+) MB goal, .*?(\d+) P")
+
+
+def fail(msg):
+    print(msg)
+    sys.exit(1)
+
+
+def gctrace(args):
+    trace, js = args[0], args[1]
+    min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 10
+    truth, forced = {}, set()
+    for line in open(trace, errors="replace"):
+        m = GCTRACE.match(line)
+        if m:
+            truth[int(m.group(1))] = [float(x) for x in m.groups()[1:]]
+            if "(forced)" in line:
+                forced.add(int(m.group(1)))
+    cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
+    if len(cycles) < min_cycles:
+        fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
+    nums = [c["cycle"] for c in cycles]
+    if None in nums:
+        fail("a cycle without its number")
+    missing = sorted(set(range(min(nums), max(nums) + 1)) - set(nums))
+    if missing:
+        fail("cycles missing between gc %d and gc %d: %s" % (min(nums), max(nums), missing[:10]))
+    bad = []
+    for c in cycles:
+        t = truth.get(c["cycle"])
+        if t is None:
+            fail("gc %d is not in gctrace's output" % c["cycle"])
+        sweep, mark, markterm, h0, h1, h2, goal, procs = t
+        for name, ours, ms in (("sweep termination", c["stw_sweep_termination_us"], sweep),
+                               ("concurrent mark", c["concurrent_mark_us"], mark),
+                               ("mark termination", c["stw_mark_termination_us"], markterm)):
+            us = ms * 1000
+            # gctrace prints two significant digits (or whole ms from 10 ms).
+            if abs(ours - us) > max(0.2 * us, 100):
+                bad.append("gc %d %s %.1f us vs gctrace %.3f ms" % (c["cycle"], name, ours, ms))
+        for name, key, mb in (("heap start", "heap_start_bytes", h0),
+                              ("heap end", "heap_end_bytes", h1),
+                              ("heap live", "heap_live_bytes", h2),
+                              ("heap goal", "heap_goal_bytes", goal)):
+            ours = c[key] / 1048576.0
+            if abs(ours - mb) > 1.0:
+                bad.append("gc %d %s %.2f MB vs gctrace %d MB" % (c["cycle"], name, ours, mb))
+        if c["procs"] != int(procs):
+            bad.append("gc %d procs %d vs %d" % (c["cycle"], c["procs"], procs))
+        if (c["trigger"] == "forced") != (c["cycle"] in forced):
+            bad.append("gc %d trigger %s, gctrace %s" % (c["cycle"], c["trigger"],
+                                                         "forced" if c["cycle"] in forced else "not forced"))
+    if bad:
+        fail("%d disagreements, first: %s" % (len(bad), "; ".join(bad[:5])))
+    nforced = sum(1 for c in cycles if c["trigger"] == "forced")
+    print("%d cycles gc %d..%d (%d forced), all in gctrace with the same phases, heap, procs"
+          " and forced or not" % (len(cycles), min(nums), max(nums), nforced))
+
+
+def timed(args):
+    trace, js = args[0], args[1]
+    min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 2
+    truth = []
+    for line in open(trace, errors="replace"):
+        m = GCTRACE.match(line)
+        if m:
+            truth.append((int(m.group(1)), [float(x) * 1000 for x in m.groups()[1:4]],
+                          int(m.group(9))))
+    cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
+    if len(cycles) < min_cycles:
+        fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
+    keys = ("stw_sweep_termination_us", "concurrent_mark_us", "stw_mark_termination_us")
+    if any(c.get("procs") is None for c in cycles):
+        fail("a cycle without GOMAXPROCS")
+    if any(c.get("cycle") is None for c in cycles):
+        fail("a cycle without its number")
+
+    def agree(c, t):
+        if c["cycle"] != t[0]:
+            return False
+        t = t[1:]
+        if c.get("procs") is not None and c["procs"] != t[1]:
+            return False
+        t = t[0]
+        if c[keys[0]] is None:
+            return True
+        slack = (200, 100, 200)
+        return all(abs(c[k] - us) <= max(0.2 * us, sl) for k, us, sl in zip(keys, t, slack))
+
+    for k in range(len(truth) - len(cycles) + 1):
+        if all(agree(c, truth[k + i]) for i, c in enumerate(cycles)):
+            procs = sorted({c.get("procs") for c in cycles}, key=str)
+            print("%d cycles = gctrace gc %d..%d, phases within 20%%, procs %s" %
+                  (len(cycles), truth[k][0], truth[k + len(cycles) - 1][0], procs))
+            return
+    for c in cycles:
+        print("goscope: %s" % ([c[k] for k in keys],))
+    for n, t, p in truth:
+        print("gctrace gc %d: %s %d P" % (n, t, p))
+    fail("no run of consecutive gctrace cycles matches goscope's %d" % len(cycles))
+
+
+def assists(args):
+    js, func = args
+    rows = [o for o in read_json_lines(js) if o.get("event") == "assist"]
+    if not rows:
+        fail("no assist reported")
+    through = sum(r["us"] for r in rows if any(func in f for f in r.get("stack", [])))
+    total = sum(r["us"] for r in rows)
+    if total <= 0 or through < 0.5 * total:
+        fail("assists through %s: %.0f of %.0f us" % (func, through, total))
+    goids = {r["goid"] for r in rows if r["goid"]}
+    print("%d assist rows, %.0f us, %.0f%% on stacks through %s, %d goroutines" %
+          (len(rows), total, 100 * through / total, func, len(goids)))
+
+
+def ratio(args):
+    folded, fa, fb, want = args[0], args[1], args[2], float(args[3])
+    a = b = 0
+    for line in open(folded):
+        stack, _, n = line.rstrip("\n").rpartition(" ")
+        frames = stack.split(";")
+        if fa in frames:
+            a += int(n)
+        elif fb in frames:
+            b += int(n)
+    if a + b == 0:
+        fail("no bytes under %s or %s" % (fa, fb))
+    pct = 100.0 * a / (a + b)
+    if abs(pct - want) > 10:
+        fail("%s has %.1f%% of the bytes, want %.0f%% +- 10" % (fa, pct, want))
+    print("%s %.1f%% of %d bytes (want %.0f%%)" % (fa, pct, a + b, want))
+
+
+if __name__ == "__main__":
+    {"gctrace": gctrace, "timed": timed, "assists": assists, "ratio": ratio}[sys.argv[1]](sys.argv[2:])
