@@ -56,10 +56,4 @@ int cmd_syscalls(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 
-/*
- * Print a stack (run-time return addresses, innermost first) as goroutine
- * dumps do: "func(...)" / "\tfile:line", inlined frames expanded.
- */
-void cli_print_stack(FILE *out, struct gobin *gb, uint64_t bias, const uint64_t *pcs, int n);
-
 #endif

@@ -562,9 +562,8 @@ static void ag_proc_free(struct ag *a, struct ag_proc *p)
 	if (a->h)
 		health_remove_pid(a->h, p->pid);
 	if (p->oc_ok)
-		offcpu_free(&p->oc); /* frees p->gb too */
-	else
-		gobin_close(p->gb);
+		offcpu_free(&p->oc); /* its own reference to p->gb */
+	gobin_close(p->gb);
 	free(p->sys);
 	fdinfo_inodes_free(&p->inodes);
 	memset(p, 0, sizeof(*p));
@@ -654,17 +653,10 @@ static bool ag_track(struct ag *a, pid_t pid)
 		struct offcpu_opts oo = { .goid = -1, .no_stacks = true, .max_stacks = 256 };
 
 		offcpu_init(&p->oc, &oo);
-		/* offcpu_add_target owns gb from here, also on failure. */
+		/* offcpu_add_target takes its own reference to gb. */
 		p->oc_ok = offcpu_add_target(&p->oc, pid, gb, bias, pt.exe, err, sizeof(err)) == 0;
 		if (!p->oc_ok) {
 			offcpu_free(&p->oc);
-			p->gb = NULL;
-			if (gobin_open(pt.open_path, &p->gb, err, sizeof(err)) != 0) {
-				memset(p, 0, sizeof(*p));
-				if (ag_skip_once(a, pid))
-					a->untraceable++;
-				return false;
-			}
 		} else {
 			offcpu_sample(&p->oc, 0);
 		}

@@ -82,6 +82,7 @@ int gsample_open(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, 
 	top = gs_max(top, o->g_syscallpc + 8);
 	top = gs_max(top, o->g_sched + o->gobuf_bp + 8);
 	top = gs_max(top, o->g_m + 8);
+	top = gs_max(top, o->g_trackingseq + 1);
 	s->gsize = ((size_t)top + 7) & ~(size_t)7;
 	if (!procmem_read(&s->pm, s->allgs, hdr, sizeof(hdr))) {
 		if (errno == EPERM || errno == EACCES)
@@ -114,6 +115,11 @@ void gsample_close(struct gsample *s)
 	free(s->stackbuf);
 	free(s->mbuf);
 	free(s->gbuf2);
+	free(s->sorted);
+	free(s->raddr);
+	free(s->rlen);
+	free(s->rptr);
+	free(s->rok);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -130,6 +136,7 @@ static void gs_parse(const struct gsample *s, uint64_t gaddr, const uint8_t *b,
 	g->m = gs_u64(b + o->g_m);
 	g->stack_lo = gs_u64(b + o->g_stack_lo);
 	g->stack_hi = gs_u64(b + o->g_stack_hi);
+	g->seq = o->g_trackingseq >= 0 ? b[o->g_trackingseq] : -1;
 	if (g->status == GS_SYSCALL && ssp) {
 		g->sp = ssp;
 		g->pc = gs_u64(b + o->g_syscallpc);
@@ -137,6 +144,107 @@ static void gs_parse(const struct gsample *s, uint64_t gaddr, const uint8_t *b,
 		g->sp = gs_u64(b + o->g_sched + o->gobuf_sp);
 		g->pc = gs_u64(b + o->g_sched + o->gobuf_pc);
 	}
+	g->depth = g->sp <= g->stack_hi ? g->stack_hi - g->sp : 0;
+}
+
+static int gs_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Bytes between two g structs still read as one range (span neighbours). */
+#define GSAMPLE_MERGE_GAP 512
+#define GSAMPLE_MERGE_MAX (256u << 10) /* longest merged range */
+
+/*
+ * Read the LEN g structs at S->gptrs into S->gbuf (S->gsize each, in
+ * allgs order; S->gok[i] says whether g i was read). Neighbouring g
+ * structs (sorted by address, gaps up to GSAMPLE_MERGE_GAP) are read as
+ * one range; a range that fails is read again g by g.
+ */
+static bool gs_read_gs(struct gsample *s, size_t len)
+{
+	size_t nruns = 0, total = 0, r;
+	uint8_t *runbuf;
+
+	if (!gs_grow((void **)&s->sorted, &s->sorted_cap, len + 1, sizeof(uint64_t)))
+		return false;
+	memcpy(s->sorted, s->gptrs, len * sizeof(uint64_t));
+	qsort(s->sorted, len, sizeof(uint64_t), gs_cmp_u64);
+	/* Pass 1: count the runs and their bytes. */
+	for (size_t i = 0; i < len; nruns++) {
+		uint64_t start = s->sorted[i], end = start + s->gsize;
+
+		for (i++; i < len && s->sorted[i] <= end + GSAMPLE_MERGE_GAP &&
+			  s->sorted[i] + s->gsize - start <= GSAMPLE_MERGE_MAX;
+		     i++)
+			end = s->sorted[i] + s->gsize > end ? s->sorted[i] + s->gsize : end;
+		total += end - start;
+	}
+	if (nruns > s->runs_cap) {
+		size_t cap = nruns;
+
+		free(s->raddr);
+		free(s->rlen);
+		free(s->rptr);
+		free(s->rok);
+		s->raddr = malloc(cap * sizeof(*s->raddr));
+		s->rlen = malloc(cap * sizeof(*s->rlen));
+		s->rptr = malloc(cap * sizeof(*s->rptr));
+		s->rok = malloc(cap * sizeof(*s->rok));
+		s->runs_cap = cap;
+		if (!s->raddr || !s->rlen || !s->rptr || !s->rok) {
+			s->runs_cap = 0;
+			return false;
+		}
+	}
+	if (!gs_grow((void **)&s->stackbuf, &s->stackbuf_cap, total + 1, 1))
+		return false;
+	runbuf = s->stackbuf;
+	/* Pass 2: the ranges. */
+	r = 0;
+	total = 0;
+	for (size_t i = 0; i < len; r++) {
+		uint64_t start = s->sorted[i], end = start + s->gsize;
+
+		for (i++; i < len && s->sorted[i] <= end + GSAMPLE_MERGE_GAP &&
+			  s->sorted[i] + s->gsize - start <= GSAMPLE_MERGE_MAX;
+		     i++)
+			end = s->sorted[i] + s->gsize > end ? s->sorted[i] + s->gsize : end;
+		s->raddr[r] = start;
+		s->rlen[r] = (size_t)(end - start);
+		s->rptr[r] = runbuf + total;
+		total += s->rlen[r];
+	}
+	s->g_ranges += nruns;
+	procmem_readvar(&s->pm, s->raddr, s->rlen, s->rptr, nruns, s->rok);
+	/* Copy each g out of its range, in allgs order (binary search). */
+	for (size_t i = 0; i < len; i++) {
+		uint64_t a = s->gptrs[i];
+		size_t lo = 0, hi = nruns;
+
+		while (hi - lo > 1) {
+			size_t mid = (lo + hi) / 2;
+
+			if (s->raddr[mid] <= a)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		s->gok[i] = false;
+		if (!nruns || a < s->raddr[lo] || a + s->gsize > s->raddr[lo] + s->rlen[lo])
+			continue;
+		if (s->rok[lo]) {
+			memcpy(s->gbuf + i * s->gsize, s->rptr[lo] + (a - s->raddr[lo]), s->gsize);
+			s->gok[i] = true;
+		} else {
+			/* The range crossed unreadable memory: this g alone. */
+			s->gok[i] = procmem_read(&s->pm, a, s->gbuf + i * s->gsize, s->gsize);
+		}
+	}
+	return true;
 }
 
 int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
@@ -166,7 +274,8 @@ int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
 	s->gok = calloc(len + 1, sizeof(bool));
 	if (!s->gok)
 		return -1;
-	procmem_readmany(&s->pm, s->gptrs, len, s->gsize, s->gbuf, s->gok);
+	if (!gs_read_gs(s, len))
+		procmem_readmany(&s->pm, s->gptrs, len, s->gsize, s->gbuf, s->gok);
 	out = (struct gsample_g *)(s->gbuf + ((len * s->gsize + 63) & ~(size_t)63));
 	for (size_t i = 0; i < len; i++) {
 		if (!s->gok[i]) {
@@ -240,7 +349,8 @@ static bool gs_still(const struct gsample *s, const struct gsample_g *g, const u
 	struct gsample_g g2;
 
 	gs_parse(s, g->gaddr, b, &g2);
-	return g2.status == g->status && g2.pc == g->pc && g2.sp == g->sp && g2.goid == g->goid;
+	return g2.status == g->status && g2.pc == g->pc && g2.sp == g->sp && g2.goid == g->goid &&
+	       g2.seq == g->seq;
 }
 
 static bool gs_unwindable(const struct gsample_g *g)

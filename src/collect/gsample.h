@@ -43,6 +43,8 @@ struct gsample_g {
 	uint64_t m;      /* runtime.m pointer, 0 when on no thread */
 	uint64_t pc, sp; /* where to unwind from */
 	uint64_t stack_lo, stack_hi;
+	uint64_t depth;  /* stack_hi - sp: survives the runtime moving the stack */
+	int seq;         /* g.trackingSeq (0..255), -1 when unknown (Go < 1.17) */
 };
 
 struct gsample {
@@ -65,10 +67,18 @@ struct gsample {
 	size_t mbuf_cap;
 	uint8_t *gbuf2; /* gsample_unwind_many: the batch's g structs, read again */
 	size_t gbuf2_cap;
+	uint64_t *sorted; /* the g pointers sorted, then the runs read */
+	size_t sorted_cap;
+	uint64_t *raddr;  /* one range per run of neighbouring g structs */
+	size_t *rlen;
+	uint8_t **rptr;
+	bool *rok;
+	size_t runs_cap;
 	/* Counters. */
 	uint64_t snapshots;
 	uint64_t torn;      /* stacks discarded: the goroutine moved while read */
 	uint64_t unreadable;
+	uint64_t g_ranges;  /* ranges read for the g structs (after merging neighbours) */
 };
 
 /*
@@ -80,7 +90,9 @@ int gsample_open(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, 
 void gsample_close(struct gsample *s);
 
 /*
- * Read every goroutine. On success sets *gs to an array of *n entries
+ * Read every goroutine: the allgs slice, then every g struct, neighbours
+ * merged into one range (g structs come from the same spans), up to
+ * IOV_MAX ranges per process_vm_readv. On success sets *gs to an array of *n entries
  * owned by S (valid until the next call) and returns 0; -1 if the process
  * could not be read (it exited).
  */
