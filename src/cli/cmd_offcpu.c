@@ -27,6 +27,7 @@ struct oc_cmd {
 	const char *reason, *stack;
 	struct offcpu oc;
 	uint64_t last_ns; /* the previous snapshot */
+	uint64_t gone_ns; /* the snapshot that found every target gone, or 0 */
 };
 
 static int oc_take(struct session *s, struct target *t, char *err, size_t errlen)
@@ -61,9 +62,11 @@ static int oc_tick(struct session *s, void *arg)
 	struct oc_cmd *c = arg;
 	uint64_t now = session_now();
 
-	offcpu_sample(&c->oc, now - c->last_ns);
-	c->last_ns = now;
+	if (offcpu_sample(&c->oc, now - c->last_ns) == 0 && !c->gone_ns) {
+		c->gone_ns = now; /* the window ends here, not at the session's exit check */
+	}
 	(void)s;
+	c->last_ns = now;
 	return 0;
 }
 
@@ -75,7 +78,9 @@ static int oc_report(struct session *s, bool last)
 		.top = (size_t)c->top,
 		.depth = (size_t)c->depth,
 		.multi = c->oc.ntargets > 1 || s->discovery,
-		.seconds = session_window_s(s),
+		.seconds = c->gone_ns && c->gone_ns < s->now_ns
+				   ? (double)(c->gone_ns - s->win_start_ns) / 1e9
+				   : session_window_s(s),
 		.freq = c->freq,
 		.start_wall = s->start_wall + (double)(s->win_start_ns - s->start_ns) / 1e9,
 	};

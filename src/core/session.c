@@ -127,6 +127,8 @@ static struct target *session_push(struct session *s, const struct target *t)
 	if (!nt)
 		return NULL;
 	*nt = *t;
+	if (t->name >= t->exe && t->name < t->exe + sizeof(t->exe))
+		nt->name = nt->exe + (t->name - t->exe); /* name points into exe */
 	s->targets[s->ntargets++] = nt;
 	return nt;
 }

@@ -158,7 +158,7 @@ static int oc_rows_build(const struct offcpu *oc, const struct offcpu_fmt *f, en
 		const struct offcpu_stack *s = &oc->stacks[ks[i].stack];
 		struct oc_row *r;
 
-		if (i == 0 || strcmp(ks[i].key, ks[i - 1].key) != 0) {
+		if (rs->n == 0 || strcmp(ks[i].key, rs->r[rs->n - 1].key) != 0) {
 			r = &rs->r[rs->n++];
 			r->first = ks[i].stack;
 			r->key = (char *)ks[i].key;
@@ -378,7 +378,6 @@ void offcpu_print_json(FILE *out, const struct offcpu *oc, const struct offcpu_f
 		jsonw_kuint(&w, "p99_us", row->h ? hist_quantile(row->h, 0.99) / 1000 : 0);
 		jsonw_kuint(&w, "max_us", row->h ? row->h->max / 1000 : 0);
 		jsonw_obj_end(&w);
-		fputc('\n', out);
 	}
 	jsonw_obj_begin(&w);
 	jsonw_kstr(&w, "event", "summary");
@@ -393,7 +392,6 @@ void offcpu_print_json(FILE *out, const struct offcpu *oc, const struct offcpu_f
 	if (!ok)
 		jsonw_kstr(&w, "error", "out of memory building the rows");
 	jsonw_obj_end(&w);
-	fputc('\n', out);
 	if (ok)
 		oc_rows_free(&rs);
 }

@@ -76,14 +76,14 @@ def parse_folded(path):
     return out
 
 
-DUR = re.compile(r"^([\d.]+)(s|ms|us)$")
+DUR = re.compile(r"^([\d.]+)(s|ms|us|ns)$")
 
 
 def dur_us(s):
     m = DUR.match(s)
     if not m:
         raise ValueError("not a duration: %r" % s)
-    return float(m.group(1)) * {"s": 1e6, "ms": 1e3, "us": 1.0}[m.group(2)]
+    return float(m.group(1)) * {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}[m.group(2)]
 
 
 ROW = re.compile(r"^\s*(\S+)\s+([\d.]+)%\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+"

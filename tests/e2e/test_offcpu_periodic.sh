@@ -123,7 +123,7 @@ us=$(report sum "$TMP/goid" --frame main.waitChan)
 	pass "--goid $g: main.waitChan blocked $us us of the 2 s window (truth ~100%, +-15%)" ||
 	fail "--goid $g: main.waitChan blocked $us us, want 2 s +-15%"
 g2=$(goid_of sleep)
-"$GOSCOPE" offcpu -p "$pid" -d 1 -f folded --goid "$g2" >"$TMP/goid2" 2>&1
+"$GOSCOPE" offcpu -p "$pid" -d 1 -f folded --goid "$g2" >"$TMP/goid2" 2>"$TMP/goid2.err"
 n_all=$(grep -c . "$TMP/goid2")
 n_mine=$(report lines "$TMP/goid2" --frame main.sleepLoop | grep -c .)
 [ "$n_all" -gt 0 ] && [ "$n_all" = "$n_mine" ] &&
