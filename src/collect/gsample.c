@@ -159,22 +159,23 @@ static int gs_cmp_u64(const void *a, const void *b)
 #define GSAMPLE_MERGE_MAX (256u << 10) /* longest merged range */
 
 /*
- * Read the LEN g structs at S->gptrs into S->gbuf (S->gsize each, in
- * allgs order; S->gok[i] says whether g i was read). Neighbouring g
- * structs (sorted by address, gaps up to GSAMPLE_MERGE_GAP) are read as
- * one range; a range that fails is read again g by g.
+ * Read and parse the LEN g structs at S->gptrs into OUT, sorted by
+ * address, keeping the live ones; *K is how many. Neighbouring g structs
+ * (gaps up to GSAMPLE_MERGE_GAP) are read as one range and parsed in
+ * place; a range that fails is read again g by g. False when out of
+ * memory (nothing read).
  */
-static bool gs_read_gs(struct gsample *s, size_t len)
+static bool gs_read_gs(struct gsample *s, size_t len, struct gsample_g *out, size_t *k)
 {
-	size_t nruns = 0, total = 0, r;
-	uint8_t *runbuf;
+	size_t nruns = 0, total = 0, r, i;
 
+	*k = 0;
 	if (!gs_grow((void **)&s->sorted, &s->sorted_cap, len + 1, sizeof(uint64_t)))
 		return false;
 	memcpy(s->sorted, s->gptrs, len * sizeof(uint64_t));
 	qsort(s->sorted, len, sizeof(uint64_t), gs_cmp_u64);
 	/* Pass 1: count the runs and their bytes. */
-	for (size_t i = 0; i < len; nruns++) {
+	for (i = 0; i < len; nruns++) {
 		uint64_t start = s->sorted[i], end = start + s->gsize;
 
 		for (i++; i < len && s->sorted[i] <= end + GSAMPLE_MERGE_GAP &&
@@ -184,17 +185,15 @@ static bool gs_read_gs(struct gsample *s, size_t len)
 		total += end - start;
 	}
 	if (nruns > s->runs_cap) {
-		size_t cap = nruns;
-
 		free(s->raddr);
 		free(s->rlen);
 		free(s->rptr);
 		free(s->rok);
-		s->raddr = malloc(cap * sizeof(*s->raddr));
-		s->rlen = malloc(cap * sizeof(*s->rlen));
-		s->rptr = malloc(cap * sizeof(*s->rptr));
-		s->rok = malloc(cap * sizeof(*s->rok));
-		s->runs_cap = cap;
+		s->raddr = malloc(nruns * sizeof(*s->raddr));
+		s->rlen = malloc(nruns * sizeof(*s->rlen));
+		s->rptr = malloc(nruns * sizeof(*s->rptr));
+		s->rok = malloc(nruns * sizeof(*s->rok));
+		s->runs_cap = nruns;
 		if (!s->raddr || !s->rlen || !s->rptr || !s->rok) {
 			s->runs_cap = 0;
 			return false;
@@ -202,11 +201,9 @@ static bool gs_read_gs(struct gsample *s, size_t len)
 	}
 	if (!gs_grow((void **)&s->stackbuf, &s->stackbuf_cap, total + 1, 1))
 		return false;
-	runbuf = s->stackbuf;
-	/* Pass 2: the ranges. */
-	r = 0;
+	/* Pass 2: the ranges, read in batches of IOV_MAX. */
 	total = 0;
-	for (size_t i = 0; i < len; r++) {
+	for (i = 0, r = 0; i < len; r++) {
 		uint64_t start = s->sorted[i], end = start + s->gsize;
 
 		for (i++; i < len && s->sorted[i] <= end + GSAMPLE_MERGE_GAP &&
@@ -215,34 +212,30 @@ static bool gs_read_gs(struct gsample *s, size_t len)
 			end = s->sorted[i] + s->gsize > end ? s->sorted[i] + s->gsize : end;
 		s->raddr[r] = start;
 		s->rlen[r] = (size_t)(end - start);
-		s->rptr[r] = runbuf + total;
+		s->rptr[r] = s->stackbuf + total;
 		total += s->rlen[r];
 	}
 	s->g_ranges += nruns;
 	procmem_readvar(&s->pm, s->raddr, s->rlen, s->rptr, nruns, s->rok);
-	/* Copy each g out of its range, in allgs order (binary search). */
-	for (size_t i = 0; i < len; i++) {
-		uint64_t a = s->gptrs[i];
-		size_t lo = 0, hi = nruns;
+	/* Pass 3: parse each g where it lies, in address order. */
+	for (i = 0, r = 0; i < len; i++) {
+		uint64_t a = s->sorted[i];
+		const uint8_t *b;
+		uint8_t one[512];
 
-		while (hi - lo > 1) {
-			size_t mid = (lo + hi) / 2;
-
-			if (s->raddr[mid] <= a)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		s->gok[i] = false;
-		if (!nruns || a < s->raddr[lo] || a + s->gsize > s->raddr[lo] + s->rlen[lo])
-			continue;
-		if (s->rok[lo]) {
-			memcpy(s->gbuf + i * s->gsize, s->rptr[lo] + (a - s->raddr[lo]), s->gsize);
-			s->gok[i] = true;
+		while (r + 1 < nruns && a >= s->raddr[r + 1])
+			r++;
+		if (s->rok[r]) {
+			b = s->rptr[r] + (a - s->raddr[r]);
+		} else if (s->gsize <= sizeof(one) && procmem_read(&s->pm, a, one, s->gsize)) {
+			b = one; /* the range crossed unreadable memory: this g alone */
 		} else {
-			/* The range crossed unreadable memory: this g alone. */
-			s->gok[i] = procmem_read(&s->pm, a, s->gbuf + i * s->gsize, s->gsize);
+			s->unreadable++;
+			continue;
 		}
+		gs_parse(s, a, b, &out[*k]);
+		if (out[*k].status != GS_DEAD && out[*k].status != GS_IDLE)
+			(*k)++;
 	}
 	return true;
 }
@@ -270,13 +263,18 @@ int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
 
 	if (!gs_grow((void **)&s->gbuf, &s->gbuf_cap, need, 1))
 		return -1;
+	out = (struct gsample_g *)(s->gbuf + ((len * s->gsize + 63) & ~(size_t)63));
+	if (gs_read_gs(s, len, out, &k)) {
+		*gs = out;
+		*n = k;
+		return 0;
+	}
+	/* Out of memory for the merged ranges: one range per g. */
 	free(s->gok);
 	s->gok = calloc(len + 1, sizeof(bool));
 	if (!s->gok)
 		return -1;
-	if (!gs_read_gs(s, len))
-		procmem_readmany(&s->pm, s->gptrs, len, s->gsize, s->gbuf, s->gok);
-	out = (struct gsample_g *)(s->gbuf + ((len * s->gsize + 63) & ~(size_t)63));
+	procmem_readmany(&s->pm, s->gptrs, len, s->gsize, s->gbuf, s->gok);
 	for (size_t i = 0; i < len; i++) {
 		if (!s->gok[i]) {
 			s->unreadable++;
@@ -389,22 +387,19 @@ int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, 
 void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, size_t n,
 			 uint64_t *pcs, int max, int *depth)
 {
-	size_t chunk = GSAMPLE_BATCH;
-
-	if (!gs_grow((void **)&s->mbuf, &s->mbuf_cap, chunk * GSAMPLE_BATCH_STACK, 1) ||
-	    !gs_grow((void **)&s->gbuf2, &s->gbuf2_cap, chunk * s->gsize, 1)) {
+	if (!gs_grow((void **)&s->gbuf2, &s->gbuf2_cap, GSAMPLE_BATCH * s->gsize, 1)) {
 		for (size_t i = 0; i < n; i++)
 			depth[i] = gsample_unwind(s, gs[i], pcs + i * (size_t)max, max);
 		return;
 	}
-	for (size_t c0 = 0; c0 < n; c0 += chunk) {
-		size_t m = n - c0 < chunk ? n - c0 : chunk, k = 0;
+	for (size_t c0 = 0; c0 < n; c0 += GSAMPLE_BATCH) {
+		size_t m = n - c0 < GSAMPLE_BATCH ? n - c0 : GSAMPLE_BATCH, k = 0, total = 0;
 		uint64_t addr[GSAMPLE_BATCH], gaddr[GSAMPLE_BATCH];
 		size_t len[GSAMPLE_BATCH], slot[GSAMPLE_BATCH];
 		uint8_t *ptr[GSAMPLE_BATCH];
 		bool ok[GSAMPLE_BATCH], gok[GSAMPLE_BATCH], alone[GSAMPLE_BATCH];
 
-		/* One read for every stack of the chunk... */
+		/* One read for every stack of the chunk (each only as deep as it is)... */
 		for (size_t i = 0; i < m; i++) {
 			const struct gsample_g *g = gs[c0 + i];
 
@@ -416,8 +411,19 @@ void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, s
 			len[k] = g->stack_hi - g->sp < GSAMPLE_BATCH_STACK
 					 ? (size_t)(g->stack_hi - g->sp)
 					 : GSAMPLE_BATCH_STACK;
-			ptr[k] = s->mbuf + k * GSAMPLE_BATCH_STACK;
+			total += len[k];
 			slot[k++] = i;
+		}
+		if (!gs_grow((void **)&s->mbuf, &s->mbuf_cap, total + 1, 1)) {
+			for (size_t i = 0; i < m; i++)
+				depth[c0 + i] = gsample_unwind(s, gs[c0 + i],
+							       pcs + (c0 + i) * (size_t)max, max);
+			continue;
+		}
+		total = 0;
+		for (size_t j = 0; j < k; j++) {
+			ptr[j] = s->mbuf + total;
+			total += len[j];
 		}
 		procmem_readvar(&s->pm, addr, len, ptr, k, ok);
 		for (size_t j = 0; j < k; j++) {

@@ -20,7 +20,7 @@
 #include "../proc/procmem.h"
 
 #define GSAMPLE_MAX_DEPTH 64
-#define GSAMPLE_BATCH 64              /* goroutines unwound per batched read */
+#define GSAMPLE_BATCH 1024            /* goroutines unwound per batched read (IOV_MAX) */
 #define GSAMPLE_BATCH_STACK (8u << 10) /* stack bytes read per goroutine in a batch */
 
 /* Go runtime goroutine states (runtime2.go), Gscan bit masked off. */

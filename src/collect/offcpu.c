@@ -697,7 +697,12 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 	t->goroutines = n;
 	if (n > t->goroutines_peak)
 		t->goroutines_peak = n;
-	qsort(gs, n, sizeof(*gs), offcpu_cmp_g);
+	for (size_t i = 1; i < n; i++) {
+		if (gs[i - 1].gaddr > gs[i].gaddr) { /* gsample gives them sorted, mostly */
+			qsort(gs, n, sizeof(*gs), offcpu_cmp_g);
+			break;
+		}
+	}
 	nst = calloc(n ? n : 1, sizeof(*nst));
 	if (!nst)
 		return;
