@@ -666,8 +666,7 @@ static bool offcpu_pend_grow(struct offcpu_target *t, size_t n)
  * running, a u8, so 256k transitions between two snapshots would look
  * like none), or without it the top of its stack hashes the same (H).
  */
-static bool offcpu_same_wait(const struct offcpu_gst *prev, const struct gsample_g *g,
-			     uint64_t h)
+bool offcpu_same_wait(const struct offcpu_gst *prev, const struct gsample_g *g, uint64_t h)
 {
 	if (prev->stack == -1 || prev->goid != g->goid || prev->status != g->status ||
 	    prev->pc != g->pc || prev->depth != g->depth || prev->waitreason != g->waitreason)

@@ -155,6 +155,14 @@ void offcpu_flush(struct offcpu *oc);
 /* Forget all stacks and waits (start of a new interval). */
 void offcpu_reset(struct offcpu *oc);
 
+/*
+ * Is G, in this snapshot, still the wait PREV of the previous one? The
+ * same goroutine, status, reason and pc at the same stack depth, and it
+ * did not run in between (g.trackingSeq unchanged; without it, H, the hash
+ * of its stack's top, unchanged or unknown).
+ */
+bool offcpu_same_wait(const struct offcpu_gst *prev, const struct gsample_g *g, uint64_t h);
+
 /* Distinct goroutines that spent time on stack I. */
 uint64_t offcpu_stack_goroutines(const struct offcpu *oc, uint32_t i);
 
