@@ -782,6 +782,8 @@ size_t offcpu_sample(struct offcpu *oc, uint64_t dt_ns)
 	size_t alive = 0;
 
 	oc->samples++;
+	if (dt_ns > oc->max_gap_ns)
+		oc->max_gap_ns = dt_ns;
 	for (size_t i = 0; i < oc->ntargets; i++) {
 		if (oc->targets[i].exited)
 			continue;
@@ -808,6 +810,7 @@ void offcpu_reset(struct offcpu *oc)
 	offcpu_flush(oc);
 	offcpu_clear_tables(oc);
 	oc->samples = 0;
+	oc->max_gap_ns = 0;
 	oc->dropped_stacks = 0;
 	oc->torn = 0;
 }

@@ -117,6 +117,7 @@ struct offcpu {
 	char **reasons;
 	size_t nreasons;
 	uint64_t samples;        /* snapshot rounds in this window */
+	uint64_t max_gap_ns;     /* longest time between two snapshots: a wait's resolution */
 	uint64_t dropped_stacks; /* waits not recorded: stack table full */
 	uint64_t torn;           /* stacks unreadable: goroutine moved while read */
 	/* Syscall names learned per (target, stack): a wait first seen with its thread runnable. */

@@ -228,9 +228,9 @@ static void oc_print_header(FILE *out, const struct offcpu *oc, const struct off
 {
 	fprintf(out,
 		"goscope offcpu: %zu process%s, %.2f s, %" PRIu64
-		" goroutine snapshots (%.1f/s achieved, %g/s asked)\n",
+		" goroutine snapshots (%.1f/s achieved, %g/s asked; longest gap %.0f ms)\n",
 		oc->ntargets, oc->ntargets == 1 ? "" : "es", f->seconds, oc->samples,
-		offcpu_achieved_rate(oc, f), f->freq);
+		offcpu_achieved_rate(oc, f), f->freq, (double)oc->max_gap_ns / 1e6);
 	for (size_t i = 0; i < oc->ntargets; i++) {
 		const struct offcpu_target *t = &oc->targets[i];
 
@@ -385,6 +385,7 @@ void offcpu_print_json(FILE *out, const struct offcpu *oc, const struct offcpu_f
 	jsonw_kuint(&w, "snapshots", oc->samples);
 	jsonw_kdouble(&w, "snapshots_per_s", offcpu_achieved_rate(oc, f));
 	jsonw_kdouble(&w, "snapshots_per_s_asked", f->freq);
+	jsonw_kdouble(&w, "longest_gap_ms", (double)oc->max_gap_ns / 1e6);
 	jsonw_kuint(&w, "processes", oc->ntargets);
 	jsonw_kuint(&w, "rows", ok ? rs.n : 0);
 	jsonw_kuint(&w, "dropped_waits", oc->dropped_stacks);

@@ -161,7 +161,7 @@ static void test_rows_merge(void **state)
 
 	/* top: two rows; the header gives the achieved rate */
 	out = run(offcpu_print_top, &oc, &f);
-	assert_non_null(strstr(out, "98 goroutine snapshots (49.0/s achieved, 49/s asked)"));
+	assert_non_null(strstr(out, "98 goroutine snapshots (49.0/s achieved, 49/s asked; longest gap 0 ms)"));
 	assert_int_equal(count(out, "[chan receive]"), 2);
 	assert_non_null(strstr(out, "goroutines: 7, 8\n"));
 	free(out);
