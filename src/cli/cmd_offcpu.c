@@ -13,6 +13,7 @@
 #include "../core/session.h"
 #include "../report/offcpu.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -152,6 +153,17 @@ int cmd_offcpu(int argc, char **argv)
 	if (c.fmt == OC_PPROF && (c.so.interval > 0 || c.so.json)) {
 		fprintf(stderr, "goscope: offcpu: -f pprof writes one profile: not with -i or --json\n");
 		return 2;
+	}
+	if (c.fmt == OC_PPROF) {
+		/* Written at the end: an unwritable path is said now, not after the window. */
+		FILE *probe = fopen(c.so.out, "we");
+
+		if (!probe) {
+			fprintf(stderr, "goscope: offcpu: cannot write %s: %s\n", c.so.out,
+				strerror(errno));
+			return 1;
+		}
+		fclose(probe);
 	}
 	oo.min_wait_ns = (uint64_t)(c.min_wait_ms * 1e6);
 	oo.reason = c.reason;
