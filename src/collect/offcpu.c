@@ -4,8 +4,8 @@
  * Each snapshot is merged with the previous one by goroutine address:
  * an unchanged saved pc, stack depth, status and trackingSeq continues the
  * wait (no unwinding, no extra reads), anything else closes the old wait
- * and unwinds the new one. Memory is bounded by max_stacks and the goroutine count; what does
- * not fit is counted in dropped_stacks.
+ * and unwinds the new one. Memory is bounded by max_stacks and the
+ * goroutine count; what does not fit is counted in dropped_stacks.
  */
 #include "offcpu.h"
 

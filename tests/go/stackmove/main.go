@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 //go:noinline
@@ -32,20 +33,17 @@ func grow(n int) int {
 	return grow(n-1) + int(pad[n%1024])
 }
 
-var sink uintptr
-
+// parkHere parks on ch and says whether its stack moved meanwhile: the
+// address of a local (which stays on the stack: only its address, as an
+// integer, leaves the function) is compared before and after.
+//
 //go:noinline
 func parkHere(ch <-chan bool, parked chan<- uintptr) bool {
 	var local int
-	before := uintptr(addrOf(&local))
+	before := uintptr(unsafe.Pointer(&local))
 	parked <- before
 	<-ch
-	return uintptr(addrOf(&local)) != before
-}
-
-//go:noinline
-func addrOf(p *int) uintptr {
-	return uintptr(unsafePointer(p))
+	return uintptr(unsafe.Pointer(&local)) != before
 }
 
 func main() {
