@@ -794,6 +794,71 @@ size_t offcpu_sample(struct offcpu *oc, uint64_t dt_ns)
 	return alive;
 }
 
+/*
+ * Time left on an unnamed "syscall" stack whose call was learned later in
+ * the window (its thread seen asleep in a later wait on the same stack)
+ * moves to the named stack: a call too short to catch its thread asleep
+ * at first is named by the ones that were.
+ */
+static void offcpu_name_syscalls(struct offcpu *oc)
+{
+	uint32_t unnamed = UINT32_MAX;
+	char reason[96];
+
+	for (size_t i = 0; i < oc->nreasons; i++)
+		if (strcmp(oc->reasons[i], "syscall") == 0)
+			unnamed = (uint32_t)i;
+	if (unnamed == UINT32_MAX || !oc->sysnames)
+		return;
+	for (size_t i = 0, n = oc->nstacks; i < n; i++) {
+		struct offcpu_stack *s = &oc->stacks[i];
+		uint32_t rid;
+		int32_t j;
+		long nr;
+
+		if (s->reason != unnamed || s->total_ns == 0 || s->depth == 0)
+			continue;
+		nr = offcpu_sys_lookup(oc, offcpu_sys_key(s->target, s->pcs, s->depth));
+		if (nr < 0)
+			continue;
+		offcpu_sys_reason(nr, reason, sizeof(reason));
+		if (!offcpu_reason_ok(oc, reason))
+			continue;
+		rid = offcpu_reason_id(oc, reason, strlen(reason));
+		if (rid == UINT32_MAX)
+			continue;
+		j = offcpu_stack_id(oc, s->target, rid, s->pcs, (int)s->depth);
+		s = &oc->stacks[i]; /* the table may have moved */
+		if (j < 0)
+			continue;
+		oc->stacks[j].total_ns += s->total_ns;
+		oc->stacks[j].waits += s->waits;
+		if (s->h && !oc->stacks[j].h) {
+			oc->stacks[j].h = s->h;
+			s->h = NULL;
+		} else if (s->h) {
+			hist_merge(oc->stacks[j].h, s->h);
+		}
+		free(s->h);
+		s->h = NULL;
+		s->total_ns = 0;
+		s->waits = 0;
+		for (size_t k = 0, m = oc->nsgs; k < m; k++) {
+			uint32_t sg;
+
+			if (oc->sgs[k].stack != i || (!oc->sgs[k].ns && !oc->sgs[k].waits))
+				continue;
+			sg = offcpu_sg_id(oc, (uint32_t)j, oc->sgs[k].goid);
+			if (sg == UINT32_MAX)
+				continue;
+			oc->sgs[sg].ns += oc->sgs[k].ns;
+			oc->sgs[sg].waits += oc->sgs[k].waits;
+			oc->sgs[k].ns = 0;
+			oc->sgs[k].waits = 0;
+		}
+	}
+}
+
 void offcpu_flush(struct offcpu *oc)
 {
 	for (size_t i = 0; i < oc->ntargets; i++) {
@@ -803,6 +868,7 @@ void offcpu_flush(struct offcpu *oc)
 			offcpu_close(oc, &t->st[j]);
 		t->nst = 0;
 	}
+	offcpu_name_syscalls(oc);
 }
 
 void offcpu_reset(struct offcpu *oc)

@@ -15,9 +15,10 @@
  * waits, whatever its thread does in the kernel (sleeping, waiting for a
  * CPU, or on a CPU doing the call's work): its reason is "syscall: NAME"
  * from /proc/PID/task/TID/syscall. That file names the call only while
- * the thread sleeps; a wait first seen with its thread runnable takes the
- * name last seen on the same stack, or is named when its thread is next
- * seen asleep, or stays "syscall".
+ * the thread sleeps; a wait seen with its thread runnable takes the name
+ * seen on the same stack before, or when its thread is next seen asleep,
+ * or (offcpu_flush) the name seen on that stack later in the window, or
+ * stays "syscall".
  */
 #ifndef GOSCOPE_OFFCPU_H
 #define GOSCOPE_OFFCPU_H

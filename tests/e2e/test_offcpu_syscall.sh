@@ -16,8 +16,10 @@
 #   the program's clock also counts the instants around the call where
 #   the goroutine runs Go code on a thread the hogs keep off the CPU,
 #   which no goroutine-state sampler sees as waiting;
-# - at least 80% of it is named [syscall: fsync] (a wait first seen with
-#   its thread runnable takes the name seen on the same stack before);
+# - at least 80% of it is named [syscall: fsync] (a wait seen only with
+#   its thread runnable takes the name seen on the same stack in the
+#   window: with fsyncs of ~0.3 ms, most snapshots find the thread
+#   runnable, not asleep);
 # - the folded output has no other syscall name on them.
 . "$(dirname "$0")/lib.sh"
 
