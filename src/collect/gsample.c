@@ -347,8 +347,12 @@ static bool gs_still(const struct gsample *s, const struct gsample_g *g, const u
 	struct gsample_g g2;
 
 	gs_parse(s, g->gaddr, b, &g2);
-	return g2.status == g->status && g2.pc == g->pc && g2.sp == g->sp && g2.goid == g->goid &&
-	       g2.seq == g->seq;
+	/*
+	 * Not g.trackingSeq: a goroutine that ran and stopped again at the same
+	 * pc and sp (a loop around one call) has the same stack there, and
+	 * discarding it would lose the samples of exactly the busiest waits.
+	 */
+	return g2.status == g->status && g2.pc == g->pc && g2.sp == g->sp && g2.goid == g->goid;
 }
 
 static bool gs_unwindable(const struct gsample_g *g)
