@@ -196,9 +196,9 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 		char why[512];
 
 		offcpu_init(&p->oc, &oo);
-		/* The sampler owns the reference it is given, also on failure. */
-		p->oc_ok = offcpu_add_target(&p->oc, t->pid, gobin_ref(t->gb), t->bias, t->exe, why,
-					     sizeof(why)) == 0;
+		/* The sampler takes its own reference to the binary's reader. */
+		p->oc_ok = offcpu_add_target(&p->oc, t->pid, t->gb, t->bias, t->exe, why,
+					     sizeof(why)) >= 0;
 		if (p->oc_ok)
 			offcpu_sample(&p->oc, 0);
 		else

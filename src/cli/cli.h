@@ -62,10 +62,4 @@ int cmd_funclat(int argc, char **argv);
 int cmd_http(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 
-/*
- * Print a stack (run-time return addresses, innermost first) as goroutine
- * dumps do: "func(...)" / "\tfile:line", inlined frames expanded.
- */
-void cli_print_stack(FILE *out, struct gobin *gb, uint64_t bias, const uint64_t *pcs, int n);
-
 #endif

@@ -82,6 +82,7 @@ int gsample_open(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, 
 	top = gs_max(top, o->g_syscallpc + 8);
 	top = gs_max(top, o->g_sched + o->gobuf_bp + 8);
 	top = gs_max(top, o->g_m + 8);
+	top = gs_max(top, o->g_trackingseq + 1);
 	s->gsize = ((size_t)top + 7) & ~(size_t)7;
 	if (!procmem_read(&s->pm, s->allgs, hdr, sizeof(hdr))) {
 		if (errno == EPERM || errno == EACCES)
@@ -114,6 +115,11 @@ void gsample_close(struct gsample *s)
 	free(s->stackbuf);
 	free(s->mbuf);
 	free(s->gbuf2);
+	free(s->sorted);
+	free(s->raddr);
+	free(s->rlen);
+	free(s->rptr);
+	free(s->rok);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -139,6 +145,7 @@ static void gs_parse(const struct gsample *s, uint64_t gaddr, const uint8_t *b,
 		g->waiting = gs_u64(b + w->g_waiting);
 		g->parentgoid = w->g_parentgoid >= 0 ? gs_u64(b + w->g_parentgoid) : 0;
 	}
+	g->seq = o->g_trackingseq >= 0 ? b[o->g_trackingseq] : -1;
 	if (g->status == GS_SYSCALL && ssp) {
 		g->sp = ssp;
 		g->pc = gs_u64(b + o->g_syscallpc);
@@ -146,6 +153,100 @@ static void gs_parse(const struct gsample *s, uint64_t gaddr, const uint8_t *b,
 		g->sp = gs_u64(b + o->g_sched + o->gobuf_sp);
 		g->pc = gs_u64(b + o->g_sched + o->gobuf_pc);
 	}
+	g->depth = g->sp <= g->stack_hi ? g->stack_hi - g->sp : 0;
+}
+
+static int gs_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Bytes between two g structs still read as one range (span neighbours). */
+#define GSAMPLE_MERGE_GAP 512
+#define GSAMPLE_MERGE_MAX (256u << 10) /* longest merged range */
+
+/*
+ * Read and parse the LEN g structs at S->gptrs into OUT, sorted by
+ * address, keeping the live ones; *K is how many. Neighbouring g structs
+ * (gaps up to GSAMPLE_MERGE_GAP) are read as one range and parsed in
+ * place; a range that fails is read again g by g. False when out of
+ * memory (nothing read).
+ */
+static bool gs_read_gs(struct gsample *s, size_t len, struct gsample_g *out, size_t *k)
+{
+	size_t nruns = 0, total = 0, r, i;
+
+	*k = 0;
+	if (!gs_grow((void **)&s->sorted, &s->sorted_cap, len + 1, sizeof(uint64_t)))
+		return false;
+	memcpy(s->sorted, s->gptrs, len * sizeof(uint64_t));
+	qsort(s->sorted, len, sizeof(uint64_t), gs_cmp_u64);
+	/* Pass 1: count the runs and their bytes. */
+	for (i = 0; i < len; nruns++) {
+		uint64_t start = s->sorted[i], end = start + s->gsize;
+
+		for (i++; i < len && s->sorted[i] <= end + GSAMPLE_MERGE_GAP &&
+			  s->sorted[i] + s->gsize - start <= GSAMPLE_MERGE_MAX;
+		     i++)
+			end = s->sorted[i] + s->gsize > end ? s->sorted[i] + s->gsize : end;
+		total += end - start;
+	}
+	if (nruns > s->runs_cap) {
+		free(s->raddr);
+		free(s->rlen);
+		free(s->rptr);
+		free(s->rok);
+		s->raddr = malloc(nruns * sizeof(*s->raddr));
+		s->rlen = malloc(nruns * sizeof(*s->rlen));
+		s->rptr = malloc(nruns * sizeof(*s->rptr));
+		s->rok = malloc(nruns * sizeof(*s->rok));
+		s->runs_cap = nruns;
+		if (!s->raddr || !s->rlen || !s->rptr || !s->rok) {
+			s->runs_cap = 0;
+			return false;
+		}
+	}
+	if (!gs_grow((void **)&s->stackbuf, &s->stackbuf_cap, total + 1, 1))
+		return false;
+	/* Pass 2: the ranges, read in batches of IOV_MAX. */
+	total = 0;
+	for (i = 0, r = 0; i < len; r++) {
+		uint64_t start = s->sorted[i], end = start + s->gsize;
+
+		for (i++; i < len && s->sorted[i] <= end + GSAMPLE_MERGE_GAP &&
+			  s->sorted[i] + s->gsize - start <= GSAMPLE_MERGE_MAX;
+		     i++)
+			end = s->sorted[i] + s->gsize > end ? s->sorted[i] + s->gsize : end;
+		s->raddr[r] = start;
+		s->rlen[r] = (size_t)(end - start);
+		s->rptr[r] = s->stackbuf + total;
+		total += s->rlen[r];
+	}
+	s->g_ranges += nruns;
+	procmem_readvar(&s->pm, s->raddr, s->rlen, s->rptr, nruns, s->rok);
+	/* Pass 3: parse each g where it lies, in address order. */
+	for (i = 0, r = 0; i < len; i++) {
+		uint64_t a = s->sorted[i];
+		const uint8_t *b;
+		uint8_t one[512];
+
+		while (r + 1 < nruns && a >= s->raddr[r + 1])
+			r++;
+		if (s->rok[r]) {
+			b = s->rptr[r] + (a - s->raddr[r]);
+		} else if (s->gsize <= sizeof(one) && procmem_read(&s->pm, a, one, s->gsize)) {
+			b = one; /* the range crossed unreadable memory: this g alone */
+		} else {
+			s->unreadable++;
+			continue;
+		}
+		gs_parse(s, a, b, &out[*k]);
+		if (out[*k].status != GS_DEAD && out[*k].status != GS_IDLE)
+			(*k)++;
+	}
+	return true;
 }
 
 int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
@@ -171,12 +272,18 @@ int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
 
 	if (!gs_grow((void **)&s->gbuf, &s->gbuf_cap, need, 1))
 		return -1;
+	out = (struct gsample_g *)(s->gbuf + ((len * s->gsize + 63) & ~(size_t)63));
+	if (gs_read_gs(s, len, out, &k)) {
+		*gs = out;
+		*n = k;
+		return 0;
+	}
+	/* Out of memory for the merged ranges: one range per g. */
 	free(s->gok);
 	s->gok = calloc(len + 1, sizeof(bool));
 	if (!s->gok)
 		return -1;
 	procmem_readmany(&s->pm, s->gptrs, len, s->gsize, s->gbuf, s->gok);
-	out = (struct gsample_g *)(s->gbuf + ((len * s->gsize + 63) & ~(size_t)63));
 	for (size_t i = 0; i < len; i++) {
 		if (!s->gok[i]) {
 			s->unreadable++;
@@ -249,6 +356,11 @@ static bool gs_still(const struct gsample *s, const struct gsample_g *g, const u
 	struct gsample_g g2;
 
 	gs_parse(s, g->gaddr, b, &g2);
+	/*
+	 * Not g.trackingSeq: a goroutine that ran and stopped again at the same
+	 * pc and sp (a loop around one call) has the same stack there, and
+	 * discarding it would lose the samples of exactly the busiest waits.
+	 */
 	return g2.status == g->status && g2.pc == g->pc && g2.sp == g->sp && g2.goid == g->goid;
 }
 
@@ -288,22 +400,19 @@ int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, 
 void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, size_t n,
 			 uint64_t *pcs, int max, int *depth)
 {
-	size_t chunk = GSAMPLE_BATCH;
-
-	if (!gs_grow((void **)&s->mbuf, &s->mbuf_cap, chunk * GSAMPLE_BATCH_STACK, 1) ||
-	    !gs_grow((void **)&s->gbuf2, &s->gbuf2_cap, chunk * s->gsize, 1)) {
+	if (!gs_grow((void **)&s->gbuf2, &s->gbuf2_cap, GSAMPLE_BATCH * s->gsize, 1)) {
 		for (size_t i = 0; i < n; i++)
 			depth[i] = gsample_unwind(s, gs[i], pcs + i * (size_t)max, max);
 		return;
 	}
-	for (size_t c0 = 0; c0 < n; c0 += chunk) {
-		size_t m = n - c0 < chunk ? n - c0 : chunk, k = 0;
+	for (size_t c0 = 0; c0 < n; c0 += GSAMPLE_BATCH) {
+		size_t m = n - c0 < GSAMPLE_BATCH ? n - c0 : GSAMPLE_BATCH, k = 0, total = 0;
 		uint64_t addr[GSAMPLE_BATCH], gaddr[GSAMPLE_BATCH];
 		size_t len[GSAMPLE_BATCH], slot[GSAMPLE_BATCH];
 		uint8_t *ptr[GSAMPLE_BATCH];
 		bool ok[GSAMPLE_BATCH], gok[GSAMPLE_BATCH], alone[GSAMPLE_BATCH];
 
-		/* One read for every stack of the chunk... */
+		/* One read for every stack of the chunk (each only as deep as it is)... */
 		for (size_t i = 0; i < m; i++) {
 			const struct gsample_g *g = gs[c0 + i];
 
@@ -315,8 +424,19 @@ void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, s
 			len[k] = g->stack_hi - g->sp < GSAMPLE_BATCH_STACK
 					 ? (size_t)(g->stack_hi - g->sp)
 					 : GSAMPLE_BATCH_STACK;
-			ptr[k] = s->mbuf + k * GSAMPLE_BATCH_STACK;
+			total += len[k];
 			slot[k++] = i;
+		}
+		if (!gs_grow((void **)&s->mbuf, &s->mbuf_cap, total + 1, 1)) {
+			for (size_t i = 0; i < m; i++)
+				depth[c0 + i] = gsample_unwind(s, gs[c0 + i],
+							       pcs + (c0 + i) * (size_t)max, max);
+			continue;
+		}
+		total = 0;
+		for (size_t j = 0; j < k; j++) {
+			ptr[j] = s->mbuf + total;
+			total += len[j];
 		}
 		procmem_readvar(&s->pm, addr, len, ptr, k, ok);
 		for (size_t j = 0; j < k; j++) {

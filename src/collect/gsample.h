@@ -21,7 +21,7 @@
 #include "../proc/procmem.h"
 
 #define GSAMPLE_MAX_DEPTH 64
-#define GSAMPLE_BATCH 64              /* goroutines unwound per batched read */
+#define GSAMPLE_BATCH 1024            /* goroutines unwound per batched read (IOV_MAX) */
 #define GSAMPLE_BATCH_STACK (8u << 10) /* stack bytes read per goroutine in a batch */
 
 /* Go runtime goroutine states (runtime2.go), Gscan bit masked off. */
@@ -49,6 +49,8 @@ struct gsample_g {
 	uint64_t startpc;    /* its function */
 	uint64_t waiting;    /* first sudog of g.waiting (channels, select) */
 	uint64_t parentgoid; /* 1.21+, else 0 */
+	uint64_t depth;  /* stack_hi - sp: survives the runtime moving the stack */
+	int seq;         /* g.trackingSeq (0..255), -1 when unknown (Go < 1.17) */
 };
 
 struct gsample {
@@ -74,10 +76,18 @@ struct gsample {
 	/* gsample_extra(): creation and wait fields of each g. */
 	bool extra;
 	struct gowait_offsets wo;
+	uint64_t *sorted; /* the g pointers sorted, then the runs read */
+	size_t sorted_cap;
+	uint64_t *raddr;  /* one range per run of neighbouring g structs */
+	size_t *rlen;
+	uint8_t **rptr;
+	bool *rok;
+	size_t runs_cap;
 	/* Counters. */
 	uint64_t snapshots;
 	uint64_t torn;      /* stacks discarded: the goroutine moved while read */
 	uint64_t unreadable;
+	uint64_t g_ranges;  /* ranges read for the g structs (after merging neighbours) */
 };
 
 /*
@@ -89,7 +99,9 @@ int gsample_open(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, 
 void gsample_close(struct gsample *s);
 
 /*
- * Read every goroutine. On success sets *gs to an array of *n entries
+ * Read every goroutine: the allgs slice, then every g struct, neighbours
+ * merged into one range (g structs come from the same spans), up to
+ * IOV_MAX ranges per process_vm_readv. On success sets *gs to an array of *n entries
  * owned by S (valid until the next call) and returns 0; -1 if the process
  * could not be read (it exited).
  */

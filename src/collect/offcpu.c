@@ -2,13 +2,14 @@
  * offcpu: aggregate goroutine waits by (process, reason, stack).
  *
  * Each snapshot is merged with the previous one by goroutine address:
- * an unchanged saved pc/sp/status continues the wait (no unwinding, no
- * extra reads), anything else closes the old wait and unwinds the new
- * one. Memory is bounded by max_stacks and the goroutine count; what does
- * not fit is counted in dropped_stacks.
+ * an unchanged saved pc, stack depth, status and trackingSeq continues the
+ * wait (no unwinding, no extra reads), anything else closes the old wait
+ * and unwinds the new one. Memory is bounded by max_stacks and the
+ * goroutine count; what does not fit is counted in dropped_stacks.
  */
 #include "offcpu.h"
 
+#include "../proc/names.h"
 #include "../proc/syscalls.h"
 
 #include <stdio.h>
@@ -23,6 +24,7 @@
  * addresses there (a parked goroutine's stack does not change).
  */
 #define OFFCPU_HASH_BYTES 512
+#define OFFCPU_SYSNAMES 4096 /* learned (stack -> syscall) names, open addressing */
 
 void offcpu_init(struct offcpu *oc, const struct offcpu_opts *opts)
 {
@@ -57,7 +59,8 @@ void offcpu_free(struct offcpu *oc)
 		struct offcpu_target *t = &oc->targets[i];
 
 		gsample_close(&t->gs);
-		gobin_close(t->gb);
+		if (t->gb)
+			gobin_close(t->gb);
 		free(t->st);
 		free(t->hbuf);
 		free(t->haddr);
@@ -71,11 +74,14 @@ void offcpu_free(struct offcpu *oc)
 		free(t->depth);
 	}
 	free(oc->targets);
+	free(oc->sysnames);
 	for (size_t i = 0; i < oc->nreasons; i++)
 		free(oc->reasons[i]);
 	free(oc->reasons);
 	memset(oc, 0, sizeof(*oc));
 }
+
+static void offcpu_close(struct offcpu *oc, struct offcpu_gst *st);
 
 int offcpu_add_target(struct offcpu *oc, pid_t pid, struct gobin *gb, uint64_t bias,
 		      const char *exe, char *err, size_t errlen)
@@ -84,7 +90,6 @@ int offcpu_add_target(struct offcpu *oc, pid_t pid, struct gobin *gb, uint64_t b
 	struct offcpu_target *t;
 
 	if (!n) {
-		gobin_close(gb);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -92,16 +97,28 @@ int offcpu_add_target(struct offcpu *oc, pid_t pid, struct gobin *gb, uint64_t b
 	t = &oc->targets[oc->ntargets];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	t->gb = gb;
 	t->bias = bias;
 	snprintf(t->exe, sizeof(t->exe), "%s", exe);
 	if (gsample_open(&t->gs, pid, gb, bias, err, errlen) != 0) {
 		gsample_close(&t->gs);
-		gobin_close(gb);
 		return -1;
 	}
-	oc->ntargets++;
-	return 0;
+	t->gb = gobin_ref(gb);
+	return (int)oc->ntargets++;
+}
+
+void offcpu_target_gone(struct offcpu *oc, pid_t pid)
+{
+	for (size_t i = 0; i < oc->ntargets; i++) {
+		struct offcpu_target *t = &oc->targets[i];
+
+		if (t->pid != pid || t->exited)
+			continue;
+		t->exited = true;
+		for (size_t j = 0; j < t->nst; j++)
+			offcpu_close(oc, &t->st[j]);
+		t->nst = 0;
+	}
 }
 
 /* Intern a reason string; returns its id or UINT32_MAX when out of memory. */
@@ -285,15 +302,21 @@ static void offcpu_close(struct offcpu *oc, struct offcpu_gst *st)
 	st->stack = -1;
 }
 
-/* The reason a goroutine is not running, or false if it is on a CPU. */
+/*
+ * The reason a goroutine is not running, or false if it is on a CPU. A
+ * goroutine in a system call waits whatever its thread does in the
+ * kernel: *NR is the call when its thread sleeps in it, else -1 (the
+ * kernel names the call of a sleeping thread only), and BUF is left to
+ * offcpu_sys_reason.
+ */
 static bool offcpu_reason(struct offcpu_target *t, const struct gsample_g *g, char *buf,
-			  size_t len)
+			  size_t len, long *nr)
 {
 	const char *r;
 	size_t rl;
-	long nr;
 	int tid;
 
+	*nr = -1;
 	switch (g->status) {
 	case GS_WAITING:
 		r = gsample_reason(&t->gs, g->waitreason, &rl);
@@ -308,16 +331,66 @@ static bool offcpu_reason(struct offcpu_target *t, const struct gsample_g *g, ch
 		return true;
 	case GS_SYSCALL:
 		tid = gsample_tid(&t->gs, g->m);
-		/* A thread running in the kernel is on a CPU: not a wait. */
-		if (!tid || !syscalls_current(t->pid, tid, &nr))
-			return false;
-		if (syscalls_name(nr))
-			snprintf(buf, len, "syscall: %s", syscalls_name(nr));
-		else
-			snprintf(buf, len, "syscall: %ld", nr);
+		if (!tid || !syscalls_current(t->pid, tid, nr))
+			*nr = -1;
+		snprintf(buf, len, "syscall");
 		return true;
 	default:
 		return false;
+	}
+}
+
+/* "syscall: NAME" (NR >= 0) or "syscall" into BUF. */
+static const char *offcpu_sys_reason(long nr, char *buf, size_t len)
+{
+	char nb[32];
+
+	if (nr < 0)
+		snprintf(buf, len, "syscall");
+	else
+		snprintf(buf, len, "syscall: %s", names_syscall((uint32_t)nr, nb, sizeof(nb)));
+	return buf;
+}
+
+static uint64_t offcpu_sys_key(uint32_t target, const uint64_t *pcs, uint32_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull * (target + 1);
+
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ pcs[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/* The syscall last seen named on this stack, or -1. */
+static long offcpu_sys_lookup(const struct offcpu *oc, uint64_t key)
+{
+	if (!oc->sysnames)
+		return -1;
+	for (size_t j = key & (OFFCPU_SYSNAMES - 1), k = 0; k < OFFCPU_SYSNAMES;
+	     j = (j + 1) & (OFFCPU_SYSNAMES - 1), k++) {
+		if (oc->sysnames[j].key == key)
+			return oc->sysnames[j].nr;
+		if (!oc->sysnames[j].key)
+			break;
+	}
+	return -1;
+}
+
+static void offcpu_sys_learn(struct offcpu *oc, uint64_t key, long nr)
+{
+	if (nr < 0 || (!oc->sysnames && !(oc->sysnames = calloc(OFFCPU_SYSNAMES,
+								  sizeof(*oc->sysnames)))))
+		return;
+	for (size_t j = key & (OFFCPU_SYSNAMES - 1), k = 0; k < OFFCPU_SYSNAMES;
+	     j = (j + 1) & (OFFCPU_SYSNAMES - 1), k++) {
+		if (oc->sysnames[j].key == key || !oc->sysnames[j].key) {
+			if (!oc->sysnames[j].key && oc->nsysnames * 4 >= OFFCPU_SYSNAMES * 3)
+				return; /* full enough: keep what is known */
+			oc->nsysnames += !oc->sysnames[j].key;
+			oc->sysnames[j].key = key;
+			oc->sysnames[j].nr = nr;
+			return;
+		}
 	}
 }
 
@@ -328,13 +401,20 @@ static int offcpu_cmp_g(const void *a, const void *b)
 	return x->gaddr < y->gaddr ? -1 : x->gaddr > y->gaddr;
 }
 
+/* Does REASON pass --reason? */
+static bool offcpu_reason_ok(const struct offcpu *oc, const char *reason)
+{
+	return !oc->opts.reason || strstr(reason, oc->opts.reason);
+}
+
 /*
  * Start a new wait for G: its reason, and its stack unless that needs
- * unwinding (then *RID is set and the caller unwinds a batch of them and
- * calls offcpu_begin_stack). Returns true when G waits on a stack to find.
+ * unwinding (then *RID and *NR are set, and the caller unwinds a batch of
+ * them and calls offcpu_begin_stack). Returns true when G waits on a stack
+ * to find.
  */
 static bool offcpu_begin(struct offcpu *oc, uint32_t ti, const struct gsample_g *g,
-			 struct offcpu_gst *st, uint32_t *rid)
+			 struct offcpu_gst *st, uint32_t *rid, long *nr)
 {
 	struct offcpu_target *t = &oc->targets[ti];
 	char reason[96];
@@ -342,9 +422,16 @@ static bool offcpu_begin(struct offcpu *oc, uint32_t ti, const struct gsample_g 
 	st->stack = -1;
 	st->sg = UINT32_MAX;
 	st->wait_ns = 0;
-	if (!offcpu_reason(t, g, reason, sizeof(reason)))
+	st->sys_unnamed = false;
+	if (!offcpu_reason(t, g, reason, sizeof(reason), nr))
 		return false;
-	if (oc->opts.reason && !strstr(reason, oc->opts.reason)) {
+	if (g->status == GS_SYSCALL && !oc->opts.no_stacks) {
+		*rid = UINT32_MAX; /* named once its stack is known */
+		return true;
+	}
+	if (g->status == GS_SYSCALL)
+		offcpu_sys_reason(*nr, reason, sizeof(reason));
+	if (!offcpu_reason_ok(oc, reason)) {
 		st->stack = -2;
 		return false;
 	}
@@ -364,13 +451,37 @@ static bool offcpu_begin(struct offcpu *oc, uint32_t ti, const struct gsample_g 
 	return true;
 }
 
-/* The stack of a wait offcpu_begin left to unwind: PCS, N deep (0: torn). */
+/*
+ * The stack of a wait offcpu_begin left to unwind: PCS, N deep (0: torn).
+ * A syscall wait (RID UINT32_MAX) is named here: by NR, else by the call
+ * last seen on this stack, else "syscall" until its thread is seen asleep.
+ */
 static void offcpu_begin_stack(struct offcpu *oc, uint32_t ti, const struct gsample_g *g,
-			       struct offcpu_gst *st, uint32_t rid, const uint64_t *pcs, int n)
+			       struct offcpu_gst *st, uint32_t rid, long nr, const uint64_t *pcs,
+			       int n)
 {
+	char reason[96];
+
 	if (n <= 0) {
 		oc->torn++;
 		return;
+	}
+	if (rid == UINT32_MAX) {
+		uint64_t key = offcpu_sys_key(ti, pcs, (uint32_t)n);
+
+		if (nr >= 0)
+			offcpu_sys_learn(oc, key, nr);
+		else
+			nr = offcpu_sys_lookup(oc, key);
+		st->sys_unnamed = nr < 0;
+		offcpu_sys_reason(nr, reason, sizeof(reason));
+		if (!offcpu_reason_ok(oc, reason) && !st->sys_unnamed) {
+			st->stack = -2;
+			return;
+		}
+		rid = offcpu_reason_id(oc, reason, strlen(reason));
+		if (rid == UINT32_MAX)
+			return;
 	}
 	st->stack = offcpu_stack_id(oc, ti, rid, pcs, n);
 	if (st->stack < 0) {
@@ -378,6 +489,51 @@ static void offcpu_begin_stack(struct offcpu *oc, uint32_t ti, const struct gsam
 		return;
 	}
 	st->sg = offcpu_sg_id(oc, (uint32_t)st->stack, g->goid);
+}
+
+/*
+ * A syscall wait still unnamed: if its thread now sleeps in the call, move
+ * the wait's time so far to the named stack.
+ */
+static void offcpu_sys_rename(struct offcpu *oc, uint32_t ti, const struct gsample_g *g,
+			      struct offcpu_gst *st)
+{
+	struct offcpu_target *t = &oc->targets[ti];
+	struct offcpu_stack *s;
+	char reason[96];
+	uint32_t rid, sg;
+	int32_t ns;
+	long nr;
+	int tid = gsample_tid(&t->gs, g->m);
+
+	if (st->stack < 0 || !tid || !syscalls_current(t->pid, tid, &nr) || nr < 0)
+		return;
+	s = &oc->stacks[st->stack];
+	offcpu_sys_learn(oc, offcpu_sys_key(ti, s->pcs, s->depth), nr);
+	st->sys_unnamed = false;
+	offcpu_sys_reason(nr, reason, sizeof(reason));
+	rid = offcpu_reason_id(oc, reason, strlen(reason));
+	if (rid == UINT32_MAX)
+		return;
+	ns = offcpu_stack_id(oc, ti, rid, oc->stacks[st->stack].pcs, (int)oc->stacks[st->stack].depth);
+	if (ns < 0)
+		return; /* the table is full: it stays "syscall" */
+	sg = offcpu_sg_id(oc, (uint32_t)ns, g->goid);
+	oc->stacks[st->stack].total_ns -= st->wait_ns;
+	if (st->sg != UINT32_MAX)
+		oc->sgs[st->sg].ns -= st->wait_ns;
+	oc->stacks[ns].total_ns += st->wait_ns;
+	if (sg != UINT32_MAX)
+		oc->sgs[sg].ns += st->wait_ns;
+	st->stack = ns;
+	st->sg = sg;
+	if (!offcpu_reason_ok(oc, reason)) {
+		/* --reason excludes it after all: take its time back. */
+		oc->stacks[ns].total_ns -= st->wait_ns;
+		if (sg != UINT32_MAX)
+			oc->sgs[sg].ns -= st->wait_ns;
+		st->stack = -2;
+	}
 }
 
 /* Time DT_NS of an ongoing (or new) wait ST. */
@@ -502,6 +658,24 @@ static bool offcpu_pend_grow(struct offcpu_target *t, size_t n)
 	return true;
 }
 
+/*
+ * Is G, now, still the wait PREV? Same goroutine, status, reason and pc
+ * at the same depth in its stack (stack.hi - sp: the runtime may copy a
+ * parked goroutine's stack elsewhere), and it has not run in between: its
+ * g.trackingSeq is unchanged (Go >= 1.17; bumped each time it stops
+ * running, a u8, so 256k transitions between two snapshots would look
+ * like none), or without it the top of its stack hashes the same (H).
+ */
+bool offcpu_same_wait(const struct offcpu_gst *prev, const struct gsample_g *g, uint64_t h)
+{
+	if (prev->stack == -1 || prev->goid != g->goid || prev->status != g->status ||
+	    prev->pc != g->pc || prev->depth != g->depth || prev->waitreason != g->waitreason)
+		return false;
+	if (g->seq >= 0)
+		return prev->seq == g->seq;
+	return !h || !prev->hash || prev->hash == h;
+}
+
 static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 {
 	struct offcpu_target *t = &oc->targets[ti];
@@ -509,6 +683,8 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 	struct offcpu_gst *nst;
 	size_t n, k = 0, pi = 0, npend = 0;
 	uint32_t rid;
+	long nr;
+	bool hashed;
 
 	if (gsample_snapshot(&t->gs, &gs, &n) != 0) {
 		t->exited = true;
@@ -520,11 +696,19 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 	t->goroutines = n;
 	if (n > t->goroutines_peak)
 		t->goroutines_peak = n;
-	qsort(gs, n, sizeof(*gs), offcpu_cmp_g);
+	for (size_t i = 1; i < n; i++) {
+		if (gs[i - 1].gaddr > gs[i].gaddr) { /* gsample gives them sorted, mostly */
+			qsort(gs, n, sizeof(*gs), offcpu_cmp_g);
+			break;
+		}
+	}
 	nst = calloc(n ? n : 1, sizeof(*nst));
 	if (!nst)
 		return;
-	offcpu_hash_stacks(t, gs, n);
+	/* Without trackingSeq, the stack tops tell waits apart (one more read). */
+	hashed = n && gs[0].seq < 0;
+	if (hashed)
+		offcpu_hash_stacks(t, gs, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct gsample_g *g = &gs[i];
 		struct offcpu_gst *prev = NULL, *st = &nst[k];
@@ -544,12 +728,12 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 				offcpu_close(oc, prev);
 			continue;
 		}
-		uint64_t h = t->hcap ? t->hval[i] : 0;
+		uint64_t h = hashed && t->hcap ? t->hval[i] : 0;
 
-		if (prev && prev->stack != -1 && prev->goid == g->goid &&
-		    prev->status == g->status && prev->pc == g->pc && prev->sp == g->sp &&
-		    prev->waitreason == g->waitreason && (!h || !prev->hash || prev->hash == h)) {
+		if (prev && offcpu_same_wait(prev, g, h)) {
 			*st = *prev; /* the same wait goes on */
+			if (st->sys_unnamed)
+				offcpu_sys_rename(oc, ti, g, st);
 		} else {
 			if (prev)
 				offcpu_close(oc, prev);
@@ -557,13 +741,15 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 			st->goid = g->goid;
 			st->status = g->status;
 			st->pc = g->pc;
-			st->sp = g->sp;
+			st->depth = g->depth;
+			st->seq = g->seq;
 			st->waitreason = g->waitreason;
-			if (offcpu_begin(oc, ti, g, st, &rid) &&
+			if (offcpu_begin(oc, ti, g, st, &rid, &nr) &&
 			    offcpu_pend_grow(t, npend + 1)) {
 				t->pend[npend].g = i;
 				t->pend[npend].st = k;
 				t->pend[npend].rid = rid;
+				t->pend[npend].nr = nr;
 				t->pendg[npend++] = g;
 			}
 		}
@@ -581,7 +767,8 @@ static void offcpu_sample_target(struct offcpu *oc, uint32_t ti, uint64_t dt_ns)
 			struct offcpu_gst *st = &nst[t->pend[j].st];
 
 			offcpu_begin_stack(oc, ti, &gs[t->pend[j].g], st, t->pend[j].rid,
-					   t->pcs + j * GSAMPLE_MAX_DEPTH, t->depth[j]);
+					   t->pend[j].nr, t->pcs + j * GSAMPLE_MAX_DEPTH,
+					   t->depth[j]);
 			offcpu_account(oc, st, dt_ns);
 		}
 	}
@@ -595,13 +782,81 @@ size_t offcpu_sample(struct offcpu *oc, uint64_t dt_ns)
 	size_t alive = 0;
 
 	oc->samples++;
+	if (dt_ns > oc->max_gap_ns)
+		oc->max_gap_ns = dt_ns;
 	for (size_t i = 0; i < oc->ntargets; i++) {
 		if (oc->targets[i].exited)
 			continue;
-		offcpu_sample_target(oc, (uint32_t)i, dt_ns);
+		offcpu_sample_target(oc, (uint32_t)i, oc->targets[i].primed ? dt_ns : 0);
+		oc->targets[i].primed = true;
 		alive += !oc->targets[i].exited;
 	}
 	return alive;
+}
+
+/*
+ * Time left on an unnamed "syscall" stack whose call was learned later in
+ * the window (its thread seen asleep in a later wait on the same stack)
+ * moves to the named stack: a call too short to catch its thread asleep
+ * at first is named by the ones that were.
+ */
+static void offcpu_name_syscalls(struct offcpu *oc)
+{
+	uint32_t unnamed = UINT32_MAX;
+	char reason[96];
+
+	for (size_t i = 0; i < oc->nreasons; i++)
+		if (strcmp(oc->reasons[i], "syscall") == 0)
+			unnamed = (uint32_t)i;
+	if (unnamed == UINT32_MAX || !oc->sysnames)
+		return;
+	for (size_t i = 0, n = oc->nstacks; i < n; i++) {
+		struct offcpu_stack *s = &oc->stacks[i];
+		uint32_t rid;
+		int32_t j;
+		long nr;
+
+		if (s->reason != unnamed || s->total_ns == 0 || s->depth == 0)
+			continue;
+		nr = offcpu_sys_lookup(oc, offcpu_sys_key(s->target, s->pcs, s->depth));
+		if (nr < 0)
+			continue;
+		offcpu_sys_reason(nr, reason, sizeof(reason));
+		if (!offcpu_reason_ok(oc, reason))
+			continue;
+		rid = offcpu_reason_id(oc, reason, strlen(reason));
+		if (rid == UINT32_MAX)
+			continue;
+		j = offcpu_stack_id(oc, s->target, rid, s->pcs, (int)s->depth);
+		s = &oc->stacks[i]; /* the table may have moved */
+		if (j < 0)
+			continue;
+		oc->stacks[j].total_ns += s->total_ns;
+		oc->stacks[j].waits += s->waits;
+		if (s->h && !oc->stacks[j].h) {
+			oc->stacks[j].h = s->h;
+			s->h = NULL;
+		} else if (s->h) {
+			hist_merge(oc->stacks[j].h, s->h);
+		}
+		free(s->h);
+		s->h = NULL;
+		s->total_ns = 0;
+		s->waits = 0;
+		for (size_t k = 0, m = oc->nsgs; k < m; k++) {
+			uint32_t sg;
+
+			if (oc->sgs[k].stack != i || (!oc->sgs[k].ns && !oc->sgs[k].waits))
+				continue;
+			sg = offcpu_sg_id(oc, (uint32_t)j, oc->sgs[k].goid);
+			if (sg == UINT32_MAX)
+				continue;
+			oc->sgs[sg].ns += oc->sgs[k].ns;
+			oc->sgs[sg].waits += oc->sgs[k].waits;
+			oc->sgs[k].ns = 0;
+			oc->sgs[k].waits = 0;
+		}
+	}
 }
 
 void offcpu_flush(struct offcpu *oc)
@@ -613,6 +868,7 @@ void offcpu_flush(struct offcpu *oc)
 			offcpu_close(oc, &t->st[j]);
 		t->nst = 0;
 	}
+	offcpu_name_syscalls(oc);
 }
 
 void offcpu_reset(struct offcpu *oc)
@@ -620,6 +876,7 @@ void offcpu_reset(struct offcpu *oc)
 	offcpu_flush(oc);
 	offcpu_clear_tables(oc);
 	oc->samples = 0;
+	oc->max_gap_ns = 0;
 	oc->dropped_stacks = 0;
 	oc->torn = 0;
 }

@@ -2,11 +2,23 @@
  * offcpu: where goroutines wait, aggregated by their own Go stack and the
  * runtime's reason, from periodic snapshots of every goroutine (gsample).
  *
- * A goroutine seen waiting at the same saved pc/sp in consecutive
- * snapshots is one wait; its time is the sum of the intervals it was seen
- * in. Total time per stack is accurate to the sampling interval; waits
- * shorter than the interval are seen in proportion to their length, so
- * counts and percentiles describe the waits the sampler saw.
+ * A goroutine seen waiting at the same saved pc, at the same depth in its
+ * stack (stack.hi - sp, which survives the runtime copying the stack),
+ * with the same g.trackingSeq (bumped each time it stops running; Go >=
+ * 1.17) in consecutive snapshots is one wait; its time is the sum of the
+ * intervals it was seen in. Total time per stack is accurate to the
+ * sampling interval; waits shorter than the interval are seen in
+ * proportion to their length, so counts and percentiles describe the
+ * waits the sampler saw.
+ *
+ * A goroutine in a system call (Gsyscall) is not running Go code, so it
+ * waits, whatever its thread does in the kernel (sleeping, waiting for a
+ * CPU, or on a CPU doing the call's work): its reason is "syscall: NAME"
+ * from /proc/PID/task/TID/syscall. That file names the call only while
+ * the thread sleeps; a wait seen with its thread runnable takes the name
+ * seen on the same stack before, or when its thread is next seen asleep,
+ * or (offcpu_flush) the name seen on that stack later in the window, or
+ * stays "syscall".
  */
 #ifndef GOSCOPE_OFFCPU_H
 #define GOSCOPE_OFFCPU_H
@@ -28,22 +40,25 @@ struct offcpu_opts {
 };
 
 struct offcpu_gst {
-	uint64_t gaddr, goid, pc, sp;
+	uint64_t gaddr, goid, pc, depth;
 	uint32_t status;
+	int seq;         /* g.trackingSeq, -1 unknown */
 	uint8_t waitreason;
+	bool sys_unnamed; /* a syscall wait whose call is not known yet */
 	int32_t stack;   /* index into stacks; -1 none, -2 filtered out */
 	uint32_t sg;     /* index into the (stack, goid) table */
 	uint64_t wait_ns;
-	uint64_t hash;   /* of the top of its stack: same pc/sp from another caller differs */
+	uint64_t hash;   /* of the top of its stack (only without trackingSeq) */
 };
 
 struct offcpu_target {
 	pid_t pid;
-	char exe[256];
-	struct gobin *gb; /* owned */
+	char exe[4096];
+	struct gobin *gb; /* a reference (gobin_ref), released by offcpu_free */
 	uint64_t bias;
 	struct gsample gs;
 	bool exited;
+	bool primed;           /* snapshot once: its goroutines are known */
 	struct offcpu_gst *st; /* previous snapshot, sorted by gaddr */
 	size_t nst;
 	uint64_t goroutines;   /* in the last snapshot */
@@ -60,7 +75,8 @@ struct offcpu_target {
 	struct offcpu_pend {
 		size_t g;     /* index in the snapshot */
 		size_t st;    /* index in the new state table */
-		uint32_t rid; /* its reason */
+		uint32_t rid; /* its reason (UINT32_MAX: a syscall, named after unwinding) */
+		long nr;      /* the syscall, -1 unknown */
 	} *pend;
 	const struct gsample_g **pendg;
 	uint64_t *pcs; /* pcap x GSAMPLE_MAX_DEPTH */
@@ -101,24 +117,36 @@ struct offcpu {
 	size_t gidx_cap;
 	char **reasons;
 	size_t nreasons;
-	uint64_t samples;
+	uint64_t samples;        /* snapshot rounds in this window */
+	uint64_t max_gap_ns;     /* longest time between two snapshots: a wait's resolution */
 	uint64_t dropped_stacks; /* waits not recorded: stack table full */
 	uint64_t torn;           /* stacks unreadable: goroutine moved while read */
+	/* Syscall names learned per (target, stack): a wait first seen with its thread runnable. */
+	struct offcpu_sysname {
+		uint64_t key;
+		long nr;
+	} *sysnames;
+	size_t nsysnames;
 };
 
 void offcpu_init(struct offcpu *oc, const struct offcpu_opts *opts);
 void offcpu_free(struct offcpu *oc);
 
 /*
- * Add a target process; takes ownership of GB. Returns 0, or -1 with a
- * reason in ERR (GB is then freed).
+ * Add a target process whose executable GB (the caller's; offcpu takes its
+ * own reference) is loaded at BIAS. Returns its index, or -1 with a reason
+ * in ERR.
  */
 int offcpu_add_target(struct offcpu *oc, pid_t pid, struct gobin *gb, uint64_t bias,
 		      const char *exe, char *err, size_t errlen);
 
+/* Target PID is gone (exited or exec'd): close its waits, sample it no more. */
+void offcpu_target_gone(struct offcpu *oc, pid_t pid);
+
 /*
  * Take one snapshot of every live target and account DT_NS (the time
- * since the previous snapshot) to every waiting goroutine. Returns the
+ * since the previous snapshot) to every waiting goroutine (nothing at a
+ * target's first snapshot, which only learns its goroutines). Returns the
  * number of targets still alive.
  */
 size_t offcpu_sample(struct offcpu *oc, uint64_t dt_ns);
@@ -128,6 +156,14 @@ void offcpu_flush(struct offcpu *oc);
 
 /* Forget all stacks and waits (start of a new interval). */
 void offcpu_reset(struct offcpu *oc);
+
+/*
+ * Is G, in this snapshot, still the wait PREV of the previous one? The
+ * same goroutine, status, reason and pc at the same stack depth, and it
+ * did not run in between (g.trackingSeq unchanged; without it, H, the hash
+ * of its stack's top, unchanged or unknown).
+ */
+bool offcpu_same_wait(const struct offcpu_gst *prev, const struct gsample_g *g, uint64_t h);
 
 /* Distinct goroutines that spent time on stack I. */
 uint64_t offcpu_stack_goroutines(const struct offcpu *oc, uint32_t i);

@@ -20,7 +20,7 @@ static const struct goruntime_field goruntime_fields[] = {
 	GR_FIELD(g_stack_lo), GR_FIELD(g_stack_hi), GR_FIELD(g_m),
 	GR_FIELD(g_sched), GR_FIELD(g_syscallsp), GR_FIELD(g_syscallpc),
 	GR_FIELD(g_syscallbp), GR_FIELD(g_atomicstatus), GR_FIELD(g_goid),
-	GR_FIELD(g_waitsince), GR_FIELD(g_waitreason), GR_FIELD(m_g0),
+	GR_FIELD(g_waitsince), GR_FIELD(g_waitreason), GR_FIELD(g_trackingseq), GR_FIELD(m_g0),
 	GR_FIELD(m_procid), GR_FIELD(m_curg), GR_FIELD(gobuf_sp),
 	GR_FIELD(gobuf_pc), GR_FIELD(gobuf_ret), GR_FIELD(gobuf_lr),
 	GR_FIELD(gobuf_bp),
@@ -73,6 +73,22 @@ bool goruntime_offsets_table(int minor, struct goruntime_offsets *o)
 		o->g_waitsince = 0xa8;
 		o->g_waitreason = 0xb0;
 	}
+	/*
+	 * g.trackingSeq, from the byte casgstatus increments (MOVZX/MOVB at
+	 * the offset after g.tracking) in released binaries: 1.17.2, 1.20.4,
+	 * 1.22.4-5, 1.23.12, 1.25.7, 1.26.5 (esbuild test binaries), 1.19.8
+	 * also from DWARF. 1.18 lies between two identical layouts. 1.21 and
+	 * 1.24 were not checked: left unknown (waits then matched by
+	 * registers alone).
+	 */
+	if (minor >= 17 && minor <= 20)
+		o->g_trackingseq = 0xbd;
+	else if (minor == 22 || minor == 25 || minor == 26)
+		o->g_trackingseq = 0xbf;
+	else if (minor == 23)
+		o->g_trackingseq = 0xc7;
+	else
+		o->g_trackingseq = -1;
 	if (minor <= 24) {
 		/* gobuf {sp, pc, g, ctxt, ret, lr, bp}; m.morebuf is a gobuf. */
 		o->gobuf_ret = 0x20;
@@ -199,6 +215,7 @@ bool goruntime_offsets_dwarf(struct elfimg *img, struct goruntime_offsets *o)
 		o->g_goid = goruntime_member(&d.g, "goid");
 		o->g_waitsince = goruntime_member(&d.g, "waitsince");
 		o->g_waitreason = goruntime_member(&d.g, "waitreason");
+		o->g_trackingseq = goruntime_member(&d.g, "trackingSeq");
 		o->m_g0 = goruntime_member(&d.m, "g0");
 		o->m_procid = goruntime_member(&d.m, "procid");
 		o->m_curg = goruntime_member(&d.m, "curg");

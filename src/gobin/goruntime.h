@@ -28,6 +28,7 @@ struct goruntime_offsets {
 	int g_goid;
 	int g_waitsince;
 	int g_waitreason;
+	int g_trackingseq; /* u8, 1.17+: bumped on every exit from _Grunning */
 	int m_g0;
 	int m_procid;
 	int m_curg;

@@ -9,12 +9,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define PROCMEM_IOV_MAX 512
+/* Ranges per process_vm_readv: the kernel takes up to IOV_MAX (UIO_MAXIOV). */
+#define PROCMEM_IOV_MAX IOV_MAX
 
 void procmem_init(struct procmem *pm, pid_t pid)
 {

@@ -110,6 +110,26 @@ void stack_json(struct jsonw *w, struct gobin *gb, uint64_t bias, const uint64_t
 	free(f);
 }
 
+void stack_print_dump(FILE *out, struct gobin *gb, uint64_t bias, const uint64_t *pcs,
+		      size_t n, unsigned flags)
+{
+	size_t nf;
+	struct stack_frame *f = stack_frames(gb, bias, pcs, n, flags, &nf);
+
+	for (size_t i = 0; f && i < nf; i++) {
+		if (!f[i].known) {
+			fprintf(out, "?()\n\t?:0 pc=0x%" PRIx64 "\n", f[i].pc);
+			continue;
+		}
+		fprintf(out, "%s(%s)\n\t%s:%d", f[i].func, f[i].inlined ? "..." : "", f[i].file,
+			f[i].line);
+		if (!f[i].inlined)
+			fprintf(out, " pc=0x%" PRIx64, f[i].pc);
+		fputc('\n', out);
+	}
+	free(f);
+}
+
 void stack_folded_name(FILE *out, const char *s)
 {
 	for (; *s; s++)

@@ -66,6 +66,14 @@ size_t stack_folded(FILE *out, struct gobin *gb, uint64_t bias, const uint64_t *
 bool stack_matches(struct gobin *gb, uint64_t bias, const uint64_t *pcs, size_t n,
 		   unsigned flags, const char *sub);
 
+/*
+ * Goroutine-dump style, as the runtime's traceback prints a stack: each
+ * frame "func()" (inlined ones "func(...)") then "\tfile:line pc=0x.."
+ * (no pc on inlined frames); an unknown pc as "?()" / "\t?:0 pc=0x..".
+ */
+void stack_print_dump(FILE *out, struct gobin *gb, uint64_t bias, const uint64_t *pcs,
+		      size_t n, unsigned flags);
+
 /* A frame name safe for folded output. */
 void stack_folded_name(FILE *out, const char *s);
 

@@ -29,9 +29,14 @@ Subcommands (each prints what it found; exit 0 when every check holds):
       within TOL.
   row FILE --func F [--reason R] [--absent] [--p50-ms LO:HI]
            [--waits N] [--tol 0.15] [--min-total-us U]
+           [--unless-gap-ms W --threshold-ms T]
       -f top: the rows whose stack holds F (and reason R): at least one,
       or none with --absent; each one's P50 within [LO, HI] ms, their WAITS
-      summed within TOL of N, their TOTAL summed at least U.
+      summed within TOL of N, their TOTAL summed at least U. With
+      --unless-gap-ms W --threshold-ms T (--min-wait T): when the header's
+      longest gap between snapshots G is such that G + W >= T, rows are
+      allowed if no wait in them is longer than G + W (waits of at most W
+      ms first seen after the gap are credited all of it).
   minp50 FILE MS
       -f top: every row's P50 is at least MS milliseconds (--min-wait MS
       must have dropped every shorter wait), and there is a row.
@@ -76,14 +81,14 @@ def parse_folded(path):
     return out
 
 
-DUR = re.compile(r"^([\d.]+)(s|ms|us)$")
+DUR = re.compile(r"^([\d.]+)(s|ms|us|ns)$")
 
 
 def dur_us(s):
     m = DUR.match(s)
     if not m:
         raise ValueError("not a duration: %r" % s)
-    return float(m.group(1)) * {"s": 1e6, "ms": 1e3, "us": 1.0}[m.group(2)]
+    return float(m.group(1)) * {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}[m.group(2)]
 
 
 ROW = re.compile(r"^\s*(\S+)\s+([\d.]+)%\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+"
@@ -228,6 +233,16 @@ def cmd_row(a):
     mine = [r for r in rows if a.func in r["funcs"] and
             (a.reason is None or r["reason"] == a.reason)]
     desc = "%s%s" % (a.func, " [%s]" % a.reason if a.reason else "")
+    if a.absent and a.unless_gap_ms is not None:
+        gap = header_gap_ms(a.file)
+        if gap is not None and gap + a.unless_gap_ms >= a.threshold_ms:
+            # The sampler was held off the CPU for GAP ms: a wait first seen
+            # after the gap is credited all of it (its start is unknown).
+            long = [r for r in mine if ms_of(r["max"]) > gap + a.unless_gap_ms]
+            print("%s%s: sampler gap %g ms: %d row(s) left, %d with a wait over %g ms"
+                  % ("ok   " if not long else "BAD  ", desc, gap, len(mine), len(long),
+                     gap + a.unless_gap_ms))
+            return 1 if long else 0
     if a.absent:
         if mine:
             print("BAD  %s: %d rows, want none:" % (desc, len(mine)))
@@ -260,6 +275,19 @@ def cmd_row(a):
         ok = ok and total >= a.min_total_us
     print(("ok   " if ok else "BAD  ") + msg)
     return 0 if ok else 1
+
+
+GAP = re.compile(r"longest gap ([\d.]+) ms")
+
+
+def header_gap_ms(path):
+    """The longest gap between two snapshots, from the -f top header."""
+    with open(path, errors="replace") as f:
+        for ln in f:
+            m = GAP.search(ln)
+            if m and ln.startswith("goscope offcpu:"):
+                return float(m.group(1))
+    return None
 
 
 def cmd_minp50(a):
@@ -373,6 +401,11 @@ def main():
     p.add_argument("--waits", type=float, default=0)
     p.add_argument("--tol", type=float, default=0.15)
     p.add_argument("--min-total-us", type=int, default=0)
+    p.add_argument("--unless-gap-ms", type=float,
+                   help="with --absent and --threshold-ms: when the header's longest gap"
+                        " + this reaches the threshold, rows are allowed whose MAX is at"
+                        " most the gap + this")
+    p.add_argument("--threshold-ms", type=float, default=0)
     p = sub.add_parser("minp50")
     p.add_argument("file")
     p.add_argument("ms", type=float)

@@ -74,6 +74,13 @@ if go tool pprof -traces "$TMP/prof.pb.gz" >"$TMP/ptraces" 2>"$TMP/ptraces.err";
 else
 	fail "go tool pprof -traces: $(head -3 "$TMP/ptraces.err")"
 fi
+# pprof strips (...) from names it takes for C++ ([ ] < > ::): the leaf
+# pseudo-frames must come through whole, parentheses included (the
+# forcegc helper parks as "force gc (idle)" in every Go program).
+for r in "chan receive" "select" "sleep" "IO wait" "force gc (idle)"; do
+	grep -q " wait: $r\$" "$TMP/ptop" && pass "pprof -top shows the leaf 'wait: $r' whole" ||
+		fail "pprof -top lacks the leaf 'wait: $r': $(grep -F 'wait:' "$TMP/ptop" | head -8 | tr -s ' ' | tr '\n' ';')"
+done
 for f in "${FUNCS[@]}"; do
 	grep -qE " ${f//./\\.}\$" "$TMP/ptop" && grep -qE "^ +${f//./\\.}\$" "$TMP/ptraces" &&
 		pass "pprof -top and -traces show $f" || fail "pprof -top / -traces lack $f"

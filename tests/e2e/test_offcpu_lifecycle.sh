@@ -62,6 +62,7 @@ start_blockers 1
 t0=$(now_ms)
 spawn "$TMP/exit.out" "$TMP/exit.err" "$GOSCOPE" offcpu -p "$BPID" -d 8 -n 100
 gpid=$SPAWN_PID
+wait_line "$TMP/exit.err" '^goscope: tracing' "$gpid" 30 || die "offcpu never ready: $(cat "$TMP/exit.err")"
 sleep 3
 kill -KILL "$BPID"
 lived=$(($(now_ms) - t0))
@@ -71,8 +72,8 @@ if wait_exit "$gpid" 30; then
 	grep -q "pid $BPID .*exited during the trace" "$TMP/exit.out" &&
 		pass "report header: pid $BPID exited during the trace" ||
 		fail "report header lacks 'exited during the trace': $(head -3 "$TMP/exit.out")"
-	grep -qE "^goscope: pid $BPID .*exited" "$TMP/exit.err" &&
-		pass "stderr: $(grep -E "^goscope: pid $BPID" "$TMP/exit.err")" ||
+	grep -qE "^goscope: (offcpu: )?pid $BPID .*exited" "$TMP/exit.err" &&
+		pass "stderr: $(grep -E "^goscope: (offcpu: )?pid $BPID" "$TMP/exit.err")" ||
 		fail "stderr does not say pid $BPID exited: $(head -3 "$TMP/exit.err")"
 	check_v "the report has what was collected: blockSleep = the window" sleep_row "$TMP/exit.out"
 	el=$(sed -n 's/^goscope offcpu: .*, \([0-9.]*\) s, .*/\1/p' "$TMP/exit.out")
@@ -87,6 +88,7 @@ fi
 start_blockers 2
 spawn "$TMP/int.out" "$TMP/int.err" "$GOSCOPE" offcpu -p "$BPID" -n 100
 gpid=$SPAWN_PID
+wait_line "$TMP/int.err" '^goscope: tracing' "$gpid" 30 || die "offcpu never ready: $(cat "$TMP/int.err")"
 sleep 2
 kill -INT "$gpid"
 if wait_exit "$gpid" 30; then
@@ -160,8 +162,8 @@ bad "offcpu -p <sleep(1)>" "not a Go program" "$GOSCOPE" offcpu -p "$spid" -d 1
 bad "offcpu -p $nopid" "no such process" "$GOSCOPE" offcpu -p "$nopid" -d 1
 bad "offcpu -p 2 (kthreadd)" "kernel thread" "$GOSCOPE" offcpu -p 2 -d 1
 bad "offcpu -f pprof without -o" "-o" "$GOSCOPE" offcpu -p "$BPID" -d 1 -f pprof
-bad "offcpu -f bogus" "format" "$GOSCOPE" offcpu -p "$BPID" -d 1 -f bogus
-bad "offcpu -d -1" "duration" "$GOSCOPE" offcpu -p "$BPID" -d -1
+bad "offcpu -f bogus" "-f bogus: must be one of top, folded, pprof" "$GOSCOPE" offcpu -p "$BPID" -d 1 -f bogus
+bad "offcpu -d -1" "-d -1: must be" "$GOSCOPE" offcpu -p "$BPID" -d -1
 bad "goroutines $nopid" "no such process" "$GOSCOPE" goroutines "$nopid"
 bad "goroutines 2 (kthreadd)" "kernel thread" "$GOSCOPE" goroutines 2
 bad "goroutines <sleep(1)>" "not a Go program" "$GOSCOPE" goroutines "$spid"

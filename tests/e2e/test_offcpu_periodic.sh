@@ -50,11 +50,16 @@ truth() {
 	TRUTH=$(sed -n "s/^periodic: truth \(.*\"seq\":${seq}[,}].*\)/\1/p" "$TMP/p.out")
 }
 report() { "$PYTHON" "$E2E_DIR/offcpu_report.py" "$@"; }
+# The sampler at a higher priority: a wait is measured to one interval as
+# the sampler achieves it, and on a loaded machine (load 20+ on 2 cores) an
+# ordinary process gets the CPU a few times a second — the header's
+# "longest gap" says so. The target keeps its own priority.
+offcpu() { nice -n -10 "$GOSCOPE" offcpu "$@"; }
 
 # --- accuracy against the program's own measurement -----------------------
 truth
 t0=$TRUTH
-"$GOSCOPE" offcpu -p "$pid" -d 6 -f folded >"$TMP/folded" 2>"$TMP/folded.err"
+offcpu -p "$pid" -d 6 -f folded >"$TMP/folded" 2>"$TMP/folded.err"
 rc=$?
 truth
 t1=$TRUTH
@@ -69,7 +74,7 @@ check_v "holder: its sleeps in main.holdSleep and main.restSleep (same pc/sp, ot
 # --- waits and percentiles, then --min-wait (199 Hz) ----------------------
 truth
 t0=$TRUTH
-"$GOSCOPE" offcpu -p "$pid" -d 3 -F 199 -n 100 >"$TMP/top" 2>"$TMP/top.err"
+offcpu -p "$pid" -d 3 -F 199 -n 100 >"$TMP/top" 2>"$TMP/top.err"
 rc=$?
 truth
 t1=$TRUTH
@@ -79,18 +84,23 @@ nsleep=$("$PYTHON" -c 'import json,sys; a,b=json.loads(sys.argv[1]),json.loads(s
 check_v "-f top: main.waitSleep [sleep] waits of 30..50 ms, as many as the program slept" \
 	report row "$TMP/top" --func main.waitSleep --reason sleep --p50-ms 25:55 --waits "$nsleep"
 
-"$GOSCOPE" offcpu -p "$pid" -d 3 -F 199 -n 100 --min-wait 200 >"$TMP/minwait" 2>"$TMP/minwait.err"
+offcpu -p "$pid" -d 3 -F 199 -n 100 --min-wait 200 >"$TMP/minwait" 2>"$TMP/minwait.err"
 expect_eq "offcpu --min-wait 200: exit status" "$?" 0
-check_v "--min-wait 200: no sleep wait of main.waitSleep left (30..50 ms each)" \
-	report row "$TMP/minwait" --func main.waitSleep --reason sleep --absent
-check_v "--min-wait 200: no mutex wait of main.waitMutex left (<= 38 ms each)" \
-	report row "$TMP/minwait" --func main.waitMutex --reason semacquire --absent
+# A sampler held off the CPU for G ms credits a wait first seen after the
+# gap with all of it: with G + 50 >= 200 (a loaded machine), waits up to
+# G + 50 ms may stay.
+check_v "--min-wait 200: no sleep wait of main.waitSleep left (30..50 ms each; or none over the sampler's longest gap + 50 ms)" \
+	report row "$TMP/minwait" --func main.waitSleep --reason sleep --absent \
+	--unless-gap-ms 50 --threshold-ms 200
+check_v "--min-wait 200: no mutex wait of main.waitMutex left (<= 38 ms each; or none over the longest gap + 50 ms)" \
+	report row "$TMP/minwait" --func main.waitMutex --reason semacquire --absent \
+	--unless-gap-ms 50 --threshold-ms 200
 check_v "--min-wait 200: main's wait for a signal (the whole window) stays, 3 s +-15%" \
 	report row "$TMP/minwait" --func main.main --reason "chan receive" --min-total-us 2550000
 check_v "--min-wait 200: every row left has P50 >= 180 ms" report minp50 "$TMP/minwait" 180
 
 # --- --reason -------------------------------------------------------------
-"$GOSCOPE" offcpu -p "$pid" -d 2 -f folded --reason sleep >"$TMP/reason" 2>"$TMP/reason.err"
+offcpu -p "$pid" -d 2 -f folded --reason sleep >"$TMP/reason" 2>"$TMP/reason.err"
 expect_eq "offcpu --reason sleep: exit status" "$?" 0
 n_all=$(grep -c . "$TMP/reason")
 n_sleep=$(grep -cE ';\[[^]]*sleep[^]]*\] [0-9]+$' "$TMP/reason")
@@ -108,7 +118,7 @@ expect_eq "--reason sleep: time under main.waitChan or main.waitMutex" \
 
 # --- --goid ---------------------------------------------------------------
 g=$(goid_of chan)
-"$GOSCOPE" offcpu -p "$pid" -d 2 -f folded --goid "$g" >"$TMP/goid" 2>"$TMP/goid.err"
+offcpu -p "$pid" -d 2 -f folded --goid "$g" >"$TMP/goid" 2>"$TMP/goid.err"
 expect_eq "offcpu --goid $g: exit status" "$?" 0
 n_all=$(grep -c . "$TMP/goid")
 n_mine=$(report lines "$TMP/goid" --frame main.chanLoop | grep -c .)
@@ -123,7 +133,7 @@ us=$(report sum "$TMP/goid" --frame main.waitChan)
 	pass "--goid $g: main.waitChan blocked $us us of the 2 s window (truth ~100%, +-15%)" ||
 	fail "--goid $g: main.waitChan blocked $us us, want 2 s +-15%"
 g2=$(goid_of sleep)
-"$GOSCOPE" offcpu -p "$pid" -d 1 -f folded --goid "$g2" >"$TMP/goid2" 2>&1
+offcpu -p "$pid" -d 1 -f folded --goid "$g2" >"$TMP/goid2" 2>"$TMP/goid2.err"
 n_all=$(grep -c . "$TMP/goid2")
 n_mine=$(report lines "$TMP/goid2" --frame main.sleepLoop | grep -c .)
 [ "$n_all" -gt 0 ] && [ "$n_all" = "$n_mine" ] &&
@@ -131,7 +141,7 @@ n_mine=$(report lines "$TMP/goid2" --frame main.sleepLoop | grep -c .)
 	fail "--goid $g2: $n_mine of $n_all stacks through main.sleepLoop"
 
 # --- --stack --------------------------------------------------------------
-"$GOSCOPE" offcpu -p "$pid" -d 2 -f folded --stack main.waitMutex >"$TMP/stack" 2>"$TMP/stack.err"
+offcpu -p "$pid" -d 2 -f folded --stack main.waitMutex >"$TMP/stack" 2>"$TMP/stack.err"
 expect_eq "offcpu --stack main.waitMutex: exit status" "$?" 0
 n_all=$(grep -c . "$TMP/stack")
 n_mine=$(grep -c 'main\.waitMutex' "$TMP/stack")

@@ -54,7 +54,7 @@ static void test_each(void **state)
 	(void)state;
 	assert_true(goruntime_offsets_table(19, &o));
 	goruntime_offsets_each(&o, collect_field, &c);
-	assert_int_equal(c.n, 19);
+	assert_int_equal(c.n, 20);
 	for (int i = 0; i < c.n; i++)
 		for (int j = i + 1; j < c.n; j++)
 			assert_string_not_equal(c.names[i], c.names[j]);
@@ -103,6 +103,16 @@ static void test_table_range(void **state)
 	assert_int_equal(o.gobuf_lr, 0x20);
 	assert_int_equal(o.gobuf_bp, 0x28);
 	assert_int_equal(o.m_curg, 0xb8);
+	/* g.trackingSeq: read off casgstatus in released binaries (goruntime.c). */
+	assert_int_equal(o.g_trackingseq, 0xbf);
+	goruntime_offsets_table(17, &o);
+	assert_int_equal(o.g_trackingseq, 0xbd);
+	goruntime_offsets_table(23, &o);
+	assert_int_equal(o.g_trackingseq, 0xc7);
+	goruntime_offsets_table(21, &o);
+	assert_int_equal(o.g_trackingseq, -1);
+	goruntime_offsets_table(16, &o);
+	assert_int_equal(o.g_trackingseq, -1);
 }
 
 static struct elfimg *open_fixture(const char *rel)
@@ -194,6 +204,7 @@ static void test_dwarf_go114(void **state)
 	assert_int_equal(dw.g_waitreason, tab.g_waitreason);
 	assert_int_equal(dw.gobuf_bp, tab.gobuf_bp);
 	assert_int_equal(dw.g_syscallbp, -1);
+	assert_int_equal(dw.g_trackingseq, -1); /* added in 1.17 */
 	elfimg_close(img);
 }
 
