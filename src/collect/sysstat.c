@@ -596,7 +596,11 @@ void sysstat_decode(const struct sc_event *e, const struct netrules *rules, uint
 	memset(c, 0, sizeof(*c));
 	c->e = e;
 	c->verb = -1;
-	names_syscall(e->nr, c->name, sizeof(c->name));
+	{
+		char nbuf[32];
+
+		snprintf(c->name, sizeof(c->name), "%s", names_syscall(e->nr, nbuf, sizeof(nbuf)));
+	}
 	verb = sysstat_verb(c->name);
 	if (sysstat_fd_arg(c->name))
 		c->has_fd = fdinfo_get((pid_t)e->tgid, (int)e->args[0], &c->fi);

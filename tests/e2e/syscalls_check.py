@@ -25,8 +25,9 @@ tests/e2e/test_syscalls_*.sh tests. Each subcommand prints what it compared
       the calls and errors columns of `strace -c` equal goscope's counts.
   slow FILE --syscall S --count N --min-us X [--goid G] [--tid T] [--func F] [--path P]
       slow events of S (N of them, or at least 1 with --count 0).
-  slowtext FILE --syscall S --count N --min-ms X --goid G --tid T --func F
-      the same on the text output ("slow S 25.1ms: pid P tid T goroutine G = 0").
+  slowtext FILE --syscall S --count N --min-ms X --goid G --tid T --func F [--ret R]
+      the same on the text output ("slow S 25.1ms: pid P tid T goroutine G, result 0");
+      with --ret R, each line's result (or errno name) is R.
   alerts FILE --count M --addr A [--goid G] --func F [--not-func F2]
       connect alerts (JSON): exactly M, each to A with F on its stack, and
       the summary's alerts counter is M.
@@ -320,13 +321,14 @@ def cmd_slow(a):
 
 
 def cmd_slowtext(a):
-    # slow clock_nanosleep 25.11ms: pid 1 tid 2 goroutine 5 = 0
+    # slow clock_nanosleep 25.11ms: pid 1 tid 2 goroutine 5, result 0
+    # slow openat 30.2ms: pid 1 tid 2 goroutine 0 (runtime), error ENOENT
     #         runtime/internal/syscall.Syscall6  /usr/lib/...:36
     evs, cur = [], None
     with open(a.file) as f:
         for line in f:
-            m = re.match(r"^slow (\S+) ([0-9.]+)(ns|us|ms|s): pid (\d+) tid (\d+) goroutine (\d+) = (\S+)$",
-                         line.rstrip("\n"))
+            m = re.match(r"^slow (\S+) ([0-9.]+)(ns|us|ms|s): pid (\d+) tid (\d+) goroutine (\d+)"
+                         r"(?: \(runtime\))?, (?:result|error) (\S+)$", line.rstrip("\n"))
             if m:
                 mult = {"ns": 1e-6, "us": 1e-3, "ms": 1, "s": 1e3}[m.group(3)]
                 cur = {"syscall": m.group(1), "ms": float(m.group(2)) * mult, "tid": int(m.group(5)),
@@ -344,6 +346,8 @@ def cmd_slowtext(a):
     for e in ev:
         if e["ms"] < a.min_ms or e["goid"] != a.goid or e["tid"] != a.tid or a.func not in e["funcs"]:
             bad("slow %s line: %s" % (a.syscall, e))
+        if a.ret is not None and e["ret"] != a.ret:
+            bad("slow %s line: result %s, want %s" % (a.syscall, e["ret"], a.ret))
     if ev and not errors:
         print("%d 'slow %s' lines, %.2f..%.2f ms, goroutine %d tid %d, stack has %s" % (
             len(ev), a.syscall, min(e["ms"] for e in ev), max(e["ms"] for e in ev), a.goid, a.tid, a.func))
@@ -606,6 +610,7 @@ def main():
     c.add_argument("--goid", type=int, required=True)
     c.add_argument("--tid", type=int, required=True)
     c.add_argument("--func", required=True)
+    c.add_argument("--ret")
     c = sp.add_parser("alerts")
     c.add_argument("file")
     c.add_argument("--count", type=int, required=True)

@@ -4,24 +4,12 @@
 
 SCCHECK() { "$PYTHON" "$E2E_DIR/syscalls_check.py" "$@"; }
 
-# gs_wait_attached PID [SECONDS]: until the goscope process PID has attached
-# its two raw_syscalls programs (two bpf_link fds; perf_event fds where
-# libbpf attaches the old way), plus a moment for it to put the target in
-# its map (done right after attaching).
+# gs_wait_attached PID ERRFILE [SECONDS]: until the goscope process PID has
+# printed its ready line ("goscope: tracing ...") on its stderr, ERRFILE:
+# printed once its programs are attached and its targets are in the
+# kernel's filter. False if it exits first or time runs out.
 gs_wait_attached() {
-	local pid=$1 n=$((${2:-30} * 20)) fds
-	while [ $n -gt 0 ]; do
-		kill -0 "$pid" 2>/dev/null || return 1
-		fds=$(ls -l "/proc/$pid/fd" 2>/dev/null)
-		if [ "$(grep -c 'bpf_link' <<<"$fds")" -ge 2 ] ||
-			[ "$(grep -c 'perf_event' <<<"$fds")" -ge 2 ]; then
-			sleep 0.3
-			return 0
-		fi
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
+	wait_line "$2" '^goscope: tracing ' "$1" "${3:-30}"
 }
 
 # diet_build: build tests/go/syscalldiet (static, CGO_ENABLED=0) into
@@ -72,7 +60,7 @@ diet_round() {
 	shift
 	"$GOSCOPE" syscalls -p "$DIET_PID" "$@" >"$out" 2>"$out.err" &
 	gs=$!
-	if ! gs_wait_attached "$gs"; then
+	if ! gs_wait_attached "$gs" "$out.err"; then
 		wait "$gs"
 		GS_RC=$?
 		log "goscope syscalls $* never attached (exit $GS_RC): $(head -3 "$out.err")"
