@@ -47,6 +47,9 @@ const volatile bool net_events = false;
 const volatile bool need_args = false;
 /* One target, by syscall: statistics in the per-CPU array `slots`. */
 const volatile bool single = false;
+/* Many CPUs: one shared hash `stats_sh` with atomic increments (per-CPU values would cost
+ * 2.7 KB x CPUs a row). */
+const volatile bool shared = false;
 /* Split goroutine 0's calls apart (SC_KEY_IDLE) for syscalls with SC_SPEC_IDLE. */
 const volatile bool idle_split = true;
 /* This architecture's connect and getsockopt numbers (-1: no outcome tracking). */
@@ -95,6 +98,14 @@ struct {
 	__type(key, struct sc_key);
 	__type(value, struct sc_stats);
 } stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct sc_key);
+	__type(value, struct sc_stats);
+} stats_sh SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -206,6 +217,8 @@ static __always_inline struct sc_stats *sc_stats_of(const struct sc_key *key)
 		__u32 slot = SC_SLOT(key->nr, key->flags);
 
 		s = bpf_map_lookup_elem(&slots, &slot);
+	} else if (shared) {
+		s = gs_lookup_or_init(&stats_sh, key, bpf_map_lookup_elem(&zero_stats, &zero));
 	} else {
 		s = gs_lookup_or_init(&stats, key, bpf_map_lookup_elem(&zero_stats, &zero));
 	}
@@ -221,7 +234,10 @@ static __always_inline void sc_count_err(const struct sc_key *key, struct sc_sta
 				.err = err, .id = key->id };
 	__u64 one = 1, *c;
 
-	s->errors++;
+	if (shared)
+		__sync_fetch_and_add(&s->errors, 1);
+	else
+		s->errors++;
 	c = bpf_map_lookup_elem(&errs, &ek);
 	if (c)
 		*c += 1;
@@ -350,9 +366,16 @@ static __always_inline void sc_exit(void *ctx, long ret, struct sc_start *st)
 	s = sc_stats_of(&key);
 	if (!s)
 		return;
-	s->count++;
-	s->total_ns += dur;
-	s->hist[gs_hist_bucket(dur)]++;
+	if (shared) {
+		__sync_fetch_and_add(&s->count, 1);
+		__sync_fetch_and_add(&s->total_ns, dur);
+		__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur)], 1);
+	} else {
+		s->count++;
+		s->total_ns += dur;
+		s->hist[gs_hist_bucket(dur)]++;
+	}
+	/* Racy when shared: a lost max (min) is within its bucket. */
 	if (dur > s->max_ns)
 		s->max_ns = dur;
 	if (!s->min_ns || dur < s->min_ns)

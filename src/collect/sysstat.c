@@ -23,8 +23,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Above this many CPUs the single-target per-CPU array (2.8 MB a CPU) is not used. */
-#define SYSSTAT_SINGLE_MAX_CPUS 32
+/*
+ * Above this many CPUs statistics are kept in one shared hash (atomic
+ * increments) instead of per-CPU maps: a per-CPU row is 2.7 KB a CPU, the
+ * single-target array 2.8 MB a CPU.
+ */
+#define SYSSTAT_PERCPU_MAX_CPUS 32
 
 struct sysstat_prev {
 	struct sc_key key;
@@ -46,6 +50,7 @@ struct sysstat {
 	void *arg;
 	bool task_storage;
 	bool single;
+	bool shared;
 	pid_t single_pid;
 	int ncpu;
 	struct sc_stats *pcpu;    /* one value per CPU, for reads */
@@ -107,7 +112,8 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 		free(s);
 		return -1;
 	}
-	s->single = o->single && o->by == SC_BY_NONE && s->ncpu <= SYSSTAT_SINGLE_MAX_CPUS;
+	s->shared = s->ncpu > SYSSTAT_PERCPU_MAX_CPUS;
+	s->single = o->single && o->by == SC_BY_NONE && !s->shared;
 	s->pcpu = calloc((size_t)s->ncpu, sizeof(*s->pcpu));
 	s->pcpu_u64 = calloc((size_t)s->ncpu, sizeof(*s->pcpu_u64));
 	s->skel = syscalls_bpf__open();
@@ -134,7 +140,12 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 		s->skel->rodata->gs_pidns_dev = dev;
 		s->skel->rodata->gs_pidns_ino = ino;
 	}
+	s->skel->rodata->shared = s->shared;
 	bpf_map__set_max_entries(s->skel->maps.slots, s->single ? SC_SLOTS : 1);
+	if (s->shared)
+		bpf_map__set_max_entries(s->skel->maps.stats, 1);
+	else
+		bpf_map__set_max_entries(s->skel->maps.stats_sh, 1);
 	s->task_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
 	bpf_program__set_autoload(s->skel->progs.sys_enter_ts, s->task_storage);
 	bpf_program__set_autoload(s->skel->progs.sys_exit_ts, s->task_storage);
@@ -386,10 +397,18 @@ static void sysstat_stats_key(const void *k, void *arg)
 	struct sysstat *s = arg;
 	struct sc_stats v;
 
-	if (s->read_rc || bpf_map__lookup_elem(s->skel->maps.stats, k, sizeof(struct sc_key),
-					       s->pcpu, (size_t)s->ncpu * sizeof(*s->pcpu), 0))
+	if (s->read_rc)
 		return;
-	sysstat_sum(s, &v);
+	if (s->shared) {
+		if (bpf_map__lookup_elem(s->skel->maps.stats_sh, k, sizeof(struct sc_key), &v,
+					 sizeof(v), 0))
+			return;
+	} else {
+		if (bpf_map__lookup_elem(s->skel->maps.stats, k, sizeof(struct sc_key), s->pcpu,
+					 (size_t)s->ncpu * sizeof(*s->pcpu), 0))
+			return;
+		sysstat_sum(s, &v);
+	}
 	if (sysstat_delta(s, k, &v) != 0)
 		s->read_rc = -1;
 }
@@ -453,7 +472,8 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 				s->read_rc = -1;
 		}
 	} else {
-		bpfload_each_key(s->skel->maps.stats, sizeof(struct sc_key), sysstat_stats_key, s);
+		bpfload_each_key(s->shared ? s->skel->maps.stats_sh : s->skel->maps.stats,
+				 sizeof(struct sc_key), sysstat_stats_key, s);
 	}
 	bpfload_each_key(s->skel->maps.errs, sizeof(struct sc_errkey), sysstat_err_key, s);
 	*rows = s->rows;
@@ -472,6 +492,11 @@ const char *sysstat_start_store(const struct sysstat *s)
 {
 	return s->task_storage ? "task storage" : "hash";
 }
+
+/* The system calls the Go runtime waits or wakes threads with. */
+static const char *const sysstat_waits[] = {
+	"futex", "nanosleep", "epoll_pwait", "epoll_pwait2", "epoll_wait", "sched_yield",
+};
 
 static void sysstat_spec_set(uint32_t *spec, const char *name, uint32_t bits)
 {
@@ -505,9 +530,13 @@ void sysstat_default_spec(uint32_t *spec)
 	memset(spec, 0, SC_NR_MAX * sizeof(*spec));
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		sysstat_spec_set(spec, t[i].name, t[i].bits);
-	/* Every call: goroutine 0's (the runtime on g0) get their own row. */
-	for (size_t nr = 0; nr < SC_NR_MAX; nr++)
-		spec[nr] |= SC_SPEC_IDLE;
+	/*
+	 * The runtime's waits: made on goroutine 0 (an idle M parking, the
+	 * scheduler polling the network, sysmon) they get their own row. Only
+	 * these: reading the goroutine id costs two user-memory reads a call.
+	 */
+	for (size_t i = 0; i < sizeof(sysstat_waits) / sizeof(sysstat_waits[0]); i++)
+		sysstat_spec_set(spec, sysstat_waits[i], SC_SPEC_IDLE);
 }
 
 int sysstat_parse_list(const char *list, uint32_t *spec, char *err, size_t errlen)

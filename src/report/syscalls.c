@@ -132,8 +132,8 @@ void syscalls_print_table(FILE *out, const struct syscalls_report *r)
 	if (nuser > 0 || r->nrows == 0)
 		syscalls_print_section(out, r, 0, nuser, multi);
 	if (nuser < r->nrows) {
-		fprintf(out, "runtime (goroutine 0: the scheduler's idle waits and wakeups, sysmon, "
-			     "signals):\n");
+		fprintf(out, "runtime, goroutine 0 (idle threads, network poller, sysmon; not "
+			     "your goroutines):\n");
 		syscalls_print_section(out, r, nuser, r->nrows, multi);
 	}
 	if (r->drops[SC_DROP_STATS] || r->drops[SC_DROP_ERRS] || r->drops[SC_DROP_EVENTS] ||
