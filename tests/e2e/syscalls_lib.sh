@@ -38,8 +38,8 @@ diet_start() {
 
 # diet_trigger [USR2]: one run of the diet (SIGUSR2: with -short-ms
 # sleeps); waits for its done line and sets DIET_SLEEPS (the program's own
-# durations of its sleeps, us, a,b,c) and DIET_HELPER (the helper
-# goroutine's id).
+# durations of its sleeps, us, a,b,c), DIET_HELPER (the helper
+# goroutine's id) and DIET_DIAL_REFUSED (its net.Dial calls refused).
 diet_trigger() {
 	local line
 	DIET_ROUND=$((DIET_ROUND + 1))
@@ -48,6 +48,7 @@ diet_trigger() {
 	line=$(grep "^syscalldiet: done round=$DIET_ROUND " "$DIET_OUT")
 	DIET_SLEEPS=$(sed -n 's/.* sleeps_us=\([0-9.,]*\).*/\1/p' <<<"$line")
 	DIET_HELPER=$(sed -n 's/.* helper_goid=\([0-9]*\).*/\1/p' <<<"$line")
+	DIET_DIAL_REFUSED=$(sed -n 's/.* dial_refused=\([0-9]*\).*/\1/p' <<<"$line")
 }
 
 # diet_round OUT ARGS...: `goscope syscalls -p $DIET_PID ARGS` (stdout to
