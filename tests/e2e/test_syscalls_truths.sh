@@ -41,7 +41,8 @@ for args in "" "-e connect,getsockopt" "--by goid"; do
 		key=()
 		[ "$args" = "--by goid" ] && key=(--key goid --id "$DIET_GOID" --others-ok)
 		check_v "syscalls --json $args: connect=$N, $N errors, ECONNREFUSED:$N (the outcome read at getsockopt(SO_ERROR), not EINPROGRESS)" \
-			SCCHECK counts "$TMP/dial.json" "${key[@]}" connect=$N "connect!$N" connect:ECONNREFUSED=$N
+			SCCHECK counts "$TMP/dial.json" "${key[@]}" connect=$N "connect!$N" connect:ECONNREFUSED=$N ||
+			log "rows: $(grep -E '"(connect|getsockopt)"|summary' "$TMP/dial.json" | head -5)"
 	else
 		fail "syscalls $args around one dial run (exit $GS_RC)"
 	fi
