@@ -151,7 +151,7 @@ int cmd_syscalls(int argc, char **argv)
 		"                        [--slow MS] [--rules FILE] [--hist] [-n N] [--json] [-o FILE]",
 		"Per-syscall counts, errors (by errno) and latency (p50/p95/p99/max) of Go\n"
 		"processes, aggregated in the kernel from the raw_syscalls tracepoints; the\n"
-		"runtime's own calls (goroutine 0) are shown apart.",
+		"runtime's waits on goroutine 0 (idle threads, network poller, sysmon) are shown apart.",
 		"groups for -e: file, net, time, sync, mem, proc",
 	};
 	struct scc *c = calloc(1, sizeof(*c));
