@@ -331,10 +331,9 @@ static __always_inline bool sc_outcome(struct sc_start *st, long ret, __u32 tgid
 	return false;
 }
 
-static __always_inline void sc_exit(void *ctx, long ret, struct sc_start *st)
+static __always_inline void sc_exit(void *ctx, long ret, struct sc_start *st, __u64 pid_tgid)
 {
 	__u64 now = bpf_ktime_get_ns(), dur;
-	__u64 pid_tgid = gs_pid_tgid();
 	struct sc_key key = {};
 	struct sc_stats *s;
 	__u32 spec = 0, nr;
@@ -411,13 +410,14 @@ int sys_enter_ts(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/sys_exit")
 int sys_exit_ts(struct bpf_raw_tracepoint_args *ctx)
 {
+	__u64 pid_tgid = gs_pid_tgid();
 	struct sc_start *st;
 
-	if (!gs_is_target())
+	if (!gs_is_target_tgid(pid_tgid >> 32))
 		return 0;
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), NULL, 0);
 	if (st)
-		sc_exit(ctx, (long)ctx->args[1], st);
+		sc_exit(ctx, (long)ctx->args[1], st, pid_tgid);
 	return 0;
 }
 
@@ -441,13 +441,14 @@ SEC("raw_tp/sys_exit")
 int sys_exit_hash(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 pid_tgid = gs_pid_tgid();
 	struct sc_start *st;
 
-	if (!gs_is_target())
+	if (!gs_is_target_tgid(pid_tgid >> 32))
 		return 0;
 	st = bpf_map_lookup_elem(&starts_hash, &tid);
 	if (st) {
-		sc_exit(ctx, (long)ctx->args[1], st);
+		sc_exit(ctx, (long)ctx->args[1], st, pid_tgid);
 		bpf_map_delete_elem(&starts_hash, &tid);
 	}
 	return 0;
