@@ -59,6 +59,7 @@ diet_trigger() {
 diet_round() {
 	local out=$1 gs
 	shift
+	rm -f "$out.err" # a ready line left by an earlier run must not count
 	"$GOSCOPE" syscalls -p "$DIET_PID" "$@" >"$out" 2>"$out.err" &
 	gs=$!
 	if ! gs_wait_attached "$gs" "$out.err"; then

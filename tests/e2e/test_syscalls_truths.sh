@@ -34,15 +34,17 @@ diet_build || die "go build syscalldiet"
 N=5
 Q=$(free_port)
 diet_start dial -open 0 -missing 0 -refused 0 -sleeps 0 -forbid "127.0.0.1:$Q" -forbidden $N -dial net
+i=0
 for args in "" "-e connect,getsockopt" "--by goid"; do
+	i=$((i + 1))
 	# shellcheck disable=SC2086
-	if diet_round "$TMP/dial.json" -d 3 --json $args; then
+	if diet_round "$TMP/dial$i.json" -d 3 --json $args; then
 		expect_eq "net.Dial x$N to a closed port: the program saw ECONNREFUSED each time" "$DIET_DIAL_REFUSED" $N
 		key=()
 		[ "$args" = "--by goid" ] && key=(--key goid --id "$DIET_GOID" --others-ok)
 		check_v "syscalls --json $args: connect=$N, $N errors, ECONNREFUSED:$N (the outcome read at getsockopt(SO_ERROR), not EINPROGRESS)" \
-			SCCHECK counts "$TMP/dial.json" "${key[@]}" connect=$N "connect!$N" connect:ECONNREFUSED=$N ||
-			log "rows: $(grep -E '"(connect|getsockopt)"|summary' "$TMP/dial.json" | head -5)"
+			SCCHECK counts "$TMP/dial$i.json" "${key[@]}" connect=$N "connect!$N" connect:ECONNREFUSED=$N ||
+			log "rows: $(grep -E '"(connect|getsockopt)"|summary' "$TMP/dial$i.json" | head -5)"
 	else
 		fail "syscalls $args around one dial run (exit $GS_RC)"
 	fi
