@@ -109,3 +109,49 @@ bench_cleanup() {
 	wait 2>/dev/null || true
 	rm -rf "$work"
 }
+
+# bench_bpf_cost PID SECS: what the BPF programs of process PID cost over
+# the next SECS seconds, as "cores runs/s ns/run" (ns/run: the average run
+# of one program; with two programs per call, about half a call's cost).
+# Run-time statistics are on while this runs (BPF_ENABLE_STATS: an fd held
+# open, like kernel.bpf_stats_enabled=1), run_time_ns and run_cnt come from
+# /proc/PID/fdinfo of its program fds. "0 0 0" if stats cannot be enabled.
+bench_bpf_cost() {
+	python3 - "$1" "$2" <<'PYEOF'
+import ctypes, os, sys, time
+pid, secs = int(sys.argv[1]), float(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+attr = (ctypes.c_uint8 * 128)()  # enable_stats.type = BPF_STATS_RUN_TIME
+fd = libc.syscall(321, 32, attr, 128)  # SYS_bpf, BPF_ENABLE_STATS
+def totals():
+    ns = cnt = 0
+    d = "/proc/%d/fdinfo" % pid
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return 0, 0
+    for f in names:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, f)) != "anon_inode:bpf-prog":
+                continue
+            for line in open(os.path.join(d, f)):
+                k, _, v = line.partition(":")
+                if k == "run_time_ns":
+                    ns += int(v)
+                elif k == "run_cnt":
+                    cnt += int(v)
+        except OSError:
+            pass
+    return ns, cnt
+if fd < 0:
+    print("0 0 0")
+    sys.exit(0)
+a = totals()
+t0 = time.monotonic()
+time.sleep(secs)
+b = totals()
+t = time.monotonic() - t0
+runs = b[1] - a[1]
+print("%.4f %.0f %.0f" % ((b[0] - a[0]) / 1e9 / t, runs / t, (b[0] - a[0]) / runs if runs else 0))
+PYEOF
+}

@@ -20,7 +20,13 @@
 # the system calls the tracer reported per request wrk completed (a tool
 # that saw nothing costs nothing: this column shows which ones did the
 # work; a round where a tracer reported none is left out of its figures and
-# counted). Environment: BENCH_ROUNDS (3), BENCH_SECS (8), BENCH_CONNS (64).
+# counted). For the in-kernel tracers (goscope, syscount, bpftrace) the
+# cost of their BPF programs is measured directly too, with run-time
+# statistics on (BPF_ENABLE_STATS, as kernel.bpf_stats_enabled=1) during
+# wrk: the CPU they take (cores) and the average run in ns (two runs per
+# system call of every task on the host: the traced server's calls, and
+# the other processes' calls each program rejects). Environment:
+# BENCH_ROUNDS (3), BENCH_SECS (8), BENCH_CONNS (64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -49,14 +55,16 @@ calls_seen() {
 }
 
 # wait_attached MODE PID ERRFILE OUTFILE: until the tracer has attached
-# (strace says so, bpftrace's BEGIN probe prints a line; the others hold two
-# BPF links or perf events), at most 30 s.
+# (goscope's ready line, strace says so, bpftrace's BEGIN probe prints a
+# line; the others hold two BPF links or perf events), at most 30 s.
 # Tracers take from 0.1 s to several seconds to start on a busy machine;
 # wrk must not start before.
 wait_attached() {
 	local n=300
 	while [ $n -gt 0 ] && kill -0 "$2" 2>/dev/null; do
-		if [ "$1" = strace ]; then
+		if [ "$1" = goscope ]; then
+			grep -q '^goscope: tracing' "$3" 2>/dev/null && return 0
+		elif [ "$1" = strace ]; then
 			grep -q attached "$3" 2>/dev/null && return 0
 		elif [ "$1" = bpftrace ]; then
 			grep -q '^tracing pid' "$4" 2>/dev/null && return 0
@@ -87,7 +95,7 @@ stop_tracer() {
 # req/s, the tracer's CPU seconds per second and the calls it reported
 # per request.
 run_mode() {
-	local mode=$1 out=$work/$1.$2.out tr="" rps reqs cpu0=0 cpu1=0 wrkout
+	local mode=$1 out=$work/$1.$2.out tr="" rps reqs cpu0=0 cpu1=0 wrkout bc="" bpf="- - -"
 
 	case $mode in
 	baseline) ;;
@@ -100,7 +108,17 @@ run_mode() {
 	[ -n "$tr" ] && wait_attached "$mode" "$tr" "$out.err" "$out"
 	sleep 1
 	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
+	case $mode in
+	goscope | syscount | bpftrace)
+		bench_bpf_cost "$tr" $((SECS - 1)) >"$out.bpf" &
+		bc=$!
+		;;
+	esac
 	wrkout=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
+	if [ -n "$bc" ]; then
+		wait "$bc" || true
+		bpf=$(cat "$out.bpf")
+	fi
 	rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$wrkout")
 	reqs=$(awk '/requests in/ { print $1 }' <<<"$wrkout")
 	if [ -n "$tr" ]; then
@@ -109,7 +127,7 @@ run_mode() {
 	fi
 	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') \
 $(awk -v c="$( [ -n "$tr" ] && calls_seen "$mode" "$out" || echo 0)" -v r="${reqs:-0}" \
-		'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }')"
+		'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }') $bpf"
 }
 
 modes=(baseline goscope)
@@ -117,12 +135,13 @@ command -v syscount >/dev/null && modes+=(syscount)
 command -v bpftrace >/dev/null && modes+=(bpftrace)
 command -v perf >/dev/null && modes+=(perftrace)
 command -v strace >/dev/null && modes+=(strace)
-declare -A rps cpu calls ratio blind
+declare -A rps cpu calls ratio blind bcores bnsrun
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$ROUNDS"); do
 	for m in "${modes[@]}"; do
-		read -r q c n < <(run_mode "$m" "$r")
+		read -r q c n bc bruns bns < <(run_mode "$m" "$r")
 		[ "$m" = baseline ] && b=$q
-		echo "round $r $m: $q req/s, tracer CPU $c s/s, $n calls reported per request ($(uptime | sed 's/.*load/load/'))" >&2
+		echo "round $r $m: $q req/s, tracer CPU $c s/s, $n calls reported per request, BPF $bc cores $bruns runs/s $bns ns/run ($(uptime | sed 's/.*load/load/'))" >&2
 		# A tracer that reported no call did not trace (perf trace -p,
 		# sometimes, on this kernel): the round says nothing about its cost.
 		if [ "$m" != baseline ] && [ "$n" = 0.0 ]; then
@@ -132,6 +151,10 @@ for r in $(seq "$ROUNDS"); do
 		rps[$m]="${rps[$m]:-} $q"
 		cpu[$m]="${cpu[$m]:-} $c"
 		calls[$m]="${calls[$m]:-} $n"
+		if [ "$bc" != - ]; then
+			bcores[$m]="${bcores[$m]:-} $bc"
+			bnsrun[$m]="${bnsrun[$m]:-} $bns"
+		fi
 		ratio[$m]="${ratio[$m]:-} $(awk -v a="$q" -v b="$b" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
 	done
 done
@@ -139,13 +162,13 @@ done
 base=$(bench_median ${rps[baseline]})
 bench_machine
 echo
-echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s."
+echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s. Load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 {
-	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\ttracer CPU (cores):\tcalls seen per request:\trounds:\n'
+	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\ttracer CPU (cores):\tBPF (cores):\tBPF ns/run:\tcalls seen per request:\trounds:\n'
 	for m in "${modes[@]}"; do
 		if [ -z "${rps[$m]:-}" ]; then
-			printf '%s\t-\t-\t-\t-\t0.0\t0 of %s (saw no calls)\n' "$m" "$ROUNDS"
+			printf '%s\t-\t-\t-\t-\t-\t-\t0.0\t0 of %s (saw no calls)\n' "$m" "$ROUNDS"
 			continue
 		fi
 		med=$(bench_median ${rps[$m]})
@@ -160,10 +183,14 @@ echo
 		perftrace) name="perf trace -s -p" ;;
 		strace) name="strace -c -f -p" ;;
 		esac
-		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
+		bcm=-
+		bnm=-
+		[ -n "${bcores[$m]:-}" ] && bcm=$(bench_median ${bcores[$m]}) && bnm=$(bench_median ${bnsrun[$m]})
+		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
 			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
 			"$(awk -v r="$rr" 'BEGIN { printf "%.1f%%", 100 * r }')" \
-			"$([ "$m" = baseline ] && echo - || echo "$c")" "$([ "$m" = baseline ] && echo - || echo "$n")" \
+			"$([ "$m" = baseline ] && echo - || echo "$c")" "$bcm" "$bnm" \
+			"$([ "$m" = baseline ] && echo - || echo "$n")" \
 			"$((ROUNDS - ${blind[$m]:-0}))$([ -n "${blind[$m]:-}" ] && echo " (${blind[$m]} saw no calls)")"
 	done
 } | bench_table

@@ -1,42 +1,66 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * syscalls.bpf.c: per-syscall counts, errors and latency of chosen
- * processes, aggregated in the kernel, from the raw_syscalls tracepoints.
+ * processes, aggregated in the kernel, from the raw_syscalls tracepoints
+ * (raw_tp programs: no trace event record is built per call).
  *
- * sys_enter stores the start time and arguments in per-task storage (no
- * hash-map churn; a tid-keyed hash on kernels before 5.11); sys_exit adds
- * the call to its histogram, counts its errno and, when asked, sends one
- * event for a slow call or a call the network rules check, with the
- * caller's Go stack and goroutine id.
+ * sys_enter only stores the start time (and the arguments when an event
+ * or the connect outcome needs them) in per-task storage (a tid-keyed hash
+ * on kernels before 5.11). sys_exit adds the call to per-CPU statistics
+ * (no atomic increment): with one target and no --by, a per-CPU array
+ * indexed by syscall number (no hash lookup either); else a per-CPU hash.
+ * Calls made on goroutine 0 (the runtime on g0: idle waits, wakeups,
+ * sysmon) get their own row (SC_KEY_IDLE). A non-blocking connect that
+ * returns EINPROGRESS is counted with its outcome, read from the program's
+ * getsockopt(SOL_SOCKET, SO_ERROR) at its exit. When asked, one event per
+ * slow call or per call the network rules check, with the Go stack.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "common.bpf.h"
+#include "lib/go.bpf.h"
+#include "lib/hist.bpf.h"
+#include "lib/maps.bpf.h"
+#include "lib/target.bpf.h"
 #include "syscalls.h"
+
+#define SC_EINPROGRESS 115
+#define SC_SOL_SOCKET 1
+#define SC_SO_ERROR 4
+
+/* The sixth argument (libbpf 1.1 has no PT_REGS_PARM6_SYSCALL). */
+#if defined(__TARGET_ARCH_x86)
+#define SC_PARM6(r) ((r)->r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define SC_PARM6(r) ((r)->regs[5])
+#else
+#define SC_PARM6(r) 0
+#endif
 
 const volatile bool filter_nr = false;
 const volatile __u32 by = SC_BY_NONE;
 const volatile __u64 slow_ns = 0;
 const volatile bool net_events = false;
-/* Keep the arguments at entry: only events (slow calls, rules) use them. */
+/* Keep every call's arguments at entry: only events use them. */
 const volatile bool need_args = false;
+/* One target, by syscall: statistics in the per-CPU array `slots`. */
+const volatile bool single = false;
+/* Many CPUs: one shared hash `stats_sh` with atomic increments (per-CPU values would cost
+ * 2.7 KB x CPUs a row). */
+const volatile bool shared = false;
+/* Split goroutine 0's calls apart (SC_KEY_IDLE) for syscalls with SC_SPEC_IDLE. */
+const volatile bool idle_split = true;
+/* This architecture's connect and getsockopt numbers (-1: no outcome tracking). */
+const volatile __s32 nr_connect = -1;
+const volatile __s32 nr_getsockopt = -1;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SC_TSLOTS);
-	__type(key, __u32);
-	__type(value, __u32);
-} tslots SEC(".maps");
+/* The single target's goid offset (set by user space after load). */
+__s32 single_goid_off = -1;
+
 /* Traced processes: tgid -> offset of goid in their runtime.g (-1: unknown). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct sc_target);
-} targets SEC(".maps");
+GS_TARGET_MAPS(struct sc_target);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -59,8 +83,16 @@ struct {
 	__type(value, struct sc_start);
 } starts_hash SEC(".maps");
 
+/* One target, by syscall: SC_SLOT(nr, flags) -> this CPU's statistics. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sc_stats);
+} slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 8192);
 	__type(key, struct sc_key);
@@ -69,10 +101,26 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct sc_key);
+	__type(value, struct sc_stats);
+} stats_sh SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct sc_errkey);
 	__type(value, __u64);
 } errs SEC(".maps");
+
+/* (tgid << 32 | fd) -> the row of a connect that returned EINPROGRESS. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct sc_pending);
+} pending SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -99,81 +147,108 @@ static __always_inline void sc_drop(__u32 why)
 	gs_count_drop(&drops, why);
 }
 
-/* The goroutine on this thread: runtime.g at fsbase-8 (amd64), its goid. */
-static __always_inline __u64 sc_goid(__s32 goid_off)
+static __always_inline __u32 sc_spec(__u32 nr)
 {
-#if defined(__TARGET_ARCH_x86)
-	struct task_struct *task = (void *)bpf_get_current_task();
-	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
-	__u64 g = 0, goid = 0;
+	__u32 *sp;
 
-	if (goid_off < 0 || !fsbase)
+	if (nr >= SC_NR_MAX)
 		return 0;
-	if (bpf_probe_read_user(&g, sizeof(g), (void *)(fsbase - 8)) || !g)
-		return 0;
-	if (bpf_probe_read_user(&goid, sizeof(goid), (void *)(g + goid_off)))
-		return 0;
-	return goid;
-#else
-	return 0;
-#endif
+	sp = bpf_map_lookup_elem(&argspec, &nr);
+	return sp ? *sp : 0;
 }
 
-/* Is the current process traced? (see SC_TSLOTS) */
-static __always_inline bool sc_is_target(void)
+/* The goid offset of the current process (-1: unknown). */
+static __always_inline __s32 sc_goid_off(__u32 tgid)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 i = tgid & (SC_TSLOTS - 1);
-	__u32 *v = bpf_map_lookup_elem(&tslots, &i);
+	struct sc_target *t;
 
-	if (!v || !*v)
-		return false;
-	if (*v == tgid)
-		return true;
-	return *v == SC_TSLOT_SHARED && bpf_map_lookup_elem(&targets, &tgid);
-}
-
-static __always_inline struct sc_target *sc_target(void)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-	return bpf_map_lookup_elem(&targets, &tgid);
-}
-
-static __always_inline void sc_enter(struct trace_event_raw_sys_enter *ctx,
-				     struct sc_start *st)
-{
-	st->nr = (__u64)ctx->id;
-	if (need_args) {
-		st->args[0] = ctx->args[0];
-		st->args[1] = ctx->args[1];
-		st->args[2] = ctx->args[2];
-		st->args[3] = ctx->args[3];
-		st->args[4] = ctx->args[4];
-		st->args[5] = ctx->args[5];
-	}
-	st->ts = bpf_ktime_get_ns();
+	if (single)
+		return single_goid_off;
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	return t ? t->goid_off : -1;
 }
 
 static __always_inline bool sc_wanted(long id)
 {
 	__u32 nr = (__u32)id;
-	__u32 *spec;
 
 	if (!filter_nr)
 		return true;
 	if (id < 0 || nr >= SC_NR_MAX)
 		return false;
-	spec = bpf_map_lookup_elem(&argspec, &nr);
-	return spec && (*spec & SC_SPEC_TRACED);
+	return sc_spec(nr) & SC_SPEC_TRACED;
 }
 
-static __always_inline void sc_event(struct trace_event_raw_sys_exit *ctx,
-				     struct sc_start *st, __u64 dur, __u32 kind,
-				     __u32 spec, __u64 goid)
+static __always_inline bool sc_outcome_nr(long id)
+{
+	return nr_connect >= 0 && (id == nr_connect || id == nr_getsockopt);
+}
+
+/* The 6 arguments of the system call in REGS. */
+static __always_inline void sc_args(struct pt_regs *regs, struct sc_start *st)
+{
+	struct pt_regs r;
+
+	if (bpf_probe_read_kernel(&r, sizeof(r), regs))
+		return;
+	st->args[0] = PT_REGS_PARM1_SYSCALL(&r);
+	st->args[1] = PT_REGS_PARM2_SYSCALL(&r);
+	st->args[2] = PT_REGS_PARM3_SYSCALL(&r);
+	st->args[3] = PT_REGS_PARM4_SYSCALL(&r);
+	st->args[4] = PT_REGS_PARM5_SYSCALL(&r);
+	st->args[5] = SC_PARM6(&r);
+}
+
+static __always_inline void sc_enter(struct pt_regs *regs, long id, struct sc_start *st)
+{
+	st->nr = (__u64)id;
+	if (need_args || sc_outcome_nr(id))
+		sc_args(regs, st);
+	st->ts = bpf_ktime_get_ns();
+}
+
+/* The statistics of KEY (inserted if new), or NULL (a drop is counted). */
+static __always_inline struct sc_stats *sc_stats_of(const struct sc_key *key)
+{
+	struct sc_stats *s;
+	__u32 zero = 0;
+
+	if (single) {
+		__u32 slot = SC_SLOT(key->nr, key->flags);
+
+		s = bpf_map_lookup_elem(&slots, &slot);
+	} else if (shared) {
+		s = gs_lookup_or_init(&stats_sh, key, bpf_map_lookup_elem(&zero_stats, &zero));
+	} else {
+		s = gs_lookup_or_init(&stats, key, bpf_map_lookup_elem(&zero_stats, &zero));
+	}
+	if (!s)
+		sc_drop(SC_DROP_STATS);
+	return s;
+}
+
+/* Count errno ERR in KEY's row (S: its statistics). */
+static __always_inline void sc_count_err(const struct sc_key *key, struct sc_stats *s, int err)
+{
+	struct sc_errkey ek = { .tgid = key->tgid, .nr = key->nr, .flags = key->flags,
+				.err = err, .id = key->id };
+	__u64 one = 1, *c;
+
+	if (shared)
+		__sync_fetch_and_add(&s->errors, 1);
+	else
+		s->errors++;
+	c = bpf_map_lookup_elem(&errs, &ek);
+	if (c)
+		*c += 1;
+	else if (bpf_map_update_elem(&errs, &ek, &one, BPF_NOEXIST))
+		sc_drop(SC_DROP_ERRS);
+}
+
+static __always_inline void sc_event(void *ctx, struct sc_start *st, long ret, __u64 dur,
+				     __u32 kind, __u32 spec, __u64 goid, __u64 pid_tgid)
 {
 	struct sc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pa, aa, la;
 
 	if (!e) {
@@ -183,9 +258,9 @@ static __always_inline void sc_event(struct trace_event_raw_sys_exit *ctx,
 	e->ts = bpf_ktime_get_ns();
 	e->dur_ns = dur;
 	e->goid = goid;
-	e->ret = ctx->ret;
-	e->tgid = id >> 32;
-	e->tid = (__u32)id;
+	e->ret = ret;
+	e->tgid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
 	e->nr = (__u32)st->nr;
 	e->kind = kind;
 	e->args[0] = st->args[0];
@@ -220,85 +295,107 @@ static __always_inline void sc_event(struct trace_event_raw_sys_exit *ctx,
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void sc_exit(struct trace_event_raw_sys_exit *ctx,
-				    struct sc_start *st)
+/*
+ * connect returned EINPROGRESS: remember its row until the program asks
+ * for the outcome. getsockopt(fd, SOL_SOCKET, SO_ERROR) returned: count
+ * the pending connect's outcome (an errno, or nothing for success).
+ */
+static __always_inline bool sc_outcome(struct sc_start *st, long ret, __u32 tgid,
+				       const struct sc_key *key)
+{
+	__u64 pk = ((__u64)tgid << 32) | (__u32)st->args[0];
+	struct sc_pending *p;
+	struct sc_stats *s;
+	int err = 0;
+
+	if (st->nr == (__u64)nr_connect) {
+		struct sc_pending np = { .key = *key };
+
+		if (ret != -SC_EINPROGRESS)
+			return false;
+		bpf_map_update_elem(&pending, &pk, &np, BPF_ANY);
+		return true; /* not an error: the outcome decides */
+	}
+	if (ret != 0 || st->args[1] != SC_SOL_SOCKET || st->args[2] != SC_SO_ERROR)
+		return false;
+	p = bpf_map_lookup_elem(&pending, &pk);
+	if (!p)
+		return false;
+	if (!bpf_probe_read_user(&err, sizeof(err), (void *)st->args[3]) && err > 0 &&
+	    err < 4096) {
+		s = sc_stats_of(&p->key);
+		if (s)
+			sc_count_err(&p->key, s, err);
+	}
+	bpf_map_delete_elem(&pending, &pk);
+	return false;
+}
+
+static __always_inline void sc_exit(void *ctx, long ret, struct sc_start *st, __u64 pid_tgid)
 {
 	__u64 now = bpf_ktime_get_ns(), dur;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sc_key key = {};
 	struct sc_stats *s;
-	__u32 spec = 0, nr, zero = 0;
-	__u32 *sp;
+	__u32 spec = 0, nr;
 	__u64 goid = 0;
-	long ret = ctx->ret;
+	__s32 goid_off = -1;
+	long counted = ret;
 
 	if (!st->ts)
 		return;
 	dur = now - st->ts;
 	st->ts = 0;
 	nr = (__u32)st->nr;
-	if (nr < SC_NR_MAX) {
-		sp = bpf_map_lookup_elem(&argspec, &nr);
-		if (sp)
-			spec = *sp;
-	}
-	if (by == SC_BY_GOID || slow_ns || (net_events && (spec & SC_SPEC_NET))) {
-		struct sc_target *t = sc_target();
-
-		if (t)
-			goid = sc_goid(t->goid_off);
-	}
-
+	if (nr >= SC_NR_MAX)
+		return;
+	spec = sc_spec(nr);
 	key.tgid = pid_tgid >> 32;
 	key.nr = nr;
+	if (by == SC_BY_GOID || slow_ns || (net_events && (spec & SC_SPEC_NET)) ||
+	    (idle_split && (spec & SC_SPEC_IDLE))) {
+		goid_off = sc_goid_off(key.tgid);
+		goid = gs_current_goid(goid_off);
+	}
+	if (goid_off >= 0 && !goid && idle_split && (spec & SC_SPEC_IDLE))
+		key.flags = SC_KEY_IDLE;
 	if (by == SC_BY_TID)
 		key.id = (__u32)pid_tgid;
 	else if (by == SC_BY_GOID)
 		key.id = goid;
-	s = bpf_map_lookup_elem(&stats, &key);
-	if (!s) {
-		struct sc_stats *z = bpf_map_lookup_elem(&zero_stats, &zero);
-
-		if (!z)
-			return;
-		/* Fails harmlessly if another CPU inserted it first. */
-		bpf_map_update_elem(&stats, &key, z, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&stats, &key);
-		if (!s) {
-			sc_drop(SC_DROP_STATS);
-			return;
-		}
+	s = sc_stats_of(&key);
+	if (!s)
+		return;
+	if (shared) {
+		__sync_fetch_and_add(&s->count, 1);
+		__sync_fetch_and_add(&s->total_ns, dur);
+		__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur)], 1);
+	} else {
+		s->count++;
+		s->total_ns += dur;
+		s->hist[gs_hist_bucket(dur)]++;
 	}
-	__sync_fetch_and_add(&s->count, 1);
-	__sync_fetch_and_add(&s->total_ns, dur);
-	__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur, SC_HIST_BUCKETS)], 1);
+	/* Racy when shared: a lost max (min) is within its bucket. */
 	if (dur > s->max_ns)
-		s->max_ns = dur; /* racy by design: a lost max is one bucket's worth */
+		s->max_ns = dur;
 	if (!s->min_ns || dur < s->min_ns)
-		s->min_ns = dur; /* likewise */
-	if (ret < 0 && ret >= -4095) {
-		struct sc_errkey ek = { .tgid = key.tgid, .nr = nr, .err = (int)-ret, .id = key.id };
-		__u64 one = 1, *c;
-
-		__sync_fetch_and_add(&s->errors, 1);
-		c = bpf_map_lookup_elem(&errs, &ek);
-		if (c)
-			__sync_fetch_and_add(c, 1);
-		else if (bpf_map_update_elem(&errs, &ek, &one, BPF_NOEXIST))
-			sc_drop(SC_DROP_ERRS);
-	}
+		s->min_ns = dur;
+	if (sc_outcome_nr(nr) && sc_outcome(st, ret, key.tgid, &key))
+		counted = 0;
+	if (counted < 0 && counted >= -4095)
+		sc_count_err(&key, s, (int)-counted);
 	if (slow_ns && dur >= slow_ns)
-		sc_event(ctx, st, dur, SC_EV_SLOW, spec, goid);
+		sc_event(ctx, st, ret, dur, SC_EV_SLOW, spec, goid, pid_tgid);
 	else if (net_events && (spec & SC_SPEC_NET))
-		sc_event(ctx, st, dur, SC_EV_NET, spec, goid);
+		sc_event(ctx, st, ret, dur, SC_EV_NET, spec, goid, pid_tgid);
 }
 
-SEC("tp/raw_syscalls/sys_enter")
-int sys_enter_ts(struct trace_event_raw_sys_enter *ctx)
+SEC("raw_tp/sys_enter")
+int sys_enter_ts(struct bpf_raw_tracepoint_args *ctx)
 {
+	long id = (long)ctx->args[1];
 	struct sc_start *st;
 
-	if (!sc_is_target() || !sc_wanted(ctx->id))
+	if (!gs_is_target() || !sc_wanted(id))
 		return 0;
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), NULL,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -306,49 +403,52 @@ int sys_enter_ts(struct trace_event_raw_sys_enter *ctx)
 		sc_drop(SC_DROP_START);
 		return 0;
 	}
-	sc_enter(ctx, st);
+	sc_enter((struct pt_regs *)ctx->args[0], id, st);
 	return 0;
 }
 
-SEC("tp/raw_syscalls/sys_exit")
-int sys_exit_ts(struct trace_event_raw_sys_exit *ctx)
+SEC("raw_tp/sys_exit")
+int sys_exit_ts(struct bpf_raw_tracepoint_args *ctx)
 {
+	__u64 pid_tgid = gs_pid_tgid();
 	struct sc_start *st;
 
-	if (!sc_is_target())
+	if (!gs_is_target_tgid(pid_tgid >> 32))
 		return 0;
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), NULL, 0);
 	if (st)
-		sc_exit(ctx, st);
+		sc_exit(ctx, (long)ctx->args[1], st, pid_tgid);
 	return 0;
 }
 
 /* Kernels before 5.11 (no task storage for tracing): a tid-keyed hash. */
-SEC("tp/raw_syscalls/sys_enter")
-int sys_enter_hash(struct trace_event_raw_sys_enter *ctx)
+SEC("raw_tp/sys_enter")
+int sys_enter_hash(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	long id = (long)ctx->args[1];
 	struct sc_start st = {};
 
-	if (!sc_is_target() || !sc_wanted(ctx->id))
+	if (!gs_is_target() || !sc_wanted(id))
 		return 0;
-	sc_enter(ctx, &st);
+	sc_enter((struct pt_regs *)ctx->args[0], id, &st);
 	if (bpf_map_update_elem(&starts_hash, &tid, &st, BPF_ANY))
 		sc_drop(SC_DROP_START);
 	return 0;
 }
 
-SEC("tp/raw_syscalls/sys_exit")
-int sys_exit_hash(struct trace_event_raw_sys_exit *ctx)
+SEC("raw_tp/sys_exit")
+int sys_exit_hash(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 pid_tgid = gs_pid_tgid();
 	struct sc_start *st;
 
-	if (!sc_is_target())
+	if (!gs_is_target_tgid(pid_tgid >> 32))
 		return 0;
 	st = bpf_map_lookup_elem(&starts_hash, &tid);
 	if (st) {
-		sc_exit(ctx, st);
+		sc_exit(ctx, (long)ctx->args[1], st, pid_tgid);
 		bpf_map_delete_elem(&starts_hash, &tid);
 	}
 	return 0;

@@ -1,21 +1,21 @@
 /*
- * syscalls.h: what syscalls.bpf.c and the user side share (plain data).
+ * syscalls.h: what syscalls.bpf.c and the user side (collect/sysstat.c)
+ * share (plain data).
  */
 #ifndef GOSCOPE_BPF_SYSCALLS_H
 #define GOSCOPE_BPF_SYSCALLS_H
 
-#define SC_HIST_SUB_BITS 4 /* same bucketing as collect/hist.c */
-#define SC_HIST_BUCKETS 672 /* (41 + 1) * 16: values up to 2^42 ns (73 min) */
+#include "lib/hist.h"
+
 #define SC_NR_MAX 512
 /*
- * Target slots: the array entry tgid & (SC_TSLOTS - 1) holds the tgid of
- * the one target that maps there, SC_TSLOT_SHARED when several do (the
- * targets hash then decides), 0 when none: every system call of the host
- * is checked, and an array lookup is inlined where a hash lookup is a call.
+ * The single-target view keeps its statistics in a per-CPU array indexed
+ * by SC_SLOT(nr, flags): no hash, no atomic increment per call.
  */
-#define SC_TSLOTS 65536
-#define SC_TSLOT_SHARED 0xffffffffu
-#define SC_STACK_DEPTH 48
+#define SC_SLOTS (2 * SC_NR_MAX)
+#define SC_SLOT(nr, flags) ((nr) + (((flags) & SC_KEY_IDLE) ? SC_NR_MAX : 0))
+/* Frames of an event's user stack: the kernel's perf_event_max_stack default. */
+#define SC_STACK_DEPTH 127
 #define SC_STR_MAX 256
 #define SC_ADDR_MAX 128
 
@@ -49,10 +49,15 @@ struct sc_target {
 #define SC_SPEC_ALEN_PTR (1u << 12)          /* the length is a pointer */
 #define SC_SPEC_NET (1u << 13)               /* the network rules check it */
 #define SC_SPEC_TRACED (1u << 14)            /* passes the -e filter */
+#define SC_SPEC_IDLE (1u << 15)              /* goroutine 0's calls get their own row */
+
+/* sc_key.flags */
+#define SC_KEY_IDLE 1u /* made on goroutine 0: the runtime's own (g0, no user goroutine) */
 
 struct sc_key {
 	unsigned int tgid;
-	unsigned int nr;
+	unsigned short nr;
+	unsigned short flags;  /* SC_KEY_* */
 	unsigned long long id; /* tid, goid or 0, per `by` */
 };
 
@@ -62,15 +67,21 @@ struct sc_stats {
 	unsigned long long total_ns;
 	unsigned long long max_ns;
 	unsigned long long min_ns; /* 0: none yet */
-	unsigned int hist[SC_HIST_BUCKETS];
+	unsigned int hist[GS_HIST_BUCKETS];
 };
 
 struct sc_errkey {
 	unsigned int tgid;
-	unsigned int nr;
+	unsigned short nr;
+	unsigned short flags;
 	int err; /* positive errno */
 	unsigned int pad;
 	unsigned long long id; /* tid, goid or 0, as in sc_key */
+};
+
+/* A non-blocking connect waiting for its outcome (getsockopt SO_ERROR). */
+struct sc_pending {
+	struct sc_key key; /* the connect's row */
 };
 
 struct sc_start {

@@ -1,30 +1,39 @@
 /*
  * sysstat: user side of syscalls.bpf.c (see sysstat.h).
  *
- * The kernel keeps cumulative counters; every read turns them into
- * deltas against the previous read kept here, so intervals need no map
- * deletes (which would race with the kernel's updates).
+ * The kernel keeps cumulative per-CPU counters; every read sums the CPUs
+ * and turns the sums into deltas against the previous read kept here, so
+ * intervals need no map deletes (which would race with the kernel's
+ * updates).
  */
 #include "sysstat.h"
 
 #include "syscalls.skel.h"
 
+#include "../proc/names.h"
+#include "../proc/syscalls.h"
 #include "bpfload.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+/*
+ * Above this many CPUs statistics are kept in one shared hash (atomic
+ * increments) instead of per-CPU maps: a per-CPU row is 2.7 KB a CPU, the
+ * single-target array 2.8 MB a CPU.
+ */
+#define SYSSTAT_PERCPU_MAX_CPUS 32
 
 struct sysstat_prev {
 	struct sc_key key;
 	uint64_t count, errors, total_ns, max_ns, min_ns;
-	uint32_t hist[SC_HIST_BUCKETS];
+	uint32_t hist[GS_HIST_BUCKETS];
 	bool used;
 };
 
@@ -40,45 +49,24 @@ struct sysstat {
 	sysstat_event_fn fn;
 	void *arg;
 	bool task_storage;
+	bool single;
+	bool shared;
+	pid_t single_pid;
+	int ncpu;
+	struct sc_stats *pcpu;    /* one value per CPU, for reads */
+	uint64_t *pcpu_u64;
 	struct sysstat_prev *prev;
 	size_t prev_cap;
 	struct sysstat_prev_err *preverr;
 	size_t preverr_cap;
 	struct sysstat_row *rows;
-	size_t rows_cap;
+	size_t nrows, rows_cap;
 	struct sysstat_err *errs;
-	size_t errs_cap;
+	size_t nerrs, errs_cap;
+	int read_rc;
 };
 
-static bool sysstat_verbose;
-
-static int sysstat_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (!sysstat_verbose && level != LIBBPF_WARN)
-		return 0;
-	if (!sysstat_verbose)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-/* tracefs holds the tracepoint ids libbpf attaches by; mount it if missing. */
-static int sysstat_tracefs(char *err, size_t errlen)
-{
-	if (access("/sys/kernel/tracing/events/raw_syscalls", F_OK) == 0 ||
-	    access("/sys/kernel/debug/tracing/events/raw_syscalls", F_OK) == 0)
-		return 0;
-	if (access("/sys/kernel/tracing/events", F_OK) != 0)
-		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
-	if (access("/sys/kernel/tracing/events/raw_syscalls", F_OK) == 0)
-		return 0;
-	if (access("/sys/kernel/tracing/events", F_OK) == 0)
-		snprintf(err, errlen, "the kernel has no raw_syscalls tracepoints "
-				      "(CONFIG_FTRACE_SYSCALLS)");
-	else
-		snprintf(err, errlen, "tracefs is not mounted and could not be "
-				      "(mount -t tracefs tracefs /sys/kernel/tracing)");
-	return -1;
-}
+_Static_assert(GS_HIST_BUCKETS <= HIST_BUCKETS, "kernel histogram larger than hist.h's");
 
 static uint64_t sysstat_key_hash(const void *k, size_t n)
 {
@@ -103,17 +91,13 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 		 void *arg, char *err, size_t errlen)
 {
 	struct sysstat *s;
+	uint64_t dev, ino;
 	int rc;
 
 	*out = NULL;
-	sysstat_verbose = o->verbose;
-	libbpf_set_print(sysstat_libbpf_print);
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		snprintf(err, errlen, "the kernel has no BTF (/sys/kernel/btf/vmlinux): "
-				      "syscall tracing needs CONFIG_DEBUG_INFO_BTF");
-		return -1;
-	}
-	if (sysstat_tracefs(err, errlen) != 0)
+	bpfload_set_verbose(o->verbose);
+	/* raw_tp programs attach by name: no tracefs needed. */
+	if (bpfload_prepare("syscall tracing", false, err, errlen) != 0)
 		return -1;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -122,10 +106,20 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 	}
 	s->fn = fn;
 	s->arg = arg;
-	s->skel = syscalls_bpf__open();
-	if (!s->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	s->ncpu = libbpf_num_possible_cpus();
+	if (s->ncpu <= 0) {
+		snprintf(err, errlen, "cannot count the CPUs: %s", strerror(-s->ncpu));
 		free(s);
+		return -1;
+	}
+	s->shared = s->ncpu > SYSSTAT_PERCPU_MAX_CPUS;
+	s->single = o->single && o->by == SC_BY_NONE && !s->shared;
+	s->pcpu = calloc((size_t)s->ncpu, sizeof(*s->pcpu));
+	s->pcpu_u64 = calloc((size_t)s->ncpu, sizeof(*s->pcpu_u64));
+	s->skel = syscalls_bpf__open();
+	if (!s->pcpu || !s->pcpu_u64 || !s->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		sysstat_close(s);
 		return -1;
 	}
 	s->skel->rodata->filter_nr = o->filter;
@@ -133,24 +127,35 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 	s->skel->rodata->slow_ns = o->slow_ns;
 	s->skel->rodata->net_events = o->net_events;
 	s->skel->rodata->need_args = o->slow_ns || o->net_events;
+	s->skel->rodata->single = s->single;
+	s->skel->rodata->nr_connect = (int32_t)syscalls_number("connect");
+	s->skel->rodata->nr_getsockopt = (int32_t)syscalls_number("getsockopt");
+	if (bpfload_pidns(&dev, &ino)) {
+		if (!bpfload_has_ns_pid()) {
+			snprintf(err, errlen, "goscope runs in a pid namespace and this kernel cannot "
+					      "map pids to it (bpf_get_ns_current_pid_tgid, 5.7+)");
+			sysstat_close(s);
+			return -1;
+		}
+		s->skel->rodata->gs_pidns_dev = dev;
+		s->skel->rodata->gs_pidns_ino = ino;
+	}
+	s->skel->rodata->shared = s->shared;
+	bpf_map__set_max_entries(s->skel->maps.slots, s->single ? SC_SLOTS : 1);
+	if (s->shared)
+		bpf_map__set_max_entries(s->skel->maps.stats, 1);
+	else
+		bpf_map__set_max_entries(s->skel->maps.stats_sh, 1);
 	s->task_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
 	bpf_program__set_autoload(s->skel->progs.sys_enter_ts, s->task_storage);
 	bpf_program__set_autoload(s->skel->progs.sys_exit_ts, s->task_storage);
 	bpf_program__set_autoload(s->skel->progs.sys_enter_hash, !s->task_storage);
 	bpf_program__set_autoload(s->skel->progs.sys_exit_hash, !s->task_storage);
 	bpf_map__set_autocreate(s->skel->maps.starts, s->task_storage);
-	if (!s->task_storage)
-		bpf_map__set_max_entries(s->skel->maps.starts_hash, 65536);
-	else
-		bpf_map__set_max_entries(s->skel->maps.starts_hash, 1);
+	bpf_map__set_max_entries(s->skel->maps.starts_hash, s->task_storage ? 1 : 65536);
 	rc = syscalls_bpf__load(s->skel);
 	if (rc) {
-		if (rc == -EPERM || errno == EPERM)
-			snprintf(err, errlen, "permission denied loading BPF programs "
-					      "(run as root, or with CAP_BPF and CAP_PERFMON)");
-		else
-			snprintf(err, errlen, "cannot load the BPF programs: %s (run with -v for "
-					      "the verifier log)", strerror(-rc));
+		bpfload_load_error(rc, err, errlen);
 		sysstat_close(s);
 		return -1;
 	}
@@ -182,6 +187,8 @@ void sysstat_close(struct sysstat *s)
 		return;
 	ring_buffer__free(s->rb);
 	syscalls_bpf__destroy(s->skel);
+	free(s->pcpu);
+	free(s->pcpu_u64);
 	free(s->prev);
 	free(s->preverr);
 	free(s->rows);
@@ -189,45 +196,32 @@ void sysstat_close(struct sysstat *s)
 	free(s);
 }
 
-/* Rewrite target slot I from the targets map (see SC_TSLOTS). */
-static void sysstat_tslot(struct sysstat *s, uint32_t i)
-{
-	int fd = bpf_map__fd(s->skel->maps.targets);
-	uint32_t key, next, *kp = NULL, v = 0;
-
-	while (bpf_map_get_next_key(fd, kp, &next) == 0) {
-		key = next;
-		kp = &key;
-		if ((key & (SC_TSLOTS - 1)) == i)
-			v = v ? SC_TSLOT_SHARED : key;
-	}
-	bpf_map__update_elem(s->skel->maps.tslots, &i, sizeof(i), &v, sizeof(v), BPF_ANY);
-}
-
 int sysstat_add_pid(struct sysstat *s, pid_t pid, int goid_off)
 {
-	uint32_t k = (uint32_t)pid;
 	struct sc_target t = { .goid_off = goid_off };
-	int rc = bpf_map__update_elem(s->skel->maps.targets, &k, sizeof(k), &t, sizeof(t),
-				      BPF_ANY);
 
-	if (rc == 0)
-		sysstat_tslot(s, k & (SC_TSLOTS - 1));
-	return rc;
+	if (s->single) {
+		if (s->single_pid && s->single_pid != pid)
+			return -1;
+		s->single_pid = pid;
+		s->skel->data->single_goid_off = goid_off;
+	}
+	return bpfload_target_add(s->skel->maps.tslots, s->skel->maps.targets, pid, &t, sizeof(t));
 }
 
 int sysstat_remove_pid(struct sysstat *s, pid_t pid)
 {
-	uint32_t k = (uint32_t)pid;
-	int rc = bpf_map__delete_elem(s->skel->maps.targets, &k, sizeof(k), 0);
-
-	sysstat_tslot(s, k & (SC_TSLOTS - 1));
-	return rc;
+	return bpfload_target_remove(s->skel->maps.tslots, s->skel->maps.targets, pid);
 }
 
 int sysstat_poll(struct sysstat *s, int timeout_ms)
 {
 	return ring_buffer__poll(s->rb, timeout_ms);
+}
+
+int sysstat_event_fd(const struct sysstat *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
 }
 
 /* The previous reading of KEY (added, zeroed, if new); NULL when out of memory. */
@@ -236,10 +230,10 @@ static struct sysstat_prev *sysstat_prev_get(struct sysstat *s, const struct sc_
 	size_t j;
 
 	if (!s->prev_cap) {
-		s->prev_cap = 1024;
-		s->prev = calloc(s->prev_cap, sizeof(*s->prev));
+		s->prev = calloc(1024, sizeof(*s->prev));
 		if (!s->prev)
 			return NULL;
+		s->prev_cap = 1024;
 	}
 	for (;;) {
 		size_t used = 0;
@@ -306,125 +300,187 @@ static struct sysstat_prev_err *sysstat_preverr_get(struct sysstat *s,
 	return n;
 }
 
+/* The sum over CPUs of the per-CPU statistics in S->pcpu into V. */
+static void sysstat_sum(const struct sysstat *s, struct sc_stats *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (int c = 0; c < s->ncpu; c++) {
+		const struct sc_stats *p = &s->pcpu[c];
+
+		v->count += p->count;
+		v->errors += p->errors;
+		v->total_ns += p->total_ns;
+		if (p->max_ns > v->max_ns)
+			v->max_ns = p->max_ns;
+		if (p->min_ns && (!v->min_ns || p->min_ns < v->min_ns))
+			v->min_ns = p->min_ns;
+		if (!p->count)
+			continue;
+		for (int i = 0; i < GS_HIST_BUCKETS; i++)
+			v->hist[i] += p->hist[i];
+	}
+}
+
+/* Append the delta of KEY's cumulative statistics V since the last read. */
+static int sysstat_delta(struct sysstat *s, const struct sc_key *key, const struct sc_stats *v)
+{
+	struct sysstat_prev *p = sysstat_prev_get(s, key);
+	struct sysstat_row *r;
+	int lo = -1, hi = -1;
+
+	if (!p)
+		return -1;
+	if (v->count == p->count)
+		return 0;
+	if (s->nrows == s->rows_cap) {
+		size_t cap = s->rows_cap ? s->rows_cap * 2 : 128;
+		struct sysstat_row *nr = realloc(s->rows, cap * sizeof(*nr));
+
+		if (!nr)
+			return -1;
+		s->rows = nr;
+		s->rows_cap = cap;
+	}
+	r = &s->rows[s->nrows++];
+	memset(r, 0, sizeof(*r));
+	r->tgid = key->tgid;
+	r->nr = key->nr;
+	r->id = key->id;
+	r->idle = (key->flags & SC_KEY_IDLE) != 0;
+	r->count = v->count - p->count;
+	r->errors = v->errors - p->errors;
+	r->total_ns = v->total_ns - p->total_ns;
+	for (int i = 0; i < GS_HIST_BUCKETS; i++) {
+		uint32_t d = v->hist[i] - p->hist[i];
+
+		if (!d)
+			continue;
+		r->h.b[i] = d;
+		r->h.count += d;
+		if (lo < 0)
+			lo = i;
+		hi = i;
+	}
+	/*
+	 * The kernel keeps the max and min since the start. A new max (min)
+	 * happened in this interval and is exact; otherwise the interval's
+	 * own lies in its highest (lowest) bucket, within the overall ones.
+	 */
+	if (v->max_ns > p->max_ns || p->count == 0 || hi < 0) {
+		r->max_ns = v->max_ns;
+	} else {
+		uint64_t top = hi + 1 < GS_HIST_BUCKETS ? hist_bucket_low((unsigned)hi + 1) - 1
+							: v->max_ns;
+
+		r->max_ns = top < v->max_ns ? top : v->max_ns;
+	}
+	if (p->count == 0 || (v->min_ns && v->min_ns < p->min_ns) || lo < 0) {
+		r->h.min = v->min_ns;
+	} else {
+		uint64_t low = hist_bucket_low((unsigned)lo);
+
+		r->h.min = low > v->min_ns ? low : v->min_ns;
+	}
+	r->h.sum = r->total_ns;
+	r->h.max = r->max_ns;
+	p->max_ns = v->max_ns;
+	p->min_ns = v->min_ns;
+	p->count = v->count;
+	p->errors = v->errors;
+	p->total_ns = v->total_ns;
+	memcpy(p->hist, v->hist, sizeof(p->hist));
+	return 0;
+}
+
+static void sysstat_stats_key(const void *k, void *arg)
+{
+	struct sysstat *s = arg;
+	struct sc_stats v;
+
+	if (s->read_rc)
+		return;
+	if (s->shared) {
+		if (bpf_map__lookup_elem(s->skel->maps.stats_sh, k, sizeof(struct sc_key), &v,
+					 sizeof(v), 0))
+			return;
+	} else {
+		if (bpf_map__lookup_elem(s->skel->maps.stats, k, sizeof(struct sc_key), s->pcpu,
+					 (size_t)s->ncpu * sizeof(*s->pcpu), 0))
+			return;
+		sysstat_sum(s, &v);
+	}
+	if (sysstat_delta(s, k, &v) != 0)
+		s->read_rc = -1;
+}
+
+static void sysstat_err_key(const void *k, void *arg)
+{
+	struct sysstat *s = arg;
+	const struct sc_errkey *ek = k;
+	struct sysstat_prev_err *p;
+	uint64_t c = 0;
+
+	if (s->read_rc || bpf_map__lookup_elem(s->skel->maps.errs, k, sizeof(*ek), s->pcpu_u64,
+					       (size_t)s->ncpu * sizeof(uint64_t), 0))
+		return;
+	for (int i = 0; i < s->ncpu; i++)
+		c += s->pcpu_u64[i];
+	p = sysstat_preverr_get(s, ek);
+	if (!p) {
+		s->read_rc = -1;
+		return;
+	}
+	if (c == p->count)
+		return;
+	if (s->nerrs == s->errs_cap) {
+		size_t cap = s->errs_cap ? s->errs_cap * 2 : 64;
+		struct sysstat_err *n = realloc(s->errs, cap * sizeof(*n));
+
+		if (!n) {
+			s->read_rc = -1;
+			return;
+		}
+		s->errs = n;
+		s->errs_cap = cap;
+	}
+	s->errs[s->nerrs++] = (struct sysstat_err){
+		.tgid = ek->tgid, .nr = ek->nr, .id = ek->id,
+		.idle = (ek->flags & SC_KEY_IDLE) != 0, .err = ek->err, .count = c - p->count,
+	};
+	p->count = c;
+}
+
 int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 		 struct sysstat_err **errs, size_t *nerrs)
 {
-	int fd = bpf_map__fd(s->skel->maps.stats);
-	struct sc_key key, next, *kp = NULL;
-	struct sc_stats v;
-	size_t n = 0, ne = 0;
+	s->nrows = s->nerrs = 0;
+	s->read_rc = 0;
+	if (s->single) {
+		for (uint32_t slot = 0; slot < SC_SLOTS && s->read_rc == 0; slot++) {
+			struct sc_key key = { .tgid = (uint32_t)s->single_pid };
+			struct sc_stats v;
 
-	while (bpf_map_get_next_key(fd, kp, &next) == 0) {
-		struct sysstat_prev *p;
-		struct sysstat_row *r;
-
-		key = next;
-		kp = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) != 0)
-			continue;
-		p = sysstat_prev_get(s, &key);
-		if (!p)
-			return -1;
-		if (v.count == p->count)
-			continue;
-		if (n == s->rows_cap) {
-			size_t cap = s->rows_cap ? s->rows_cap * 2 : 128;
-			struct sysstat_row *nr = realloc(s->rows, cap * sizeof(*nr));
-
-			if (!nr)
-				return -1;
-			s->rows = nr;
-			s->rows_cap = cap;
-		}
-		r = &s->rows[n++];
-		memset(r, 0, sizeof(*r));
-		r->tgid = key.tgid;
-		r->nr = key.nr;
-		r->id = key.id;
-		r->count = v.count - p->count;
-		r->errors = v.errors - p->errors;
-		r->total_ns = v.total_ns - p->total_ns;
-		int lo = -1, hi = -1;
-
-		for (int i = 0; i < SC_HIST_BUCKETS; i++) {
-			uint32_t d = v.hist[i] - p->hist[i];
-
-			if (!d)
+			if (bpf_map__lookup_elem(s->skel->maps.slots, &slot, sizeof(slot), s->pcpu,
+						 (size_t)s->ncpu * sizeof(*s->pcpu), 0))
 				continue;
-			r->h.b[i] = d;
-			r->h.count += d;
-			if (lo < 0)
-				lo = i;
-			hi = i;
+			sysstat_sum(s, &v);
+			if (!v.count)
+				continue;
+			key.nr = (uint16_t)(slot % SC_NR_MAX);
+			key.flags = slot >= SC_NR_MAX ? SC_KEY_IDLE : 0;
+			if (sysstat_delta(s, &key, &v) != 0)
+				s->read_rc = -1;
 		}
-		/*
-		 * The kernel keeps the max and min since the start. A new max (min)
-		 * happened in this interval and is exact; otherwise the interval's
-		 * own lies in its highest (lowest) bucket, within the overall ones.
-		 */
-		if (v.max_ns > p->max_ns || p->count == 0 || hi < 0) {
-			r->max_ns = v.max_ns;
-		} else {
-			uint64_t top = hi + 1 < SC_HIST_BUCKETS ? hist_bucket_low((unsigned)hi + 1) - 1
-							      : v.max_ns;
-
-			r->max_ns = top < v.max_ns ? top : v.max_ns;
-		}
-		if (p->count == 0 || (v.min_ns && v.min_ns < p->min_ns) || lo < 0) {
-			r->h.min = v.min_ns;
-		} else {
-			uint64_t low = hist_bucket_low((unsigned)lo);
-
-			r->h.min = low > v.min_ns ? low : v.min_ns;
-		}
-		r->h.sum = r->total_ns;
-		r->h.max = r->max_ns;
-		p->max_ns = v.max_ns;
-		p->min_ns = v.min_ns;
-		p->count = v.count;
-		p->errors = v.errors;
-		p->total_ns = v.total_ns;
-		memcpy(p->hist, v.hist, sizeof(p->hist));
+	} else {
+		bpfload_each_key(s->shared ? s->skel->maps.stats_sh : s->skel->maps.stats,
+				 sizeof(struct sc_key), sysstat_stats_key, s);
 	}
-
-	fd = bpf_map__fd(s->skel->maps.errs);
-	struct sc_errkey ek, enext, *ekp = NULL;
-	uint64_t c;
-
-	while (bpf_map_get_next_key(fd, ekp, &enext) == 0) {
-		struct sysstat_prev_err *p;
-
-		ek = enext;
-		ekp = &ek;
-		if (bpf_map_lookup_elem(fd, &ek, &c) != 0)
-			continue;
-		p = sysstat_preverr_get(s, &ek);
-		if (!p)
-			return -1;
-		if (c == p->count)
-			continue;
-		if (ne == s->errs_cap) {
-			size_t cap = s->errs_cap ? s->errs_cap * 2 : 64;
-			struct sysstat_err *nerr = realloc(s->errs, cap * sizeof(*nerr));
-
-			if (!nerr)
-				return -1;
-			s->errs = nerr;
-			s->errs_cap = cap;
-		}
-		s->errs[ne].tgid = ek.tgid;
-		s->errs[ne].nr = ek.nr;
-		s->errs[ne].id = ek.id;
-		s->errs[ne].err = ek.err;
-		s->errs[ne].count = c - p->count;
-		p->count = c;
-		ne++;
-	}
+	bpfload_each_key(s->skel->maps.errs, sizeof(struct sc_errkey), sysstat_err_key, s);
 	*rows = s->rows;
-	*nrows = n;
+	*nrows = s->nrows;
 	*errs = s->errs;
-	*nerrs = ne;
-	return 0;
+	*nerrs = s->nerrs;
+	return s->read_rc;
 }
 
 uint64_t sysstat_drops(struct sysstat *s, int why)
@@ -435,4 +491,203 @@ uint64_t sysstat_drops(struct sysstat *s, int why)
 const char *sysstat_start_store(const struct sysstat *s)
 {
 	return s->task_storage ? "task storage" : "hash";
+}
+
+/* The system calls the Go runtime waits or wakes threads with. */
+static const char *const sysstat_waits[] = {
+	"futex", "nanosleep", "epoll_pwait", "epoll_pwait2", "epoll_wait", "sched_yield",
+};
+
+static void sysstat_spec_set(uint32_t *spec, const char *name, uint32_t bits)
+{
+	long nr = syscalls_number(name);
+
+	if (nr >= 0 && nr < SC_NR_MAX)
+		spec[nr] |= bits;
+}
+
+void sysstat_default_spec(uint32_t *spec)
+{
+	static const struct {
+		const char *name;
+		uint32_t bits;
+	} t[] = {
+		{ "open", 1 }, { "stat", 1 }, { "lstat", 1 }, { "access", 1 }, { "execve", 1 },
+		{ "unlink", 1 }, { "mkdir", 1 }, { "rmdir", 1 }, { "chdir", 1 }, { "readlink", 1 },
+		{ "truncate", 1 }, { "creat", 1 }, { "chmod", 1 }, { "statfs", 1 }, { "rename", 1 },
+		{ "openat", 2 }, { "newfstatat", 2 }, { "faccessat", 2 }, { "faccessat2", 2 },
+		{ "unlinkat", 2 }, { "mkdirat", 2 }, { "readlinkat", 2 }, { "statx", 2 },
+		{ "openat2", 2 }, { "fchmodat", 2 }, { "renameat", 2 }, { "renameat2", 2 },
+		{ "connect", (2 << 4) | (3 << 8) | SC_SPEC_NET },
+		{ "bind", (2 << 4) | (3 << 8) | SC_SPEC_NET },
+		{ "sendto", (5 << 4) | (6 << 8) | SC_SPEC_NET },
+		{ "accept", (2 << 4) | (3 << 8) | SC_SPEC_ALEN_PTR | SC_SPEC_NET },
+		{ "accept4", (2 << 4) | (3 << 8) | SC_SPEC_ALEN_PTR | SC_SPEC_NET },
+		{ "recvfrom", (5 << 4) | (6 << 8) | SC_SPEC_ALEN_PTR },
+		{ "listen", SC_SPEC_NET },
+	};
+
+	memset(spec, 0, SC_NR_MAX * sizeof(*spec));
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		sysstat_spec_set(spec, t[i].name, t[i].bits);
+	/*
+	 * The runtime's waits: made on goroutine 0 (an idle M parking, the
+	 * scheduler polling the network, sysmon) they get their own row. Only
+	 * these: reading the goroutine id costs two user-memory reads a call.
+	 */
+	for (size_t i = 0; i < sizeof(sysstat_waits) / sizeof(sysstat_waits[0]); i++)
+		sysstat_spec_set(spec, sysstat_waits[i], SC_SPEC_IDLE);
+}
+
+int sysstat_parse_list(const char *list, uint32_t *spec, char *err, size_t errlen)
+{
+	const char *p = list;
+	int ntok = 0;
+
+	while (*p) {
+		char tok[64];
+		size_t n = strcspn(p, ",");
+		const char *const *g;
+		long nr;
+
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		if (n >= sizeof(tok)) {
+			snprintf(err, errlen, "unknown syscall or group '%.*s'", (int)n, p);
+			return -1;
+		}
+		memcpy(tok, p, n);
+		tok[n] = 0;
+		p += n;
+		ntok++;
+		g = syscalls_group(tok);
+		if (g) {
+			for (; *g; g++)
+				sysstat_spec_set(spec, *g, SC_SPEC_TRACED);
+			continue;
+		}
+		nr = syscalls_number(tok);
+		if (nr < 0 || nr >= SC_NR_MAX) {
+			snprintf(err, errlen, "unknown syscall or group '%s' (groups: file, net, "
+					      "time, sync, mem, proc)", tok);
+			return -1;
+		}
+		spec[nr] |= SC_SPEC_TRACED;
+	}
+	if (ntok == 0) {
+		snprintf(err, errlen, "empty syscall list '%s' (names or groups, comma-separated)",
+			 list);
+		return -1;
+	}
+	return 0;
+}
+
+/* fd-taking syscalls: describe args[0]. */
+static bool sysstat_fd_arg(const char *name)
+{
+	static const char *const fds[] = {
+		"read", "write", "close", "pread64", "pwrite64", "readv", "writev", "fsync",
+		"fdatasync", "sendto", "recvfrom", "sendmsg", "recvmsg", "connect", "accept",
+		"accept4", "bind", "listen", "shutdown", "getsockname", "getpeername", "setsockopt",
+		"getsockopt", "fstat", "lseek", "ftruncate", "getdents64", "fcntl", "flock",
+		"epoll_wait", "epoll_pwait", "epoll_ctl", "ioctl", "sendfile", "splice", NULL,
+	};
+
+	for (size_t i = 0; fds[i]; i++)
+		if (strcmp(fds[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The network-rule verb a syscall falls under, or -1. */
+static int sysstat_verb(const char *name)
+{
+	if (strcmp(name, "connect") == 0)
+		return NETRULES_CONNECT;
+	if (strcmp(name, "sendto") == 0)
+		return NETRULES_SENDTO;
+	if (strcmp(name, "bind") == 0 || strcmp(name, "listen") == 0 ||
+	    strcmp(name, "accept") == 0 || strcmp(name, "accept4") == 0)
+		return NETRULES_LISTEN;
+	return -1;
+}
+
+void sysstat_decode(const struct sc_event *e, const struct netrules *rules, uint64_t slow_ns,
+		    struct sysstat_call *c)
+{
+	const struct sockaddr_storage *sa = NULL;
+	struct sockaddr_storage tmp;
+	size_t salen = 0;
+	int verb;
+
+	memset(c, 0, sizeof(*c));
+	c->e = e;
+	c->verb = -1;
+	{
+		char nbuf[32];
+
+		snprintf(c->name, sizeof(c->name), "%s", names_syscall(e->nr, nbuf, sizeof(nbuf)));
+	}
+	verb = sysstat_verb(c->name);
+	if (sysstat_fd_arg(c->name))
+		c->has_fd = fdinfo_get((pid_t)e->tgid, (int)e->args[0], &c->fi);
+	if (e->addrlen > 0) {
+		memset(&tmp, 0, sizeof(tmp));
+		memcpy(&tmp, e->addr, (size_t)e->addrlen < sizeof(tmp) ? (size_t)e->addrlen : sizeof(tmp));
+		sa = &tmp;
+		salen = (size_t)e->addrlen;
+		netrules_format_addr(sa, salen, c->addr, sizeof(c->addr));
+	}
+	if (e->kind != SC_EV_NET) {
+		c->show = true;
+		return;
+	}
+	/* listen/accept: the port that matters is the socket's own. */
+	if ((strcmp(c->name, "listen") == 0 || strncmp(c->name, "accept", 6) == 0) && c->has_fd &&
+	    c->fi.has_local) {
+		sa = &c->fi.local;
+		salen = sizeof(c->fi.local);
+		netrules_format_addr(sa, salen, c->addr, sizeof(c->addr));
+	}
+	/*
+	 * connect and sendto are checked whatever they return: Go's
+	 * non-blocking connect returns EINPROGRESS, a refused one
+	 * ECONNREFUSED, and the attempt is what the rules forbid.
+	 * bind/listen/accept only when they succeed (a non-blocking accept
+	 * fails with EAGAIN all the time).
+	 */
+	if (rules && verb >= 0 && sa && !(e->ret < 0 && verb == NETRULES_LISTEN) &&
+	    !netrules_allowed(rules, (enum netrules_verb)verb, sa, salen)) {
+		c->alert = true;
+		c->verb = verb;
+		c->show = true;
+		return;
+	}
+	c->show = slow_ns > 0 && e->dur_ns >= slow_ns;
+}
+
+size_t sysstat_rate_alerts(const struct netrules *r, const struct sysstat_row *rows, size_t n,
+			   const pid_t *pids, size_t npids, double secs,
+			   struct sysstat_rate_alert *out, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t ri = 0; r && ri < r->nrate && secs > 0; ri++) {
+		const struct netrules_rate *rt = &r->rate[ri];
+
+		for (size_t ti = 0; ti < npids && k < max; ti++) {
+			uint64_t count = 0;
+
+			for (size_t i = 0; i < n; i++)
+				if (rows[i].tgid == (uint32_t)pids[ti] && (long)rows[i].nr == rt->nr)
+					count += rows[i].count;
+			if ((double)count / secs <= rt->per_sec)
+				continue;
+			out[k++] = (struct sysstat_rate_alert){ pids[ti], rt->name,
+								(double)count / secs, rt->per_sec };
+		}
+	}
+	return k;
 }

@@ -25,8 +25,9 @@ tests/e2e/test_syscalls_*.sh tests. Each subcommand prints what it compared
       the calls and errors columns of `strace -c` equal goscope's counts.
   slow FILE --syscall S --count N --min-us X [--goid G] [--tid T] [--func F] [--path P]
       slow events of S (N of them, or at least 1 with --count 0).
-  slowtext FILE --syscall S --count N --min-ms X --goid G --tid T --func F
-      the same on the text output ("slow S 25.1ms: pid P tid T goroutine G = 0").
+  slowtext FILE --syscall S --count N --min-ms X --goid G --tid T --func F [--ret R]
+      the same on the text output ("slow S 25.1ms: pid P tid T goroutine G, result 0");
+      with --ret R, each line's result (or errno name) is R.
   alerts FILE --count M --addr A [--goid G] --func F [--not-func F2]
       connect alerts (JSON): exactly M, each to A with F on its stack, and
       the summary's alerts counter is M.
@@ -40,6 +41,17 @@ tests/e2e/test_syscalls_*.sh tests. Each subcommand prints what it compared
       --by goid on a server: accept4 rows carry the id of a goroutine that
       DUMP (`goscope goroutines PID`) shows in net.(*TCPListener).Accept,
       and read/write rows come from N or more non-zero goroutine ids.
+  idle FILE [--waits-idle A,B] [--user S=N ...] [--runtime S ...]
+      goroutine 0's rows: with --waits-idle every row of A, B... is
+      runtime_idle (an idle program: the runtime's own waits); --user S=N:
+      S's rows that are not runtime_idle count N calls (the program's own);
+      --runtime S: S has a runtime_idle row too.
+  deep FILE --syscall S --func F --frames N [--truncated]
+      the one slow event of S: F appears N times on its stack, which is
+      marked stack_truncated iff --truncated.
+  deeptext FILE --syscall S --elided N --last F | --truncated
+      the same in text: "(N frames elided)" and the root frame F last, or
+      "(deeper frames not captured)" last.
   server FILE --requests N --need A,B|C
       text table of a server under load: rows A and B (or C) are there, at
       least N reads and N writes, nothing dropped.
@@ -320,13 +332,14 @@ def cmd_slow(a):
 
 
 def cmd_slowtext(a):
-    # slow clock_nanosleep 25.11ms: pid 1 tid 2 goroutine 5 = 0
+    # slow clock_nanosleep 25.11ms: pid 1 tid 2 goroutine 5, result 0
+    # slow openat 30.2ms: pid 1 tid 2 goroutine 0 (runtime), error ENOENT
     #         runtime/internal/syscall.Syscall6  /usr/lib/...:36
     evs, cur = [], None
     with open(a.file) as f:
         for line in f:
-            m = re.match(r"^slow (\S+) ([0-9.]+)(ns|us|ms|s): pid (\d+) tid (\d+) goroutine (\d+) = (\S+)$",
-                         line.rstrip("\n"))
+            m = re.match(r"^slow (\S+) ([0-9.]+)(ns|us|ms|s): pid (\d+) tid (\d+) goroutine (\d+)"
+                         r"(?: \(runtime\))?, (?:result|error) (\S+)$", line.rstrip("\n"))
             if m:
                 mult = {"ns": 1e-6, "us": 1e-3, "ms": 1, "s": 1e3}[m.group(3)]
                 cur = {"syscall": m.group(1), "ms": float(m.group(2)) * mult, "tid": int(m.group(5)),
@@ -344,6 +357,8 @@ def cmd_slowtext(a):
     for e in ev:
         if e["ms"] < a.min_ms or e["goid"] != a.goid or e["tid"] != a.tid or a.func not in e["funcs"]:
             bad("slow %s line: %s" % (a.syscall, e))
+        if a.ret is not None and e["ret"] != a.ret:
+            bad("slow %s line: result %s, want %s" % (a.syscall, e["ret"], a.ret))
     if ev and not errors:
         print("%d 'slow %s' lines, %.2f..%.2f ms, goroutine %d tid %d, stack has %s" % (
             len(ev), a.syscall, min(e["ms"] for e in ev), max(e["ms"] for e in ev), a.goid, a.tid, a.func))
@@ -561,6 +576,84 @@ def cmd_server(a):
     done()
 
 
+def cmd_idle(a):
+    rows, _, _ = load(a.file)
+    if any("runtime_idle" not in r for r in rows):
+        bad("rows without runtime_idle")
+    if a.waits_idle:
+        waits = a.waits_idle.split(",")
+        user = [r for r in rows if r["syscall"] in waits and not r["runtime_idle"]]
+        if user:
+            bad("waits of an idle program outside goroutine 0: %s" % ", ".join(
+                "%s=%d" % (r["syscall"], r["count"]) for r in user))
+        idle = [r for r in rows if r["runtime_idle"]]
+        if not idle:
+            bad("no runtime_idle row at all")
+        elif not user:
+            print("idle program: every wait on goroutine 0: %s" % ", ".join(
+                "%s=%d" % (r["syscall"], r["count"]) for r in idle))
+    for spec in a.user or []:
+        sc, want = spec.split("=")
+        got = sum(r["count"] for r in rows if r["syscall"] == sc and not r["runtime_idle"])
+        rt = sum(r["count"] for r in rows if r["syscall"] == sc and r["runtime_idle"])
+        if got != int(want):
+            bad("%s: %d calls outside goroutine 0, want %s (the program's); %d on goroutine 0" % (
+                sc, got, want, rt))
+        else:
+            print("%s: %d calls from the program's goroutines (its own count), %d on goroutine 0" % (
+                sc, got, rt))
+    for sc in a.runtime or []:
+        if not any(r["syscall"] == sc and r["runtime_idle"] for r in rows):
+            bad("%s: no runtime_idle row" % sc)
+    done()
+
+
+def cmd_deep(a):
+    _, events, _ = load(a.file)
+    ev = [e for e in events if e.get("event") == "slow" and e["syscall"] == a.syscall]
+    if len(ev) != 1:
+        bad("%d slow %s events, want 1" % (len(ev), a.syscall))
+        done()
+    e = ev[0]
+    st = e.get("stack", [])
+    n = sum(1 for fr in st if fr.split(" ")[0] == a.func)
+    print("%d frames captured, %d of %s, stack_truncated %s" % (
+        len(st), n, a.func, e.get("stack_truncated", False)))
+    if n != a.frames:
+        bad("%s appears %d times, want %d" % (a.func, n, a.frames))
+    if bool(e.get("stack_truncated", False)) != a.truncated:
+        bad("stack_truncated %s, want %s" % (e.get("stack_truncated", False), a.truncated))
+    done()
+
+
+def cmd_deeptext(a):
+    evs, cur = [], None
+    with open(a.file) as f:
+        for line in f:
+            if re.match(r"^slow %s " % re.escape(a.syscall), line):
+                cur = []
+                evs.append(cur)
+            elif cur is not None and line.startswith("        "):
+                cur.append(line.strip())
+            else:
+                cur = None
+    if len(evs) != 1:
+        bad("%d slow %s paragraphs, want 1" % (len(evs), a.syscall))
+        done()
+    fr = evs[0]
+    el = [l for l in fr if re.match(r"^\(\d+ frames elided\)$", l)]
+    print("%d lines; %s; last: %s" % (len(fr), el[0] if el else "nothing elided", fr[-1] if fr else "-"))
+    if a.truncated:
+        if not fr or fr[-1] != "(deeper frames not captured)":
+            bad("the stack does not end with '(deeper frames not captured)'")
+    else:
+        if el != ["(%d frames elided)" % a.elided]:
+            bad("elided %s, want '(%d frames elided)'" % (el, a.elided))
+        if not fr or fr[-1].split()[0] != a.last:
+            bad("last frame %r, want %s" % (fr[-1] if fr else None, a.last))
+    done()
+
+
 def main():
     p = argparse.ArgumentParser()
     sp = p.add_subparsers(dest="cmd", required=True)
@@ -606,6 +699,7 @@ def main():
     c.add_argument("--goid", type=int, required=True)
     c.add_argument("--tid", type=int, required=True)
     c.add_argument("--func", required=True)
+    c.add_argument("--ret")
     c = sp.add_parser("alerts")
     c.add_argument("file")
     c.add_argument("--count", type=int, required=True)
@@ -634,6 +728,23 @@ def main():
     c.add_argument("file")
     c.add_argument("--goroutines", required=True)
     c.add_argument("--min-goroutines", type=int, default=2)
+    c = sp.add_parser("idle")
+    c.add_argument("file")
+    c.add_argument("--waits-idle")
+    c.add_argument("--user", action="append")
+    c.add_argument("--runtime", action="append")
+    c = sp.add_parser("deep")
+    c.add_argument("file")
+    c.add_argument("--syscall", required=True)
+    c.add_argument("--func", required=True)
+    c.add_argument("--frames", type=int, required=True)
+    c.add_argument("--truncated", action="store_true")
+    c = sp.add_parser("deeptext")
+    c.add_argument("file")
+    c.add_argument("--syscall", required=True)
+    c.add_argument("--elided", type=int, default=0)
+    c.add_argument("--last")
+    c.add_argument("--truncated", action="store_true")
     c = sp.add_parser("server")
     c.add_argument("file")
     c.add_argument("--requests", type=int, required=True)

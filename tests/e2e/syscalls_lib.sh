@@ -4,24 +4,12 @@
 
 SCCHECK() { "$PYTHON" "$E2E_DIR/syscalls_check.py" "$@"; }
 
-# gs_wait_attached PID [SECONDS]: until the goscope process PID has attached
-# its two raw_syscalls programs (two bpf_link fds; perf_event fds where
-# libbpf attaches the old way), plus a moment for it to put the target in
-# its map (done right after attaching).
+# gs_wait_attached PID ERRFILE [SECONDS]: until the goscope process PID has
+# printed its ready line ("goscope: tracing ...") on its stderr, ERRFILE:
+# printed once its programs are attached and its targets are in the
+# kernel's filter. False if it exits first or time runs out.
 gs_wait_attached() {
-	local pid=$1 n=$((${2:-30} * 20)) fds
-	while [ $n -gt 0 ]; do
-		kill -0 "$pid" 2>/dev/null || return 1
-		fds=$(ls -l "/proc/$pid/fd" 2>/dev/null)
-		if [ "$(grep -c 'bpf_link' <<<"$fds")" -ge 2 ] ||
-			[ "$(grep -c 'perf_event' <<<"$fds")" -ge 2 ]; then
-			sleep 0.3
-			return 0
-		fi
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
+	wait_line "$2" '^goscope: tracing ' "$1" "${3:-30}"
 }
 
 # diet_build: build tests/go/syscalldiet (static, CGO_ENABLED=0) into
@@ -50,8 +38,8 @@ diet_start() {
 
 # diet_trigger [USR2]: one run of the diet (SIGUSR2: with -short-ms
 # sleeps); waits for its done line and sets DIET_SLEEPS (the program's own
-# durations of its sleeps, us, a,b,c) and DIET_HELPER (the helper
-# goroutine's id).
+# durations of its sleeps, us, a,b,c), DIET_HELPER (the helper
+# goroutine's id) and DIET_DIAL_REFUSED (its net.Dial calls refused).
 diet_trigger() {
 	local line
 	DIET_ROUND=$((DIET_ROUND + 1))
@@ -60,6 +48,7 @@ diet_trigger() {
 	line=$(grep "^syscalldiet: done round=$DIET_ROUND " "$DIET_OUT")
 	DIET_SLEEPS=$(sed -n 's/.* sleeps_us=\([0-9.,]*\).*/\1/p' <<<"$line")
 	DIET_HELPER=$(sed -n 's/.* helper_goid=\([0-9]*\).*/\1/p' <<<"$line")
+	DIET_DIAL_REFUSED=$(sed -n 's/.* dial_refused=\([0-9]*\).*/\1/p' <<<"$line")
 }
 
 # diet_round OUT ARGS...: `goscope syscalls -p $DIET_PID ARGS` (stdout to
@@ -70,9 +59,10 @@ diet_trigger() {
 diet_round() {
 	local out=$1 gs
 	shift
+	rm -f "$out.err" # a ready line left by an earlier run must not count
 	"$GOSCOPE" syscalls -p "$DIET_PID" "$@" >"$out" 2>"$out.err" &
 	gs=$!
-	if ! gs_wait_attached "$gs"; then
+	if ! gs_wait_attached "$gs" "$out.err"; then
 		wait "$gs"
 		GS_RC=$?
 		log "goscope syscalls $* never attached (exit $GS_RC): $(head -3 "$out.err")"

@@ -11,7 +11,7 @@
 # KNOWN_UNPORTED when it is ported; the test then holds it to the rule
 # (KNOWN_UNPORTED= in the environment overrides the list: `KNOWN_UNPORTED=
 # bash tests/e2e/test_bad_options.sh` checks every command).
-KNOWN_UNPORTED=${KNOWN_UNPORTED-"offcpu syscalls health agent goroutines info addr2line funcs"}
+KNOWN_UNPORTED=${KNOWN_UNPORTED-"offcpu health agent goroutines info addr2line funcs"}
 
 . "$(dirname "$0")/lib.sh"
 

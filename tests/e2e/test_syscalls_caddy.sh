@@ -34,7 +34,7 @@ load_under() {
 	shift
 	"$GOSCOPE" syscalls -p "$caddy" "$@" >"$out" 2>"$out.err" &
 	gs=$!
-	gs_wait_attached "$gs" || { wait "$gs"; GS_RC=$?; REQS=0; return 1; }
+	gs_wait_attached "$gs" "$out.err" || { wait "$gs"; GS_RC=$?; REQS=0; return 1; }
 	wrk -t2 -c16 -d3s "$URL" >"$out.wrk" 2>&1
 	REQS=$(awk '/requests in/ { print $1 }' "$out.wrk")
 	kill -0 "$gs" 2>/dev/null || { wait "$gs"; GS_RC=$?; log "goscope ended before wrk"; return 1; }

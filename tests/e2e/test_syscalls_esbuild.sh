@@ -44,7 +44,7 @@ under_load() {
 	shift
 	"$GOSCOPE" syscalls -p "$es" "$@" >"$out" 2>"$out.err" &
 	gs=$!
-	gs_wait_attached "$gs" || { wait "$gs"; GS_RC=$?; REQS=0; return 1; }
+	gs_wait_attached "$gs" "$out.err" || { wait "$gs"; GS_RC=$?; REQS=0; return 1; }
 	REQS=$(curl_load 2)
 	wait "$gs"
 	GS_RC=$?

@@ -103,7 +103,7 @@ pid=$DIET_PID
 bad_rules() {
 	local f=$TMP/bad-$RANDOM.rules
 	printf '%b' "$4" >"$f"
-	rejected "rules: $1" "^goscope: ${f//./\\.}:$2: .*$3" syscalls -p "$pid" -d 1 --rules "$f"
+	rejected "rules: $1" "^goscope: syscalls: ${f//./\\.}:$2: .*$3" syscalls -p "$pid" -d 1 --rules "$f"
 }
 bad_rules "bad CIDR (/33)" 2 "bad address" '# comment\nallow connect 10.0.0.0/33 port 80\n'
 bad_rules "bad address" 1 "bad address" 'allow connect 10.0.0.300 port 80\n'
@@ -117,20 +117,20 @@ bad_rules "bad rate (no /s)" 1 "bad rate" 'rate openat 10\n'
 bad_rules "bad rate (0/s)" 1 "bad rate" 'rate openat 0/s\n'
 bad_rules "bad rate (nan/s)" 1 "bad rate" 'rate openat nan/s\n'
 bad_rules "unknown syscall in a rate" 1 "unknown syscall" 'rate nosuchcall 5/s\n'
-rejected "rules: a file that does not exist" "^goscope: $TMP/none\\.rules: No such file" \
+rejected "rules: a file that does not exist" "^goscope: syscalls: $TMP/none\\.rules: No such file" \
 	syscalls -p "$pid" -d 1 --rules "$TMP/none.rules"
-rejected "-e with an unknown syscall" "^goscope: unknown syscall or group 'nosuchcall'" \
+rejected "-e with an unknown syscall" "^goscope: syscalls: -e openat,nosuchcall: unknown syscall or group 'nosuchcall'" \
 	syscalls -p "$pid" -d 1 -e openat,nosuchcall
-rejected "-e with an unknown group" "^goscope: unknown syscall or group 'disk'" \
+rejected "-e with an unknown group" "^goscope: syscalls: -e disk: unknown syscall or group 'disk'" \
 	syscalls -p "$pid" -d 1 -e disk
-rejected "-e with no name" "^goscope: -e: empty syscall list ','" \
+rejected "-e with no name" "^goscope: syscalls: -e ,: empty syscall list ','" \
 	syscalls -p "$pid" -d 1 -e ,
 
 nopid=4000000
 while [ -e "/proc/$nopid" ]; do nopid=$((nopid + 1)); done
-rejected "a pid that does not exist" "^goscope: no such process: $nopid\$" syscalls -p $nopid -d 1
+rejected "a pid that does not exist" "^goscope: syscalls: no such process: $nopid\$" syscalls -p $nopid -d 1
 spawn "$TMP/sleep.out" "$TMP/sleep.err" sleep 600
-rejected "a process that is not Go (sleep)" "^goscope: pid $SPAWN_PID .*not a Go program" \
+rejected "a process that is not Go (sleep)" "^goscope: syscalls: pid $SPAWN_PID .*not a Go program" \
 	syscalls -p "$SPAWN_PID" -d 1
 kthread=""
 for d in /proc/[0-9]*; do
@@ -144,7 +144,7 @@ for d in /proc/[0-9]*; do
 	fi
 done
 if [ -n "$kthread" ]; then
-	rejected "a kernel thread (pid $kthread)" "^goscope: pid $kthread .*kernel thread" \
+	rejected "a kernel thread (pid $kthread)" "^goscope: syscalls: pid $kthread .*kernel thread" \
 		syscalls -p "$kthread" -d 1
 else
 	log "no kernel thread visible in /proc: kernel-thread check not run"

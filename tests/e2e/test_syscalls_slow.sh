@@ -14,7 +14,8 @@
 #   least 25 ms, main.doFifo on the stack; the fast openats (the program's
 #   N opens of /etc/passwd) are not reported;
 # - the text output says the same ("slow clock_nanosleep 25.1ms: pid P tid T
-#   goroutine G = 0" and the stack).
+#   goroutine G, result 0" and the stack): the goroutine is the program's,
+#   and the result clock_nanosleep's own (0), not glued to the goroutine id.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/syscalls_lib.sh"
 
@@ -44,7 +45,7 @@ if diet_round "$TMP/slow.txt" -d 4 --slow 20 -e clock_nanosleep,openat; then
 	expect_eq "syscalls --slow 20 (text): exit status" "$GS_RC" 0
 	check_v "--slow (text): $S 'slow clock_nanosleep' lines with goroutine, thread and main.doSleeps" \
 		SCCHECK slowtext "$TMP/slow.txt" --syscall clock_nanosleep --count $S --min-ms $SLEEP_MS \
-		--goid "$DIET_GOID" --tid "$DIET_TID" --func main.doSleeps
+		--goid "$DIET_GOID" --tid "$DIET_TID" --func main.doSleeps --ret 0
 	if grep -qxF "    path: $DIET_FIFO" "$TMP/slow.txt"; then
 		pass "--slow (text): the slow openat shows 'path: $DIET_FIFO'"
 	else

@@ -26,6 +26,11 @@
 //	                               blocks D ms, until a writer goroutine opens
 //	                               it with open(2) (not openat, so that every
 //	                               openat still comes from this goroutine)
+//	doNanosleeps      -nanosleeps K nanosleep(2) of 1 ms, from this goroutine
+//	deepSleep         -deep D      one clock_nanosleep(2) of -sleep-ms under D
+//	                               recursive calls (D+1 deepSleep frames)
+//	                  -ticker T    a goroutine sleeping T in a loop (time.Sleep:
+//	                               the runtime's timers wake it, not a syscall)
 //	helperMissing     -helper-missing K2  openat(2) of a missing file, K2
 //	                               times, from a second goroutine (new each
 //	                               run, not locked to the thread)
@@ -44,14 +49,16 @@
 // Stdout, one line each:
 //
 //	syscalldiet: ready pid=P goid=G tid=T [fifo=PATH]
-//	syscalldiet: done round=R goid=G tid=T helper_goid=H eintr=E sleeps_us=a,b,c,...
+//	syscalldiet: done round=R goid=G tid=T helper_goid=H eintr=E dial_refused=N sleeps_us=a,b,c,...
 //
 // sleeps_us are the durations of the sleeps as the program measured them
-// around each call (monotonic clock, via the vDSO: no system call).
+// around each call (monotonic clock, via the vDSO: no system call);
+// dial_refused counts the net.Dial calls that failed with ECONNREFUSED.
 package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -86,11 +93,15 @@ var (
 	exitAfter  = flag.Bool("exit", false, "exit after the first run")
 	nHelper    = flag.Int("helper-missing", 0, "openat(2) of a missing file from a second goroutine")
 	interrupt  = flag.Float64("interrupt-ms", 0, "signal the diet's thread this long into the first sleep")
+	nNanos     = flag.Int("nanosleeps", 0, "nanosleep(2) calls of 1 ms from the diet's goroutine")
+	deep       = flag.Int("deep", 0, "one clock_nanosleep(2) of -sleep-ms under this many recursive calls")
+	ticker     = flag.Duration("ticker", 0, "a goroutine that sleeps (time.Sleep) this long, forever")
 )
 
 var (
 	fifoPath    string
 	interrupted int // sleeps that failed with EINTR
+	dialRefused int // net.Dial errors that are ECONNREFUSED
 )
 
 func goid() int {
@@ -224,7 +235,34 @@ func connectTo(addr string) {
 	c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
 	if err == nil {
 		c.Close()
+	} else if errors.Is(err, syscall.ECONNREFUSED) {
+		dialRefused++
 	}
+}
+
+// doNanosleeps: nanosleep(2) from the diet's own goroutine (the runtime
+// makes the same call on goroutine 0: sysmon, osyield).
+//
+//go:noinline
+func doNanosleeps() {
+	ts := syscall.Timespec{Nsec: 1000000}
+	for i := 0; i < *nNanos; i++ {
+		must(syscall.Nanosleep(&ts, nil), "nanosleep")
+	}
+}
+
+// deepSleep: n recursive calls (n+1 deepSleep frames), then one
+// clock_nanosleep(2) of ms at the bottom.
+//
+//go:noinline
+func deepSleep(n int, ms float64) {
+	if n > 0 {
+		deepSleep(n-1, ms)
+		return
+	}
+	ns := int64(ms * 1e6)
+	ts := syscall.Timespec{Sec: ns / 1e9, Nsec: ns % 1e9}
+	syscall.Syscall6(syscall.SYS_CLOCK_NANOSLEEP, 1, 0, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 }
 
 //go:noinline
@@ -258,6 +296,10 @@ func runDiet(refusedSA *syscall.SockaddrInet4, sleepLen float64) ([]time.Duratio
 	}
 	connectAllowed()
 	connectForbidden()
+	doNanosleeps()
+	if *deep > 0 {
+		deepSleep(*deep, sleepLen)
+	}
 	helper := 0
 	if *nHelper > 0 {
 		goidc := make(chan int)
@@ -310,6 +352,15 @@ func main() {
 		fifoPath = filepath.Join(dir, "fifo")
 		must(syscall.Mkfifo(fifoPath, 0600), "mkfifo")
 	}
+	if *ticker > 0 {
+		// Parks and is woken by the runtime's timers: no system call of
+		// its own, the runtime's (network poller, idle threads) only.
+		go func() {
+			for {
+				time.Sleep(*ticker)
+			}
+		}()
+	}
 	trigger := make(chan os.Signal, 16)
 	if *delay == 0 {
 		signal.Notify(trigger, syscall.SIGUSR1, syscall.SIGUSR2)
@@ -334,14 +385,14 @@ func main() {
 			if *delay == 0 && <-trigger == syscall.SIGUSR2 {
 				sleepLen = *shortMs
 			}
-			interrupted = 0
+			interrupted, dialRefused = 0, 0
 			durs, helper := runDiet(refusedSA, sleepLen)
 			us := make([]string, len(durs))
 			for i, d := range durs {
 				us[i] = strconv.FormatFloat(float64(d.Nanoseconds())/1e3, 'f', 1, 64)
 			}
-			fmt.Printf("syscalldiet: done round=%d goid=%d tid=%d helper_goid=%d eintr=%d sleeps_us=%s\n",
-				round, g, tid, helper, interrupted, strings.Join(us, ","))
+			fmt.Printf("syscalldiet: done round=%d goid=%d tid=%d helper_goid=%d eintr=%d dial_refused=%d sleeps_us=%s\n",
+				round, g, tid, helper, interrupted, dialRefused, strings.Join(us, ","))
 			if *exitAfter || *delay > 0 {
 				close(finished)
 				return

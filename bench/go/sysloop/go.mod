@@ -1,0 +1,3 @@
+module goscope/bench/sysloop
+
+go 1.19

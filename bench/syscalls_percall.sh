@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# What one traced system call costs the traced thread, by tracer: a Go
+# program (bench/go/sysloop) calls getppid(2) in a loop on one thread and
+# reports its thread's on-CPU ns per call (/proc/thread-self/schedstat:
+# the scheduler's own accounting, so time spent waiting for a CPU on a
+# busy machine is not counted; throughput ratios are, which is why this
+# figure holds where bench/syscalls.sh's do not). The tracers' work runs
+# in the thread's own syscall path: tracepoint slow path + BPF programs.
+#
+#   untraced    sysloop alone
+#   goscope     goscope syscalls -p PID (per-CPU array by syscall number)
+#   goscope --by goid   (per-CPU hash keyed by goroutine, goid read per call)
+#   syscount    libbpf-tools syscount -L -p PID
+#   bpftrace    bench/syscalls.bt PID
+#   goscope (BENCH_GOSCOPE_BASE)  another goscope binary, when set (the
+#               version before a change)
+#
+# Each mode in turn per round; per mode the median over rounds of the
+# median of 10 reports (200k calls each) taken after the tracer is ready,
+# and the cost over untraced. Environment: BENCH_ROUNDS (3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+ROUNDS=${BENCH_ROUNDS:-3}
+GOSCOPE=${GOSCOPE:-./goscope}
+
+make -s --no-print-directory goscope >&2
+work=$(mktemp -d /tmp/goscope-bench.XXXXXX)
+cp "$GOSCOPE" "$work/goscope"
+GOSCOPE=$work/goscope
+mkdir -p .cache/gocache
+(cd bench/go/sysloop && GOCACHE="$PWD/../../../.cache/gocache" GOPROXY=off go build -o "$work/sysloop" .)
+"$work/sysloop" >"$work/loop.out" &
+srv=$!
+tr=""
+cleanup() {
+	[ -n "$tr" ] && kill -INT "$tr" 2>/dev/null
+	kill "$srv" 2>/dev/null
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ready MODE PID ERRFILE OUTFILE: until the tracer has attached (at most 30 s).
+ready() {
+	local n=300
+	while [ $n -gt 0 ] && kill -0 "$2" 2>/dev/null; do
+		case $1 in
+		goscope_base) sleep 2 && return 0 ;; # older versions print no ready line
+		goscope*) grep -q '^goscope: tracing' "$3" 2>/dev/null && return 0 ;;
+		bpftrace) grep -q '^tracing pid' "$4" 2>/dev/null && return 0 ;;
+		*) [ "$(ls -l "/proc/$2/fd" 2>/dev/null | grep -cE 'bpf_link|perf_event')" -ge 2 ] && return 0 ;;
+		esac
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "bench: $1 did not attach: $(head -2 "$3")" >&2
+	return 1
+}
+
+# one MODE: the median ns/call of 10 reports with MODE's tracer attached.
+one() {
+	local mode=$1 out=$work/tr.out l0 n=600
+	tr=""
+	case $mode in
+	untraced) ;;
+	goscope) "$GOSCOPE" syscalls -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
+	goscope_goid) "$GOSCOPE" syscalls -p "$srv" --by goid >"$out" 2>"$out.err" & tr=$! ;;
+	goscope_base) "$BASE" syscalls -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
+	syscount) syscount -L -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
+	bpftrace) bpftrace bench/syscalls.bt "$srv" >"$out" 2>"$out.err" & tr=$! ;;
+	esac
+	[ -n "$tr" ] && { ready "$mode" "$tr" "$out.err" "$out" || { echo 0; return; }; }
+	l0=$(wc -l <"$work/loop.out")
+	while [ "$(wc -l <"$work/loop.out")" -lt $((l0 + 12)) ] && [ $n -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if [ -n "$tr" ]; then
+		kill -INT "$tr" 2>/dev/null
+		wait "$tr" 2>/dev/null || true
+		tr=""
+	fi
+	# skip the first two (the round may have started before the attach)
+	bench_median $(sed -n "$((l0 + 3)),$((l0 + 12))p" "$work/loop.out" | sed 's/.*ns_per_call=//')
+}
+
+modes=(untraced goscope goscope_goid)
+BASE=${BENCH_GOSCOPE_BASE:-}
+if [ -n "$BASE" ]; then
+	cp "$BASE" "$work/goscope-base"
+	BASE=$work/goscope-base
+	modes+=(goscope_base)
+fi
+command -v syscount >/dev/null && modes+=(syscount)
+command -v bpftrace >/dev/null && modes+=(bpftrace)
+declare -A ns
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+for r in $(seq "$ROUNDS"); do
+	for m in "${modes[@]}"; do
+		v=$(one "$m")
+		echo "round $r $m: $v ns/call ($(uptime | sed 's/.*load/load/'))" >&2
+		ns[$m]="${ns[$m]:-} $v"
+	done
+done
+base=$(bench_median ${ns[untraced]})
+bench_machine
+echo
+echo "getppid(2) in a loop on one thread (bench/go/sysloop, Go 1.19), the thread's on-CPU ns per call; median of $ROUNDS rounds. Load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+{
+	printf 'mode\tns per call:\tcost of tracing (ns per call):\trounds (ns per call):\n'
+	for m in "${modes[@]}"; do
+		med=$(bench_median ${ns[$m]})
+		case $m in
+		untraced) name="untraced" ;;
+		goscope) name="goscope syscalls -p (default)" ;;
+		goscope_goid) name="goscope syscalls -p --by goid" ;;
+		goscope_base) name="goscope syscalls -p (BENCH_GOSCOPE_BASE)" ;;
+		syscount) name="libbpf-tools syscount -L -p" ;;
+		bpftrace) name="bpftrace bench/syscalls.bt" ;;
+		esac
+		printf '%s\t%.1f\t%s\t%s\n' "$name" "$med" \
+			"$([ "$m" = untraced ] && echo - || awk -v a="$med" -v b="$base" 'BEGIN { printf "%.0f", a - b }')" \
+			"$(echo ${ns[$m]})"
+	done
+} | bench_table
