@@ -5,13 +5,10 @@
 # stderr. The commands are read from `goscope --help`, so a new command is
 # covered as soon as it is in the table.
 #
-# Commands not yet on the shared option table (core/opts) are skipped, not
-# run: with their old parsers a bad value such as `-d inf` can start a
-# trace of every Go process on the host. Remove a command from
-# KNOWN_UNPORTED when it is ported; the test then holds it to the rule
-# (KNOWN_UNPORTED= in the environment overrides the list: `KNOWN_UNPORTED=
-# bash tests/e2e/test_bad_options.sh` checks every command).
-KNOWN_UNPORTED=${KNOWN_UNPORTED-"offcpu health agent goroutines info addr2line funcs"}
+# Every command is on the shared option table (core/opts). KNOWN_UNPORTED
+# lists commands to skip (none): a command not on the table could start a
+# trace of every Go process on the host on a bad value such as `-d inf`.
+KNOWN_UNPORTED=${KNOWN_UNPORTED-""}
 
 . "$(dirname "$0")/lib.sh"
 
