@@ -44,6 +44,21 @@ typedef int (*cli_target_fn)(struct cli_target *t, bool discovered, void *udata)
 int cli_targets_open(const pid_t *pids, size_t npids, size_t max, cli_target_fn fn,
 		     void *udata);
 
+struct opt;
+struct opts_cmd;
+struct opts_rest;
+
+/*
+ * The start of a command that reads one TARGET: parse ARGV (options from
+ * TAB), check that TARGET and at most MAXMORE more words were given, and
+ * open TARGET into T. Returns -1 when the command goes on (T open; REST
+ * holds TARGET and the words after it), else the exit status to return
+ * with its line printed: 0 after --help, 2 for bad usage, 1 for a bad
+ * target.
+ */
+int cli_target_args(const struct opts_cmd *cmd, const struct opt *tab, int argc, char **argv,
+		    int maxmore, struct opts_rest *rest, struct cli_target *t);
+
 /* printf-style "goscope: ..." line on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

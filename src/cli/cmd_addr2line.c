@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,19 +137,13 @@ int cmd_addr2line(int argc, char **argv)
 		  "                           innermost first, the physical function last" },
 		{ NULL },
 	};
-	const struct opt *const tables[] = { tab, NULL };
 	struct opts_rest rest;
 	struct cli_target t;
-	int rc = opts_parse(&cmd, tables, argc, argv, &rest);
+	int rc = cli_target_args(&cmd, tab, argc, argv, INT_MAX - 1, &rest, &t);
 
-	if (rc != 0)
-		return rc > 0 ? 0 : 2;
-	if (rest.argc < 1) {
-		cli_error("addr2line: needs a TARGET (a path or a PID)");
-		return 2;
-	}
-	if (cli_target_open(rest.argv[0], &t) != 0)
-		return 1;
+	if (rc >= 0)
+		return rc;
+	rc = 0;
 	if (rest.argc > 1) {
 		for (int i = 1; i < rest.argc; i++)
 			if (a2l_one(&t, rest.argv[i], inl) != 0)

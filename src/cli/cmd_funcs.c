@@ -28,23 +28,15 @@ int cmd_funcs(int argc, char **argv)
 		NULL,
 	};
 	static const struct opt none[] = { { NULL } };
-	const struct opt *const tables[] = { none, NULL };
 	struct opts_rest rest;
 	struct cli_target t;
-	const char *sub = NULL;
+	const char *sub;
 	size_t n;
-	int rc = opts_parse(&cmd, tables, argc, argv, &rest);
+	int rc = cli_target_args(&cmd, none, argc, argv, 1, &rest, &t);
 
-	if (rc != 0)
-		return rc > 0 ? 0 : 2;
-	if (rest.argc < 1 || rest.argc > 2) {
-		cli_error("funcs: takes a TARGET and an optional SUBSTRING");
-		return 2;
-	}
-	if (rest.argc == 2)
-		sub = rest.argv[1];
-	if (cli_target_open(rest.argv[0], &t) != 0)
-		return 1;
+	if (rc >= 0)
+		return rc;
+	sub = rest.argc == 2 ? rest.argv[1] : NULL;
 	n = pclntab_nfunc(t.gb->pcln);
 	for (size_t i = 0; i < n; i++) {
 		struct pclntab_func f;

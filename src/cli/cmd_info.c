@@ -224,19 +224,12 @@ int cmd_info(int argc, char **argv)
 		{ "verbose", 'v', OPT_FLAG, &verbose, NULL, "also sections, modules and offsets" },
 		{ NULL },
 	};
-	const struct opt *const tables[] = { tab, NULL };
 	struct opts_rest rest;
 	struct cli_target t;
-	int rc = opts_parse(&cmd, tables, argc, argv, &rest);
+	int rc = cli_target_args(&cmd, tab, argc, argv, 0, &rest, &t);
 
-	if (rc != 0)
-		return rc > 0 ? 0 : 2;
-	if (rest.argc != 1) {
-		cli_error("info: takes exactly one TARGET (a path or a PID)");
-		return 2;
-	}
-	if (cli_target_open(rest.argv[0], &t) != 0)
-		return 1;
+	if (rc >= 0)
+		return rc;
 	if (json)
 		info_json(&t);
 	else

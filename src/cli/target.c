@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include "../core/opts.h"
 #include "../proc/discover.h"
 
 #include <stdarg.h>
@@ -126,4 +127,19 @@ int cli_targets_open(const pid_t *pids, size_t npids, size_t max, cli_target_fn 
 		return -1;
 	}
 	return 0;
+}
+
+int cli_target_args(const struct opts_cmd *cmd, const struct opt *tab, int argc, char **argv,
+		    int maxmore, struct opts_rest *rest, struct cli_target *t)
+{
+	const struct opt *const tables[] = { tab, NULL };
+	int rc = opts_parse(cmd, tables, argc, argv, rest);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	if (rest->argc < 1 || rest->argc > 1 + maxmore) {
+		cli_error("%s: usage: goscope %s %s", cmd->name, cmd->name, cmd->usage);
+		return 2;
+	}
+	return cli_target_open(rest->argv[0], t) == 0 ? -1 : 1;
 }
