@@ -143,6 +143,18 @@ bool bpfload_pidns(uint64_t *dev, uint64_t *ino)
 	return true;
 }
 
+int bpfload_need_host_pidns(const char *what, char *err, size_t errlen)
+{
+	uint64_t dev, ino;
+
+	if (!bpfload_pidns(&dev, &ino))
+		return 0;
+	snprintf(err, errlen, "goscope runs in a pid namespace of its own: %s matches the "
+			      "kernel's pids of other tasks and does not map them to this namespace "
+			      "yet (run goscope in the host's pid namespace)", what);
+	return -1;
+}
+
 /* Rewrite slot I from the TARGETS hash (see target.bpf.h). */
 static void bpfload_tslot(struct bpf_map *tslots, struct bpf_map *targets, uint32_t i)
 {

@@ -44,6 +44,13 @@ void bpfload_load_error(int rc, char *err, size_t errlen);
 bool bpfload_pidns(uint64_t *dev, uint64_t *ino);
 
 /*
+ * For collectors whose BPF side keys other tasks by the kernel's pids (the
+ * task woken, a socket's owner): 0 in the initial pid namespace, else -1
+ * with a sentence saying why WHAT is not measured from inside one.
+ */
+int bpfload_need_host_pidns(const char *what, char *err, size_t errlen);
+
+/*
  * The target filter (bpf/lib/target.bpf.h): add or remove TGID in the
  * TARGETS hash (VALUE of VLEN bytes) and rewrite its slot in TSLOTS.
  */

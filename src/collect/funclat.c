@@ -93,7 +93,8 @@ struct funclat *funclat_open(const struct funclat_config *c, bool verbose, char 
 		goto fail;
 	}
 	bpfload_set_verbose(verbose);
-	if (bpfload_prepare("function tracing", false, err, errlen) != 0)
+	if (bpfload_need_host_pidns("function tracing", err, errlen) != 0 ||
+	    bpfload_prepare("function tracing", false, err, errlen) != 0)
 		goto fail;
 	fl->skel = funclat_bpf__open();
 	if (!fl->skel) {

@@ -202,7 +202,8 @@ int health_open(struct health **out, unsigned sigs, bool verbose, char *missing,
 	*out = NULL;
 	missing[0] = 0;
 	bpfload_set_verbose(verbose);
-	if (bpfload_prepare("health tracing", true, err, errlen) != 0)
+	if (bpfload_need_host_pidns("health tracing", err, errlen) != 0 ||
+	    bpfload_prepare("health tracing", true, err, errlen) != 0)
 		return -1;
 	h = calloc(1, sizeof(*h));
 	if (!h) {
