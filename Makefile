@@ -144,11 +144,13 @@ FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefine
 	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # The fuzzers exercise parsers of outside input: the Go binary reader
 # (src/gobin), the /proc text readers (src/proc), the option table
-# (src/core/opts.c) and the rules file (src/collect/netrules.c); nothing
+# (src/core/opts.c), the rules file (src/collect/netrules.c) and the agent's
+# configuration (src/agent/config.c); nothing
 # that needs libbpf or a BPF skeleton.
-FUZZ_LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c) src/core/opts.c src/collect/netrules.c
+FUZZ_LIB_SRCS := $(wildcard src/gobin/*.c src/proc/*.c) src/core/opts.c src/collect/netrules.c \
+		 src/agent/config.c
 fuzz: $(FUZZ_BINS)
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard src/gobin/*.h src/proc/*.h src/core/opts.h) \
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard src/gobin/*.h src/proc/*.h src/core/opts.h src/agent/config.h) \
 		src/collect/netrules.h $(BUILD)/gen/syscalls_table.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p build-fuzz
