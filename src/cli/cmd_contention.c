@@ -136,18 +136,13 @@ int cmd_contention(int argc, char **argv)
 		  "also who releases contended mutexes and semaphores (a uprobe; amd64)" },
 		{ NULL },
 	};
-	const struct opt *const tables[] = {
-		session_opt_table(&so, SESSION_OPT_PID | SESSION_OPT_DURATION |
-					       SESSION_OPT_INTERVAL | SESSION_OPT_JSON |
-					       SESSION_OPT_OUTPUT),
-		own, NULL,
-	};
 	struct session s;
 	int rc;
 
-	rc = opts_parse(&cmd, tables, argc, argv, NULL);
-	if (rc != 0)
-		return rc > 0 ? 0 : 2;
+	rc = session_parse(&cmd, &so, SESSION_OPTS_ALL & ~SESSION_OPT_VERBOSE, own, argc, argv,
+			   NULL);
+	if (rc >= 0)
+		return rc;
 	if (cc.fmt == CT_PPROF && !so.out) {
 		cli_error("contention: -f pprof writes a binary profile: give a file with -o FILE");
 		return 2;

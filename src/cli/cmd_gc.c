@@ -130,7 +130,6 @@ int cmd_gc(int argc, char **argv)
 		  NULL, NULL },
 		{ NULL },
 	};
-	const struct opt *tables[] = { session_opt_table(&g.so, SESSION_OPTS_ALL), rows, NULL };
 	const struct opts_cmd cmd = {
 		.name = "gc",
 		.usage = "[-p PID ...] [-d SEC] [-i SEC] [--json] [-f top|folded|pprof] [-o FILE] "
@@ -154,9 +153,9 @@ int cmd_gc(int argc, char **argv)
 	int rc;
 
 	memset(&g, 0, sizeof(g));
-	rc = opts_parse(&cmd, tables, argc, argv, NULL);
-	if (rc != 0)
-		return rc > 0 ? 0 : 2;
+	rc = session_parse(&cmd, &g.so, SESSION_OPTS_ALL, rows, argc, argv, NULL);
+	if (rc >= 0)
+		return rc;
 	if (g.fmt == GC_FMT_PPROF && !g.so.out) {
 		cli_error("gc: -f pprof writes a binary profile: give a file with -o FILE");
 		return 2;

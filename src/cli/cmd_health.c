@@ -133,16 +133,15 @@ int cmd_health(int argc, char **argv)
 		"A window of 10 s unless -d says otherwise; Ctrl-C ends it early."
 	};
 	struct session_opts so = { .duration = 10 };
-	const struct opt *tables[] = { session_opt_table(&so, SESSION_OPTS_ALL), NULL };
 	const struct session_ops ops = { hc_take, hc_drop, hc_start, hc_report };
 	struct hc c = { 0 };
 	struct session s;
 	char err[600];
 	int rc;
 
-	rc = opts_parse(&cmd, tables, argc, argv, NULL);
-	if (rc != 0)
-		return rc > 0 ? 0 : 2;
+	rc = session_parse(&cmd, &so, SESSION_OPTS_ALL, NULL, argc, argv, NULL);
+	if (rc >= 0)
+		return rc;
 	if (session_init(&s, "health", &so, &ops, &c) != 0) {
 		session_free(&s);
 		return 1;

@@ -97,18 +97,13 @@ int cmd_leaks(int argc, char **argv)
 		  .min = 0, .max = 1e9 },
 		{ NULL },
 	};
-	const struct opt *const tables[] = {
-		session_opt_table(&so, SESSION_OPT_PID | SESSION_OPT_DURATION |
-					       SESSION_OPT_INTERVAL | SESSION_OPT_JSON |
-					       SESSION_OPT_OUTPUT),
-		own, NULL,
-	};
 	struct session s;
 	int rc;
 
-	rc = opts_parse(&cmd, tables, argc, argv, NULL);
-	if (rc != 0)
-		return rc > 0 ? 0 : 2;
+	rc = session_parse(&cmd, &so, SESSION_OPTS_ALL & ~SESSION_OPT_VERBOSE, own, argc, argv,
+			   NULL);
+	if (rc >= 0)
+		return rc;
 	c.lk = leaks_new();
 	if (!c.lk) {
 		cli_error("leaks: out of memory");

@@ -51,6 +51,15 @@ const struct opt *session_opt_table(struct session_opts *o, unsigned which)
 	return tab;
 }
 
+int session_parse(const struct opts_cmd *cmd, struct session_opts *so, unsigned which,
+		  const struct opt *own, int argc, char **argv, struct opts_rest *rest)
+{
+	const struct opt *const tables[] = { session_opt_table(so, which), own, NULL };
+	int rc = opts_parse(cmd, tables, argc, argv, rest);
+
+	return rc == 0 ? -1 : rc > 0 ? 0 : 2;
+}
+
 uint64_t session_now(void)
 {
 	struct timespec ts;

@@ -51,6 +51,15 @@ enum {
  */
 const struct opt *session_opt_table(struct session_opts *o, unsigned which);
 
+/*
+ * Parse ARGV for command CMD: the shared rows WHICH (into SO), then the
+ * command's own rows OWN (may be NULL); REST as opts_parse's. Returns -1
+ * when the command goes on, else the exit status to return: 0 after
+ * --help, 2 after a bad option's one line.
+ */
+int session_parse(const struct opts_cmd *cmd, struct session_opts *so, unsigned which,
+		  const struct opt *own, int argc, char **argv, struct opts_rest *rest);
+
 struct session;
 
 struct session_ops {
