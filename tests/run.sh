@@ -193,6 +193,7 @@ fuzz_stage() {
 		run_test "fuzz/$name" env ASAN_OPTIONS=detect_leaks=1 \
 			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			"$f" -max_total_time="$FUZZ_TIME" -timeout=10 -rss_limit_mb=4096 \
+			-error_exitcode=1 -timeout_exitcode=1 \
 			-print_final_stats=1 -artifact_prefix="$LOGS/fuzz/$name-" \
 			"$work" "${corpus[@]}"
 	done

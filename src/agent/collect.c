@@ -366,7 +366,11 @@ static void agent_add_reason(struct agent_proc *p, const char *reason, double se
 	}
 }
 
-/* Goroutines by state, and the creation sites that grew or shrank most. */
+/*
+ * Goroutines by state, and the creation sites that grew or shrank most
+ * (at most AGENT_MAX_SITES; steady sites fill the rest, at 0, so that a
+ * healthy process still has its series).
+ */
 static void agent_collect_goroutines(struct agent_proc *p)
 {
 	struct leaks_report *r = leaks_report(p->lk, session_now());
@@ -386,7 +390,7 @@ static void agent_collect_goroutines(struct agent_proc *p)
 		char site[128];
 		size_t k;
 
-		if (!row->gopc || fabs(row->growth_per_s) < 0.01 || stack_symbolize(t->gb, t->bias, &row->gopc, 1, 0, &f, 1) != 1 ||
+		if (!row->gopc || stack_symbolize(t->gb, t->bias, &row->gopc, 1, 0, &f, 1) != 1 ||
 		    !f.known)
 			continue;
 		snprintf(site, sizeof(site), "%s", f.func);

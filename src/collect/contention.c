@@ -651,13 +651,15 @@ void contention_add_release(struct contention *c, pid_t pid, uint64_t sema,
 		return; /* released with a waiter, but none seen waiting by the sampler */
 	o->releases += count;
 	for (i = 0; i < o->nrel; i++)
-		if (o->rel[i].depth == depth && memcmp(o->rel[i].pcs, pcs, (size_t)depth * 8) == 0)
+		if (o->rel[i].depth == depth &&
+		    (depth == 0 || memcmp(o->rel[i].pcs, pcs, (size_t)depth * 8) == 0))
 			break;
 	if (i == o->nrel) {
 		if (i == CONTENTION_STACKS)
 			return;
 		memset(&o->rel[i], 0, sizeof(o->rel[i]));
-		memcpy(o->rel[i].pcs, pcs, (size_t)depth * 8);
+		if (depth > 0)
+			memcpy(o->rel[i].pcs, pcs, (size_t)depth * 8);
 		o->rel[i].depth = depth;
 		o->nrel++;
 	}

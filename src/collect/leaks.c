@@ -157,7 +157,7 @@ static uint32_t lk_group(struct leaks_target *t, size_t cap, uint64_t gopc, uint
 		struct lk_group *g = &t->groups[t->gidx[i] - 1];
 
 		if (g->hash == h && g->gopc == gopc && g->status == status && g->reason == reason &&
-		    g->depth == depth && memcmp(g->pcs, pcs, (size_t)depth * 8) == 0)
+		    g->depth == depth && (depth == 0 || memcmp(g->pcs, pcs, (size_t)depth * 8) == 0))
 			return t->gidx[i] - 1;
 	}
 	if (t->ngroups == t->groups_cap) {
@@ -180,7 +180,8 @@ static uint32_t lk_group(struct leaks_target *t, size_t cap, uint64_t gopc, uint
 	g->status = status;
 	g->reason = reason;
 	g->depth = depth;
-	memcpy(g->pcs, pcs, (size_t)depth * 8);
+	if (depth > 0)
+		memcpy(g->pcs, pcs, (size_t)depth * 8);
 	t->gidx[i] = (uint32_t)t->ngroups + 1;
 	return (uint32_t)t->ngroups++;
 }

@@ -38,11 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 
 	if (proc_stat_parse_buf(s, size, &st) == 0) {
-		if (st.nfields < 1 || st.nfields > 4)
+		if (st.nfields < 1 || st.nfields > 5)
 			__builtin_trap();
 		if (strnlen(st.comm, sizeof(st.comm)) >= sizeof(st.comm))
 			__builtin_trap();
-		sink += st.flags + st.majflt + st.starttime + (size_t)st.state;
+		sink += st.flags + st.majflt + st.starttime + st.startstack + (size_t)st.state;
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (proc_status_parse_buf(s, size, keys[i], &v))
