@@ -20,7 +20,8 @@
 #   its thread runnable takes the name seen on the same stack in the
 #   window: with fsyncs of ~0.3 ms, most snapshots find the thread
 #   runnable, not asleep);
-# - the folded output has no other syscall name on them.
+# - other syscall names on them hold < 5% of the time (the thread left
+#   fsync between the read of the g and of its /proc syscall file).
 . "$(dirname "$0")/lib.sh"
 
 need_go
@@ -78,8 +79,16 @@ import sys
 a, n = int(sys.argv[1]), int(sys.argv[2])
 print("[syscall: fsync] %d of %d us" % (n, a))
 sys.exit(0 if a > 0 and n >= 0.8 * a else 1)' "$all" "$named"
-other=$(report lines "$TMP/folded" --frame syscall.Fsync | grep -E ';\[syscall: ' | grep -vc ';\[syscall: fsync\] ')
-expect_eq "syscall.Fsync stacks named after another syscall" "$other" 0
+# A sampler reads the g, then its thread's /proc syscall: a thread that left
+# fsync in between names another call. The method guarantees little such
+# time, not none (it showed under ASan, where goscope is slower).
+other=$(report lines "$TMP/folded" --frame syscall.Fsync | grep -E ';\[syscall: ' |
+	grep -v ';\[syscall: fsync\] ' | awk '{ s += $NF } END { print s + 0 }')
+check_v "syscall.Fsync stacks named after another syscall: < 5% of the time" "$PYTHON" -c '
+import sys
+o, a = int(sys.argv[1]), int(sys.argv[2])
+print("other syscalls on syscall.Fsync stacks: %d of %d us" % (o, a))
+sys.exit(0 if a > 0 and o < 0.05 * a else 1)' "$other" "$all"
 
 kill -0 "$pid" 2>/dev/null && pass "fsyncloop still running" || fail "fsyncloop died: $(tail -3 "$TMP/f.err")"
 kill -TERM "$pid"
