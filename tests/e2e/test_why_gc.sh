@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# test_why_gc: `goscope why` names the garbage collector (an allocation storm
+# in another goroutine under a small GOGC: mark assists and stop-the-world
+# pauses) as the cause of slow calls, within what gctrace says happened.
+#
+# Setup: tests/go/whysvc under GOGC=GOGC, GODEBUG=gctrace=1, GOMAXPROCS 2;
+# /admin/alloc?on=1 starts a goroutine keeping a live heap of LIVE MiB of
+# pointerful nodes and replacing CHUNK KiB of it per round (garbage and
+# pointer writes), sleeping between rounds; the handler allocates ALLOC KiB
+# per request: during the storm's nearly continuous mark phases it must
+# assist. One client worker, closed loop, 8 s. Truth: gctrace's lines (each
+# cycle's start, its STW and mark clock times, its assist CPU), aligned on
+# CLOCK_MONOTONIC by the service's start.
+# Checks (why --func main.work --slow SLOW --json, why_check.py): top
+# gc_assist or gc_stw for >= 90% of slow calls, first in the verdict,
+# explained_share >= 0.8, parts add up, calls match the service's requests;
+# gc_stw over the calls <= 1.1 x gctrace's STW clock + 1 ms, gc_assist <=
+# 1.1 x its mark clock + 1 ms (calls do not overlap: one worker); no call
+# has more GC time than its overlap with gctrace's cycles (+-2 ms, +1 ms).
+. "$(dirname "$0")/lib.sh"
+. "$E2E_DIR/health_lib.sh"
+. "$E2E_DIR/why_lib.sh"
+
+SLOW=${WHY_GC_SLOW:-10}
+GOGC_V=${WHY_GC_GOGC:-10}
+LIVE=${WHY_GC_LIVE:-128}
+CHUNK=${WHY_GC_CHUNK:-512}
+SLEEPUS=${WHY_GC_SLEEP:-1000}
+ALLOC=${WHY_GC_ALLOC:-1024}
+wl_build
+wl_start SVC "$TMP/svc.out" "$TMP/svc.err" env GOGC="$GOGC_V" GODEBUG=gctrace=1 GOMAXPROCS=2 \
+	"$TMP/whysvc" -burn 1 -alloc "$ALLOC"
+wl_get "admin/alloc?on=1&live=$LIVE&chunk=$CHUNK&sleep=$SLEEPUS" >/dev/null || die "cannot start the storm"
+sleep 2 # its live heap built
+wl_truth0() { :; }
+wl_truth1() { :; }
+wl_run "$SLOW" 8 "http://$SVC_ADDR/work" --func main.work
+wl_get 'admin/alloc?on=0' >/dev/null
+log "gctrace: $(grep -c '^gc ' "$TMP/svc.err") cycles since the start"
+wl_check gc --slow "$SLOW" --gctrace "$TMP/svc.err" --svc-mono "$SVC_MONO"
+wl_finish

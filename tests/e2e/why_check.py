@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""why_check.py: checks `goscope why --json` against the truths of the
+tests/e2e/test_why_*.sh setups (tests/e2e/why_lib.sh), and checks that
+each setup really injects its cause (whatever goscope says).
+
+    why_check.py CAUSE --stats STATS.json --client LOAD.jsonl --slow MS
+                 [--why WHY.json] [--truth NAME=VALUE ...]
+                 [--gctrace SVC.err --svc-mono NS] [--dstats DOWN.json]
+
+CAUSE: quota, gc, lock, downstream, fault, runq, retrans (the whysvc
+service, tests/go/whysvc, whose handler records each request's steps), or
+caddy-quota, caddy-upstream (no server records: the client's).
+
+Prints one line per check ("ok   ..." / "BAD  ...") and the truth figures,
+and exits 1 if a check failed. Without --why only the setup is checked
+(the service's own records and the external truth): the test runs before
+`goscope why` exists.
+
+What is checked and why the bounds hold on a busy machine:
+- the setup: enough slow requests (the handler's own clock), and the
+  injected cause dominates them by the service's own step timing (lock
+  wait, downstream call, page reads) or by the external truth (cpu.stat
+  throttled time, run_delay, GC cycles, retransmits);
+- goscope's events: wall_us >= --slow, the parts add up to wall_us, each
+  event is one of the service's requests (same goroutine, the handler's
+  interval inside the call's), no slow request of the service's record is
+  missing (5% allowed for the edges of the window);
+- the method: the injected cause is "top" for >= 90% of the slow calls,
+  first in the verdict, explained_share >= 0.8;
+- the cause's figure against its truth: never above it (beyond a stated
+  margin) and at least a stated fraction of it.
+"""
+import argparse
+import json
+import re
+import sys
+
+ok_all = True
+
+
+def chk(cond, msg):
+    global ok_all
+    print(("ok   " if cond else "BAD  ") + msg)
+    ok_all = ok_all and bool(cond)
+    return cond
+
+
+def info(msg):
+    print("     " + msg)
+
+
+def load_jsonl(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    return out
+
+
+def ms(ns):
+    return ns / 1e6
+
+
+# --- inputs -----------------------------------------------------------------
+
+
+def parse_args():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cause")
+    ap.add_argument("--stats")
+    ap.add_argument("--client", required=True)
+    ap.add_argument("--slow", type=float, required=True)
+    ap.add_argument("--why")
+    ap.add_argument("--truth", action="append", default=[])
+    ap.add_argument("--gctrace")
+    ap.add_argument("--svc-mono", type=int)
+    ap.add_argument("--dstats")
+    ap.add_argument("--min-slow", type=int, default=10)
+    ap.add_argument("--route")
+    return ap.parse_args()
+
+
+def gc_cycles(path, svc_mono):
+    """GC cycles from GODEBUG=gctrace=1 lines: (start_ns, stw1_ns, mark_ns,
+    stw2_ns, assist_cpu_ns) on CLOCK_MONOTONIC; the "@Ns" start is relative
+    to the runtime's start, which whysvc's mono_ns follows by well under a
+    millisecond (its resolution)."""
+    rx = re.compile(r"^gc \d+ @([\d.]+)s \d+%: ([\d.]+)\+([\d.]+)\+([\d.]+) ms clock, "
+                    r"([\d.]+)\+([\d.]+)/([\d.]+)/([\d.]+)\+([\d.]+) ms cpu")
+    cyc = []
+    for line in open(path, errors="replace"):
+        m = rx.match(line)
+        if not m:
+            continue
+        at = float(m.group(1))
+        s1, mk, s2 = (float(m.group(i)) * 1e6 for i in (2, 3, 4))
+        assist = float(m.group(6)) * 1e6
+        cyc.append((svc_mono + int(at * 1e9), s1, mk, s2, assist))
+    return cyc
+
+
+def overlap(a0, a1, b0, b1):
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+# --- main -------------------------------------------------------------------
+
+
+def main():
+    a = parse_args()
+    truth = {}
+    for t in a.truth:
+        k, v = t.split("=", 1)
+        truth[k] = float(v)
+    slow_ns = a.slow * 1e6
+    client = load_jsonl(a.client)
+    chk(len(client) > 0, f"load client: {len(client)} requests")
+    bad = [c for c in client if c["code"] != 200]
+    chk(not bad, f"load client: every response 200 ({len(bad)} not)")
+    w0 = min(c["start_ns"] for c in client) if client else 0
+    w1 = max(c["end_ns"] for c in client) if client else 0
+    lat = sorted(c["end_ns"] - c["start_ns"] for c in client)
+    cslow = [x for x in lat if x >= slow_ns]
+    if lat:
+        info(f"client: {len(lat)} requests in {ms(w1 - w0) / 1e3:.1f} s, p50 {ms(lat[len(lat) // 2]):.1f} ms, "
+             f"p99 {ms(lat[int(len(lat) * 0.99)]):.1f} ms, max {ms(lat[-1]):.1f} ms; "
+             f"{len(cslow)} >= {a.slow:g} ms ({ms(sum(cslow)):.0f} ms in all)")
+
+    recs = []
+    if a.stats:
+        st = json.load(open(a.stats))
+        recs = [r for r in st.get("records") or [] if r["start_ns"] >= w0 and r["end_ns"] <= w1]
+        holds = st.get("holds") or []
+    slow_recs = [r for r in recs if r["end_ns"] - r["start_ns"] >= slow_ns]
+    sw = sum(r["end_ns"] - r["start_ns"] for r in slow_recs)
+    if a.stats:
+        chk(len(slow_recs) >= a.min_slow,
+            f"setup: the service's own clock: {len(slow_recs)} of {len(recs)} requests >= {a.slow:g} ms "
+            f"(want >= {a.min_slow}), {ms(sw):.0f} ms in all")
+        if slow_recs:
+            parts = {k: sum(r[k] for r in slow_recs) for k in ("burn_ns", "lock_ns", "read_ns", "down_ns", "alloc_ns")}
+            info("service's steps in its slow requests: " +
+                 ", ".join(f"{k[:-3]} {ms(v):.0f} ms ({v / sw:.0%})" for k, v in parts.items()) +
+                 f"; majflt {sum(r['majflt'] for r in slow_recs)} (all requests {sum(r['majflt'] for r in recs)})")
+    else:
+        parts = {}
+
+    # --- the setup's cause, by its truth -------------------------------------
+    cause = a.cause
+    expect = []     # acceptable "top" parts
+    fig = None      # (part names summed, lower fraction, upper fraction, upper margin us, truth us, what)
+    if cause == "quota":
+        thr = truth["throttled_us"]
+        info(f"truth: cpu.stat throttled_time delta {thr / 1e3:.0f} ms, nr_throttled delta {truth.get('nr_throttled', 0):.0f}")
+        chk(thr > 0, "setup: the cgroup was throttled")
+        chk(parts and parts["burn_ns"] >= 0.5 * sw,
+            "setup: the slow requests' time is mostly in their CPU work (the step a quota stretches)")
+        expect = ["cfs_throttled"]
+        # A call's throttled time is time its thread's cgroup was throttled on
+        # that CPU, and the calls do not overlap (one client worker): the sum
+        # is at most throttled_time (summed over CPUs with queued tasks);
+        # nearly every throttled period stops a request in flight (closed loop).
+        fig = (["cfs_throttled"], 0.5, 1.1, 5000, thr, "cpu.stat throttled_time delta")
+    elif cause == "runq":
+        rd = truth["run_delay_us"]
+        info(f"truth: run_delay delta over the service's threads {rd / 1e3:.0f} ms")
+        chk(rd > 0, "setup: the service's threads waited on a run queue")
+        chk(parts and parts["burn_ns"] >= 0.5 * sw, "setup: the slow requests' time is mostly in their CPU work")
+        expect = ["runq"]
+        fig = (["runq"], 0.4, 1.1, 5000, rd, "schedstat run_delay delta (all threads)")
+    elif cause == "lock":
+        hold_iv = [(h["start_ns"], h["end_ns"]) for h in holds if h["end_ns"] >= w0 and h["start_ns"] <= w1]
+        ht = sum(overlap(s, e, w0, w1) for s, e in hold_iv)
+        info(f"truth: the holder's own clock: {len(hold_iv)} holds, {ms(ht):.0f} ms held in the load window")
+        chk(parts and parts["lock_ns"] >= 0.8 * sw,
+            "setup: the slow requests' time is mostly waiting for the mutex (the handler's own clock)")
+        expect = ["lock"]
+    elif cause == "downstream":
+        ds = json.load(open(a.dstats))["requests"]
+        ds_iv = [(d["start_ns"], d["end_ns"]) for d in ds if d["start_ns"] >= w0 and d["end_ns"] <= w1]
+        info(f"truth: the downstream's own clock: {len(ds_iv)} requests, {ms(sum(e - s for s, e in ds_iv)):.0f} ms")
+        chk(parts and parts["down_ns"] >= 0.8 * sw, "setup: the slow requests' time is mostly the downstream call")
+        expect = ["io_wait"]
+    elif cause == "retrans":
+        rt = truth["retrans_segs"]
+        info(f"truth: RetransSegs delta in the service's network namespace {rt:.0f}")
+        chk(rt >= 5, "setup: the service retransmitted (>= 5 segments)")
+        chk(parts and parts["down_ns"] >= 0.8 * sw, "setup: the slow requests' time is mostly the downstream call")
+        expect = ["io_wait"]
+    elif cause == "fault":
+        mf = truth["majflt"]
+        rmf = sum(r["majflt"] for r in recs)
+        info(f"truth: majflt delta of the service {mf:.0f}; its page reads' own count (RUSAGE_THREAD) {rmf}")
+        chk(mf > 0 and rmf > 0, "setup: the page reads took major faults")
+        chk(parts and parts["read_ns"] >= 0.8 * sw, "setup: the slow requests' time is mostly their page reads")
+        if slow_recs:
+            chk(sum(1 for r in slow_recs if r["majflt"] > 0) >= 0.9 * len(slow_recs),
+                "setup: >= 90% of the slow requests took major faults")
+        expect = ["major_fault"]
+    elif cause == "gc":
+        cyc = gc_cycles(a.gctrace, a.svc_mono)
+        cyc = [c for c in cyc if c[0] >= w0 and c[0] <= w1]
+        stw = sum(c[1] + c[3] for c in cyc)
+        mark = sum(c[2] for c in cyc)
+        assist = sum(c[4] for c in cyc)
+        info(f"truth: gctrace: {len(cyc)} cycles in the window, STW {ms(stw):.1f} ms clock, mark {ms(mark):.0f} ms clock, "
+             f"assist {ms(assist):.0f} ms cpu")
+        chk(len(cyc) >= 5, "setup: >= 5 GC cycles in the window")
+        if slow_recs:
+            def gc_ov(s, e):
+                return sum(overlap(s, e, c[0], c[0] + c[1] + c[2] + c[3]) for c in cyc)
+            gov = sum(gc_ov(r["start_ns"], r["end_ns"]) for r in slow_recs)
+            info(f"slow requests' overlap with GC cycles: {ms(gov):.0f} ms of {ms(sw):.0f} ms")
+        expect = ["gc_assist", "gc_stw"]
+    elif cause in ("caddy-quota",):
+        thr = truth["throttled_us"]
+        info(f"truth: cpu.stat throttled_time delta {thr / 1e3:.0f} ms")
+        chk(thr > 0, "setup: the cgroup was throttled")
+        chk(len(cslow) >= a.min_slow, f"setup: {len(cslow)} client requests >= {a.slow:g} ms")
+        expect = ["cfs_throttled"]
+        fig = (["cfs_throttled"], 0.3, 1.1, 5000, thr, "cpu.stat throttled_time delta")
+    elif cause in ("caddy-upstream",):
+        ds = json.load(open(a.dstats))["requests"]
+        ds_iv = [(d["start_ns"], d["end_ns"]) for d in ds if d["start_ns"] >= w0 and d["end_ns"] <= w1]
+        info(f"truth: the upstream's own clock: {len(ds_iv)} requests, {ms(sum(e - s for s, e in ds_iv)):.0f} ms")
+        chk(len(cslow) >= a.min_slow, f"setup: {len(cslow)} client requests >= {a.slow:g} ms")
+        # caddy's reverse proxy waits for net/http's Transport: the request's
+        # goroutine parks in select while the transport's readLoop is in IO wait.
+        expect = ["select", "io_wait"]
+    else:
+        chk(False, f"unknown cause {cause}")
+
+    if not a.why:
+        info("no goscope why output: setup and truths only")
+        return finish()
+
+    # --- goscope why ----------------------------------------------------------
+    objs = load_jsonl(a.why)
+    ev = [o for o in objs if o.get("event") == "slow"]
+    ver = [o for o in objs if o.get("event") == "verdict"]
+    chk(len(ver) == 1, f"why: one verdict object ({len(ver)})")
+    v = ver[-1] if ver else {}
+    chk(len(ev) >= a.min_slow, f"why: {len(ev)} slow calls (want >= {a.min_slow})")
+    badsum = [e for e in ev if abs(sum(e.get("parts", {}).values()) - e["wall_us"]) > max(10, 0.01 * e["wall_us"])]
+    chk(not badsum, f"why: the parts of every call add up to its wall_us ({len(badsum)} do not)")
+    short = [e for e in ev if e["wall_us"] < a.slow * 1000 * 0.999]
+    chk(not short, f"why: every call >= --slow {a.slow:g} ms ({len(short)} shorter)")
+    if a.route:
+        br = [e for e in ev if e.get("route") != a.route]
+        chk(not br, f"why: every call's route is {a.route!r} ({len(br)} not: {[e.get('route') for e in br[:3]]})")
+    neg = [e for e in ev if any(x < 0 for x in e.get("parts", {}).values())]
+    chk(not neg, f"why: no negative part ({len(neg)} calls with one)")
+    tops = {}
+    for e in ev:
+        tops[e.get("top")] = tops.get(e.get("top"), 0) + 1
+    ntop = sum(n for t, n in tops.items() if t in expect)
+    info("why tops: " + ", ".join(f"{t} {n}" for t, n in sorted(tops.items(), key=lambda x: -x[1])))
+    agg = {}
+    for e in ev:
+        for k, x in e.get("parts", {}).items():
+            agg[k] = agg.get(k, 0) + x
+    tw = sum(e["wall_us"] for e in ev)
+    info(f"why parts over its {len(ev)} slow calls ({tw / 1e3:.0f} ms): " +
+         ", ".join(f"{k} {x / 1e3:.1f} ms" for k, x in sorted(agg.items(), key=lambda x: -x[1])))
+    chk(ev and ntop >= 0.9 * len(ev), f"why: top is {'/'.join(expect)} for {ntop} of {len(ev)} slow calls (want >= 90%)")
+    causes = v.get("causes") or []
+    info("verdict: " + ", ".join(f"{c.get('cause')} {c.get('us', 0) / 1e3:.1f} ms ({c.get('share', 0):.0%})" for c in causes[:6]) +
+         f"; explained_share {v.get('explained_share')}, slow_calls {v.get('slow_calls')}, drops {v.get('drops')}")
+    chk(causes and causes[0].get("cause") in expect, f"verdict: first cause {causes[0].get('cause') if causes else None}, want {'/'.join(expect)}")
+    chk(isinstance(v.get("explained_share"), (int, float)) and v["explained_share"] >= 0.8,
+        f"verdict: explained_share {v.get('explained_share')} >= 0.8")
+    chk(v.get("slow_calls") == len(ev), f"verdict: slow_calls {v.get('slow_calls')} = the {len(ev)} slow events")
+    us_sorted = [c.get("us", 0) for c in causes]
+    chk(us_sorted == sorted(us_sorted, reverse=True), "verdict: causes ranked by time")
+
+    # each event is one of the service's requests (records: the handler itself,
+    # inside the traced call), and no slow request is missing
+    matched = []
+    if a.stats:
+        byg = {}
+        for r in recs:
+            byg.setdefault(r["goid"], []).append(r)
+        slack = 2e6  # clock reads at the handler's ends vs the probes
+        unm = 0
+        for e in ev:
+            s, en = e["start_ns"], e["start_ns"] + e["wall_us"] * 1e3
+            m = [r for r in byg.get(e.get("goid"), []) if r["start_ns"] >= s - slack and r["end_ns"] <= en + slack]
+            if m:
+                matched.append((e, m[0]))
+            elif s >= w0 and en <= w1:
+                unm += 1
+        inwin = [e for e in ev if e["start_ns"] >= w0 and e["start_ns"] + e["wall_us"] * 1e3 <= w1]
+        chk(unm <= 0.05 * max(1, len(inwin)),
+            f"why: {len(matched)} of {len(inwin)} calls in the load window are requests of the service's record "
+            f"(same goid, its handler inside the call); {unm} are not")
+        seen = {id(r) for _, r in matched}
+        missed = [r for r in slow_recs if id(r) not in seen and r["end_ns"] - r["start_ns"] >= slow_ns * 1.05]
+        chk(len(missed) <= max(1, 0.05 * len(slow_recs)),
+            f"why: {len(missed)} of the service's {len(slow_recs)} slow requests missing (<= 5% allowed)")
+
+    def tot(names, evs=None):
+        return sum(e.get("parts", {}).get(n, 0) for e in (ev if evs is None else evs) for n in names)
+
+    if fig:
+        names, lo, hi, margin, tr, what = fig
+        got = tot(names)
+        chk(got <= hi * tr + margin, f"{'+'.join(names)} {got / 1e3:.1f} ms <= {hi:g} x {what} {tr / 1e3:.1f} ms + {margin / 1e3:g} ms")
+        chk(got >= lo * tr, f"{'+'.join(names)} {got / 1e3:.1f} ms >= {lo:g} x {what} {tr / 1e3:.1f} ms")
+
+    if cause == "lock":
+        # per call: the mutex wait is within the call's overlap with the holds
+        ov = []
+        for e, r in matched:
+            s, en = e["start_ns"], e["start_ns"] + e["wall_us"] * 1e3
+            o = sum(overlap(s, en, h0, h1) for h0, h1 in hold_iv)
+            ov.append((e.get("parts", {}).get("lock", 0), o / 1e3, r["lock_ns"] / 1e3))
+        over = [x for x in ov if x[0] > x[1] + 1000]
+        chk(not over, f"lock: no call's lock part above its overlap with the holder's holds + 1 ms ({len(over)} above)")
+        lk, o, own = sum(x[0] for x in ov), sum(x[1] for x in ov), sum(x[2] for x in ov)
+        info(f"lock: why {lk / 1e3:.1f} ms, overlap with holds {o / 1e3:.1f} ms, the handler's own Lock() wait {own / 1e3:.1f} ms")
+        chk(o > 0 and lk >= 0.8 * o, f"lock: why's lock {lk / 1e3:.1f} ms >= 0.8 x the calls' overlap with holds {o / 1e3:.1f} ms")
+        chk(lk <= ht / 1e3 + 1000, f"lock: why's lock {lk / 1e3:.1f} ms <= the time held {ht / 1e6:.1f} ms + 1 ms")
+    if cause in ("downstream", "retrans", "caddy-upstream"):
+        # per call: the wait covers the downstream's own time for that call
+        rows = []
+        for e in ev:
+            s, en = e["start_ns"], e["start_ns"] + e["wall_us"] * 1e3
+            d = sum(d1 - d0 for d0, d1 in ds_iv if d0 >= s and d1 <= en) / 1e3
+            w = sum(e.get("parts", {}).get(n, 0) for n in expect)
+            rows.append((w, d, e))
+        if cause != "retrans":
+            d_all = sum(r[1] for r in rows)
+            w_all = sum(r[0] for r in rows)
+            info(f"{'/'.join(expect)}: why {w_all / 1e3:.1f} ms; the downstream's own time for those calls {d_all / 1e3:.1f} ms")
+            chk(d_all > 0 and 0.95 * d_all <= w_all <= 1.1 * d_all + 1000 * len(rows),
+                f"{'/'.join(expect)} {w_all / 1e3:.1f} ms within [0.95, 1.1] x the downstream's time {d_all / 1e3:.1f} ms (+1 ms a call)")
+            badc = [r for r in rows if r[0] < 0.9 * r[1] - 500]
+            chk(len(badc) <= 0.1 * len(rows), f"per call: {len(badc)} of {len(rows)} calls wait < 0.9 x the downstream's time - 0.5 ms")
+        else:
+            rtx = sum(e.get("tcp_retransmits", 0) for e in ev)
+            flagged = sum(1 for e in ev if e.get("tcp_retransmits", 0) > 0)
+            info(f"retrans: why tcp_retransmits {rtx} over its slow calls, {flagged} of {len(ev)} calls flagged; RetransSegs delta {rt:.0f}")
+            chk(flagged >= 0.9 * len(ev), f"retrans: >= 90% of slow calls carry tcp_retransmits ({flagged} of {len(ev)})")
+            chk(rtx <= rt + 2, f"retrans: why's count {rtx} <= RetransSegs delta {rt:.0f} + 2")
+            chk(rtx >= 0.5 * rt, f"retrans: why's count {rtx} >= 0.5 x RetransSegs delta {rt:.0f}")
+    if cause == "fault":
+        rows = [(e.get("parts", {}).get("major_fault", 0), r["read_ns"] / 1e3, r["majflt"]) for e, r in matched]
+        mfw, rd = sum(x[0] for x in rows), sum(x[1] for x in rows)
+        info(f"major_fault: why {mfw / 1e3:.1f} ms; the handler's own page-read time in those calls {rd / 1e3:.1f} ms, "
+             f"their majflt {sum(x[2] for x in rows)}")
+        chk(mfw <= 1.05 * rd + 1000, f"major_fault {mfw / 1e3:.1f} ms <= 1.05 x the page reads' own time {rd / 1e3:.1f} ms + 1 ms")
+        chk(mfw >= 0.6 * rd, f"major_fault {mfw / 1e3:.1f} ms >= 0.6 x the page reads' own time {rd / 1e3:.1f} ms")
+        nf = [x for x in rows if x[0] > 0 and x[2] == 0]
+        chk(not nf, f"major_fault only in calls whose reads took major faults ({len(nf)} other)")
+    if cause == "gc":
+        stw_w, as_w = tot(["gc_stw"]), tot(["gc_assist"])
+        info(f"gc: why gc_stw {stw_w / 1e3:.1f} ms, gc_assist {as_w / 1e3:.1f} ms; gctrace STW {ms(stw):.1f} ms, mark {ms(mark):.0f} ms, assist cpu {ms(assist):.0f} ms")
+        # calls do not overlap (one worker): their stop-the-world time is at
+        # most the pauses' clock time; their assists happen during mark phases.
+        chk(stw_w <= 1.1 * stw / 1e3 + 1000, f"gc_stw {stw_w / 1e3:.1f} ms <= 1.1 x gctrace STW clock {ms(stw):.1f} ms + 1 ms")
+        chk(as_w <= 1.1 * mark / 1e3 + 1000, f"gc_assist {as_w / 1e3:.1f} ms <= 1.1 x gctrace mark clock {ms(mark):.0f} ms + 1 ms")
+        outside = []
+        for e in ev:
+            s, en = e["start_ns"], e["start_ns"] + e["wall_us"] * 1e3
+            g = sum(overlap(s, en, c[0] - 2e6, c[0] + c[1] + c[2] + c[3] + 2e6) for c in cyc) / 1e3
+            if e.get("parts", {}).get("gc_assist", 0) + e.get("parts", {}).get("gc_stw", 0) > g + 1000:
+                outside.append(e)
+        chk(not outside, f"gc: no call's gc parts exceed its overlap with gctrace's cycles (+-2 ms, +1 ms): {len(outside)} do")
+    return finish()
+
+
+def finish():
+    return 0 if ok_all else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
