@@ -27,7 +27,7 @@ SLOW=30
 wl_build
 wl_cgroup 20000 100000
 log "cgroup $WL_CG: quota 20000 us per 100000 us"
-wl_start SVC "$TMP/svc.out" "$TMP/svc.err" env GOMAXPROCS=2 "$TMP/whysvc" -burn 2
+wl_start SVC "$TMP/svc.out" "$TMP/svc.err" env GOMAXPROCS=2 "$TMP/whysvc" -burn "${WHY_QUOTA_BURN:-4}" -alloc 16
 echo "$SVC_PID" >"$WL_CG/cgroup.procs" || die "cannot move $SVC_PID into $WL_CG"
 
 wl_truth0() { wl_cg_throttled thr0; }

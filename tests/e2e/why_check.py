@@ -147,6 +147,14 @@ def main():
             info("service's steps in its slow requests: " +
                  ", ".join(f"{k[:-3]} {ms(v):.0f} ms ({v / sw:.0%})" for k, v in parts.items()) +
                  f"; majflt {sum(r['majflt'] for r in slow_recs)} (all requests {sum(r['majflt'] for r in recs)})")
+            med = sorted(r["end_ns"] - r["start_ns"] for r in recs)[len(recs) // 2]
+            info(f"the slow requests' time beyond the median request's {ms(med):.1f} ms: {ms(sw - med * len(slow_recs)):.0f} ms")
+            dom = {}
+            for r in slow_recs:
+                k = max(("burn_ns", "lock_ns", "read_ns", "down_ns", "alloc_ns"), key=lambda k: r[k])[:-3]
+                dom[k] = dom.get(k, 0) + 1
+            info("the step taking most of each slow request: " +
+                 ", ".join(f"{k} {n}" for k, n in sorted(dom.items(), key=lambda x: -x[1])))
     else:
         parts = {}
 
