@@ -300,6 +300,23 @@ int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
 }
 
 /* Functions where a goroutine's own stack begins: stop unwinding there. */
+int gsample_read_at(struct gsample *s, const uint64_t *gptrs, size_t n, struct gsample_g *out,
+		    bool *ok)
+{
+	size_t need = n * s->gsize + 64;
+
+	if (!gs_grow((void **)&s->gbuf, &s->gbuf_cap, need, 1))
+		return -1;
+	procmem_readmany(&s->pm, gptrs, n, s->gsize, s->gbuf, ok);
+	for (size_t i = 0; i < n; i++) {
+		if (ok[i])
+			gs_parse(s, gptrs[i], s->gbuf + i * s->gsize, &out[i]);
+		else
+			s->unreadable++;
+	}
+	return 0;
+}
+
 static bool gs_is_root(const char *name)
 {
 	return strcmp(name, "runtime.goexit") == 0 || strcmp(name, "runtime.mstart") == 0 ||

@@ -1,0 +1,1257 @@
+/*
+ * why: the anatomy of slow calls: watched goroutines sampled from user
+ * space, their threads' time off CPU from the kernel, stop-the-world
+ * windows from collect/gc, put together when a call ends slow. See why.h.
+ */
+#include "why.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../bpf/funclat.h"
+#include "../bpf/why.h"
+#include "../core/session.h"
+#include "../core/target.h"
+#include "../proc/cgroup.h"
+#include "../proc/names.h"
+#include "../proc/proc.h"
+#include "../report/stack.h"
+#include "bpfload.h"
+#include "gc.h"
+#include "gsample.h"
+#include "why.skel.h"
+
+#define WHY_MAX_SAMPLES 400000 /* per goroutine: ~7 minutes at 1 kHz */
+#define WHY_MAX_KINTS 100000
+#define WHY_MAX_STWS 20000
+#define WHY_MAX_RETRANS 20000
+#define WHY_FORGET_NS 500000000ull /* history kept after a goroutine's call ended */
+#define WHY_SOCK_SCAN_NS 50000000ull
+#define WHY_MAX_SOCKS 4096
+
+struct why_sample {
+	uint64_t ts;
+	uint8_t status, reason;
+	int16_t seq;
+	uint32_t ep; /* 1 + index of its wait in eps, 0 none */
+};
+
+struct why_ep {
+	char cause[WHY_CAUSE_LEN];
+	uint64_t pcs[WHY_WAIT_PCS];
+	size_t npcs;
+};
+
+struct why_kint {
+	pid_t tid;
+	uint32_t kind, wake_throttled;
+	int64_t nr;
+	uint64_t start, wake, end;
+};
+
+struct why_g {
+	pid_t pid;
+	uint64_t g, goid, watch_ts, last_seen;
+	bool watched;
+	struct why_sample *s;
+	size_t ns, caps;
+	struct why_kint *k;
+	size_t nk, capk;
+	struct why_ep *e;
+	size_t ne, cape;
+};
+
+struct why_tgt {
+	struct target *t;
+	pid_t pid;
+	struct gsample gs;
+	bool gs_ok;
+	uint64_t majflt0;
+	bool majflt_known;
+	uint64_t socks[WHY_MAX_SOCKS];
+	size_t nsocks;
+	uint64_t sock_scan_ns;
+	int procs; /* GOMAXPROCS from the GC cycles, 0 unknown */
+	uint64_t gc_cycles;
+};
+
+struct why_retrans {
+	uint64_t ts;
+	pid_t pid; /* 0: not a target's socket */
+};
+
+struct why_agg {
+	char cause[WHY_CAUSE_LEN];
+	uint64_t ns, calls_top;
+	uint64_t pcs[WHY_WAIT_PCS]; /* the longest single wait of this cause */
+	size_t npcs;
+	uint64_t pcs_ns;
+	pid_t pid;
+};
+
+struct why {
+	struct why_config c;
+	struct funclat *fl;
+	struct gc_collector *gc;
+	struct why_bpf *skel;
+	struct ring_buffer *rb;
+	why_call_fn fn;
+	void *arg;
+	struct why_tgt **tgts;
+	size_t ntgts;
+	struct why_g *gs;
+	size_t ngs, capgs;
+	struct why_stw *stws;
+	size_t nstws;
+	struct why_retrans *rt;
+	size_t nrt;
+	struct why_agg *agg;
+	size_t nagg, capagg;
+	uint64_t slow_calls, total_ns;
+	uint64_t ticks, ticks_late, last_tick;
+	uint64_t stw_count, stw_ns;
+	/* scratch */
+	struct fl_gkey *keys;
+	struct fl_watch *vals;
+	uint64_t *gptrs;
+	struct gsample_g *gout;
+	bool *ok;
+	size_t scap;
+};
+
+static bool why_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return true;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+static uint64_t why_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct why_tgt *why_tgt_of(struct why *w, pid_t pid)
+{
+	for (size_t i = 0; i < w->ntgts; i++)
+		if (w->tgts[i]->pid == pid)
+			return w->tgts[i];
+	return NULL;
+}
+
+static struct why_g *why_g_find(struct why *w, pid_t pid, uint64_t g)
+{
+	for (size_t i = 0; i < w->ngs; i++)
+		if (w->gs[i].g == g && w->gs[i].pid == pid)
+			return &w->gs[i];
+	return NULL;
+}
+
+static void why_g_reset(struct why_g *x)
+{
+	x->ns = x->nk = x->ne = 0;
+}
+
+static struct why_g *why_g_get(struct why *w, pid_t pid, uint64_t g)
+{
+	struct why_g *x = why_g_find(w, pid, g);
+
+	if (x)
+		return x;
+	if (!why_grow((void **)&w->gs, &w->capgs, w->ngs + 1, sizeof(*w->gs)))
+		return NULL;
+	x = &w->gs[w->ngs++];
+	memset(x, 0, sizeof(*x));
+	x->pid = pid;
+	x->g = g;
+	x->last_seen = why_now();
+	return x;
+}
+
+static void why_g_free(struct why_g *x)
+{
+	free(x->s);
+	free(x->k);
+	free(x->e);
+}
+
+/* --- causes ------------------------------------------------------------------------ */
+
+static bool why_has(const char *s, const char *sub)
+{
+	return s && strstr(s, sub) != NULL;
+}
+
+const char *why_wait_cause(const char *reason, const char *stack_hint, char *buf, size_t len)
+{
+	if (!reason || !*reason)
+		return "wait";
+	if (why_has(reason, "Mutex") || why_has(reason, "RWMutex"))
+		return "lock";
+	if (why_has(reason, "WaitGroup"))
+		return "waitgroup";
+	if (why_has(reason, "semacquire") || why_has(reason, "sync.Semacquire")) {
+		if (why_has(stack_hint, "sync.(*Mutex)") || why_has(stack_hint, "sync.(*RWMutex)"))
+			return "lock";
+		if (why_has(stack_hint, "sync.(*WaitGroup)"))
+			return "waitgroup";
+		return "semacquire";
+	}
+	if (!strncmp(reason, "chan ", 5))
+		return "chan";
+	if (!strncmp(reason, "select", 6))
+		return "select";
+	if (!strcmp(reason, "IO wait"))
+		return "io_wait";
+	if (!strcmp(reason, "sleep"))
+		return "sleep";
+	if (why_has(reason, "Cond.Wait"))
+		return "cond";
+	if (!strncmp(reason, "GC assist", 9))
+		return "gc_assist";
+	snprintf(buf, len, "wait:%s", reason);
+	for (char *p = buf; *p; p++)
+		if (*p == ' ')
+			*p = '_';
+	return buf;
+}
+
+static const char *why_kind_cause(uint32_t kind, int64_t nr, char *buf, size_t len)
+{
+	char nb[32];
+
+	switch (kind) {
+	case WHY_K_RUNQ:
+		return "runq";
+	case WHY_K_THROTTLED:
+		return "cfs_throttled";
+	case WHY_K_SYSCALL:
+		if (nr < 0)
+			return "syscall";
+		snprintf(buf, len, "syscall:%s", names_syscall((uint32_t)nr, nb, sizeof(nb)));
+		return buf;
+	case WHY_K_FAULT:
+		return "major_fault";
+	default:
+		return "kernel_sleep";
+	}
+}
+
+/* --- events ------------------------------------------------------------------------ */
+
+static void why_scan_socks(struct why_tgt *tg, uint64_t now)
+{
+	char path[64], link[64];
+	struct dirent *d;
+	DIR *dir;
+
+	if (now - tg->sock_scan_ns < WHY_SOCK_SCAN_NS)
+		return;
+	tg->sock_scan_ns = now;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)tg->pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	tg->nsocks = 0;
+	while ((d = readdir(dir)) && tg->nsocks < WHY_MAX_SOCKS) {
+		char fdp[400];
+		ssize_t n;
+		unsigned long long ino;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(fdp, sizeof(fdp), "%s/%s", path, d->d_name);
+		n = readlink(fdp, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (sscanf(link, "socket:[%llu]", &ino) == 1)
+			tg->socks[tg->nsocks++] = ino;
+	}
+	closedir(dir);
+}
+
+static pid_t why_sock_owner(struct why *w, uint64_t ino)
+{
+	uint64_t now = why_now();
+
+	for (size_t i = 0; i < w->ntgts; i++) {
+		struct why_tgt *tg = w->tgts[i];
+
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t j = 0; j < tg->nsocks; j++)
+				if (tg->socks[j] == ino)
+					return tg->pid;
+			if (pass == 0)
+				why_scan_socks(tg, now);
+		}
+	}
+	return 0;
+}
+
+static int why_on_kevent(void *ctx, void *data, size_t len)
+{
+	struct why *w = ctx;
+	const struct why_event *e = data;
+	struct why_g *x;
+	struct why_kint *k;
+
+	if (len < sizeof(*e))
+		return 0;
+	if (e->ev == WHY_EV_RETRANS) {
+		if (w->nrt == WHY_MAX_RETRANS) {
+			memmove(w->rt, w->rt + WHY_MAX_RETRANS / 2,
+				(WHY_MAX_RETRANS / 2) * sizeof(*w->rt));
+			w->nrt = WHY_MAX_RETRANS / 2;
+		}
+		w->rt[w->nrt].ts = e->end;
+		w->rt[w->nrt].pid = why_sock_owner(w, e->ino);
+		w->nrt++;
+		return 0;
+	}
+	x = why_g_get(w, (pid_t)e->tgid, e->g);
+	if (!x || x->nk >= WHY_MAX_KINTS ||
+	    !why_grow((void **)&x->k, &x->capk, x->nk + 1, sizeof(*x->k)))
+		return 0;
+	k = &x->k[x->nk++];
+	k->tid = (pid_t)e->tid;
+	k->kind = e->kind;
+	k->wake_throttled = e->wake_throttled;
+	k->nr = e->nr;
+	k->start = e->start;
+	k->wake = e->wake;
+	k->end = e->end;
+	return 0;
+}
+
+static void why_on_stw(const struct gc_stw *s, void *arg)
+{
+	struct why *w = arg;
+	struct why_stw *x;
+
+	if (w->nstws == WHY_MAX_STWS) {
+		memmove(w->stws, w->stws + WHY_MAX_STWS / 2, (WHY_MAX_STWS / 2) * sizeof(*w->stws));
+		w->nstws = WHY_MAX_STWS / 2;
+	}
+	x = &w->stws[w->nstws++];
+	x->pid = s->pid;
+	x->start = s->start_ns;
+	x->end = s->start_ns + s->stopping_ns + s->stopped_ns;
+	snprintf(x->reason, sizeof(x->reason), "%s",
+		 s->reason[0] ? s->reason
+			      : s->kind == GC_STW_SWEEP_TERM ? "GC sweep termination"
+			      : s->kind == GC_STW_MARK_TERM  ? "GC mark termination"
+							     : "stop the world");
+	w->stw_count++;
+	w->stw_ns += x->end - x->start;
+}
+
+static void why_on_cycle(const struct gc_cycle *c, void *arg)
+{
+	struct why *w = arg;
+	struct why_tgt *tg = why_tgt_of(w, c->pid);
+
+	if (!tg)
+		return;
+	tg->gc_cycles++;
+	if (c->procs > 0)
+		tg->procs = c->procs;
+}
+
+/* --- the anatomy of one call --------------------------------------------------------- */
+
+struct why_lbl {
+	char cause[WHY_CAUSE_LEN];
+	uint32_t ep; /* the wait's episode (1-based), 0 none */
+};
+
+/* The runtime's name of wait reason R (not NUL-terminated in the binary) into BUF. */
+static void why_reason(const struct why_tgt *tg, uint8_t r, char *buf, size_t len)
+{
+	size_t n = 0;
+	const char *s = tg && tg->gs_ok ? gsample_reason(&tg->gs, r, &n) : "";
+
+	if (!s)
+		n = 0;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s ? s : "", n);
+	buf[n] = 0;
+}
+
+/* The sampled goroutine state S as a cause. */
+static void why_sample_cause(const struct why *w, const struct why_tgt *tg, const struct why_g *x,
+			     const struct why_sample *s, struct why_lbl *l)
+{
+	const char *c;
+	char buf[WHY_CAUSE_LEN];
+
+	(void)w;
+	l->ep = 0;
+	switch (s->status) {
+	case GS_RUNNING:
+	case GS_COPYSTACK:
+		c = "on_cpu";
+		break;
+	case GS_RUNNABLE:
+	case GS_PREEMPTED:
+		c = "runnable";
+		break;
+	case GS_SYSCALL:
+		c = "syscall";
+		break;
+	case GS_WAITING:
+		if (s->ep && s->ep <= x->ne) {
+			c = x->e[s->ep - 1].cause;
+			l->ep = s->ep;
+		} else {
+			char r[64];
+
+			why_reason(tg, s->reason, r, sizeof(r));
+			c = why_wait_cause(r, NULL, buf, sizeof(buf));
+		}
+		break;
+	default:
+		c = "unexplained";
+	}
+	snprintf(l->cause, sizeof(l->cause), "%s", c);
+}
+
+static bool why_same_state(const struct why_sample *a, const struct why_sample *b)
+{
+	return a->status == b->status && a->reason == b->reason && a->seq == b->seq && a->seq >= 0;
+}
+
+static int why_u64cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t why_part_of(struct why_call *c, const char *cause)
+{
+	for (size_t i = 0; i < c->nparts; i++)
+		if (!strcmp(c->parts[i].cause, cause))
+			return i;
+	if (c->nparts == WHY_MAX_PARTS)
+		return WHY_MAX_PARTS - 1; /* the last slot takes the rest */
+	snprintf(c->parts[c->nparts].cause, WHY_CAUSE_LEN, "%s", cause);
+	c->parts[c->nparts].ns = 0;
+	return c->nparts++;
+}
+
+/* Where sample I's reach ends on the right (and J=I+1's begins). */
+static void why_split(const struct why_sample *a, const struct why_sample *b, uint64_t reach,
+		      uint64_t *a_end, uint64_t *b_start)
+{
+	uint64_t gap = b->ts - a->ts, mid = a->ts + gap / 2;
+
+	if (why_same_state(a, b) || gap <= 2 * reach) {
+		*a_end = *b_start = why_same_state(a, b) ? b->ts : mid;
+		return;
+	}
+	*a_end = a->ts + reach;
+	*b_start = b->ts - reach;
+}
+
+struct why_build {
+	struct why_call *c;
+	struct why_seg *segs;
+	size_t nsegs, capsegs;
+	struct why_koff *koffs;
+	size_t nkoffs, capkoffs;
+	uint64_t longest_wait_ns;
+	uint32_t longest_ep;
+	uint64_t cur_ep_ns;
+	uint32_t cur_ep;
+};
+
+static void why_add_seg(struct why_build *b, uint64_t s, uint64_t e, const char *cause,
+			uint32_t ep)
+{
+	size_t p = why_part_of(b->c, cause);
+
+	if (e <= s)
+		return;
+	b->c->parts[p].ns += e - s;
+	if (ep) {
+		b->cur_ep_ns = b->cur_ep == ep ? b->cur_ep_ns + (e - s) : e - s;
+		b->cur_ep = ep;
+		if (b->cur_ep_ns > b->longest_wait_ns) {
+			b->longest_wait_ns = b->cur_ep_ns;
+			b->longest_ep = ep;
+		}
+	}
+	if (b->nsegs && b->segs[b->nsegs - 1].part == p && b->segs[b->nsegs - 1].end == s) {
+		b->segs[b->nsegs - 1].end = e;
+		return;
+	}
+	if (!why_grow((void **)&b->segs, &b->capsegs, b->nsegs + 1, sizeof(*b->segs)))
+		return;
+	b->segs[b->nsegs++] = (struct why_seg){ s, e, (uint16_t)p };
+}
+
+static int why_part_cmp(const void *a, const void *b)
+{
+	const struct why_part *x = a, *y = b;
+
+	return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : strcmp(x->cause, y->cause);
+}
+
+/*
+ * Cut [S, E) of goroutine X into parts: elementary segments between every
+ * boundary (samples' reaches, kernel intervals, STW windows), each labelled
+ * by the kernel if its thread was off CPU, else by the world being stopped
+ * (when the goroutine was running or runnable), else by its sample.
+ */
+static void why_anatomy(struct why *w, struct why_tgt *tg, struct why_g *x, uint64_t S,
+			uint64_t E, struct why_build *b)
+{
+	uint64_t reach = (uint64_t)(w->c.tick_ms * 2e6), *pts = NULL;
+	size_t npts = 0, cap = 0, i0 = 0, i1 = 0, k;
+	/* per sample: its reach [lo, hi) */
+	uint64_t *lo = NULL, *hi = NULL;
+	char kb[WHY_CAUSE_LEN], sysname[WHY_CAUSE_LEN] = "";
+
+	if (reach < 4000000)
+		reach = 4000000;
+	if (x) {
+		while (i0 < x->ns && x->s[i0].ts < S)
+			i0++;
+		if (i0 > 0)
+			i0--; /* the sample before the call */
+		i1 = i0;
+		while (i1 < x->ns && x->s[i1].ts <= E)
+			i1++;
+		if (i1 < x->ns)
+			i1++; /* and the one after */
+	}
+	size_t nsm = i1 - i0;
+
+	lo = calloc(nsm + 1, sizeof(*lo));
+	hi = calloc(nsm + 1, sizeof(*hi));
+	if (!lo || !hi)
+		goto out;
+	for (size_t j = 0; j < nsm; j++) {
+		const struct why_sample *a = &x->s[i0 + j];
+
+		lo[j] = j == 0 ? (a->ts > reach ? a->ts - reach : 0) : lo[j];
+		if (j + 1 < nsm)
+			why_split(a, &x->s[i0 + j + 1], reach, &hi[j], &lo[j + 1]);
+		else
+			hi[j] = a->ts + reach;
+	}
+	/* Boundaries. */
+#define WHY_PT(v)                                                                  \
+	do {                                                                       \
+		uint64_t _v = (v);                                                 \
+		if (_v > S && _v < E && why_grow((void **)&pts, &cap, npts + 1, 8)) \
+			pts[npts++] = _v;                                          \
+	} while (0)
+	if (!why_grow((void **)&pts, &cap, 1, 8))
+		goto out;
+	pts[npts++] = S;
+	for (size_t j = 0; j < nsm; j++) {
+		WHY_PT(lo[j]);
+		WHY_PT(hi[j]);
+	}
+	for (k = 0; x && k < x->nk; k++) {
+		WHY_PT(x->k[k].start);
+		WHY_PT(x->k[k].wake);
+		WHY_PT(x->k[k].end);
+	}
+	for (k = 0; k < w->nstws; k++) {
+		if (w->stws[k].pid != x->pid)
+			continue;
+		WHY_PT(w->stws[k].start);
+		WHY_PT(w->stws[k].end);
+	}
+#undef WHY_PT
+	if (!why_grow((void **)&pts, &cap, npts + 1, 8))
+		goto out;
+	pts[npts++] = E;
+	qsort(pts, npts, sizeof(*pts), why_u64cmp);
+	/* Label each segment. */
+	size_t sj = 0;
+
+	for (size_t p = 0; p + 1 < npts; p++) {
+		uint64_t a = pts[p], z = pts[p + 1], mid = a + (z - a) / 2;
+		struct why_lbl l = { "unexplained", 0 };
+		bool done = false;
+
+		if (z <= a)
+			continue;
+		for (k = 0; x && k < x->nk && !done; k++) {
+			const struct why_kint *ki = &x->k[k];
+
+			if (mid < ki->start || mid >= ki->end)
+				continue;
+			if (ki->wake && mid >= ki->wake)
+				snprintf(l.cause, sizeof(l.cause), "%s",
+					 ki->wake_throttled ? "cfs_throttled" : "runq");
+			else
+				snprintf(l.cause, sizeof(l.cause), "%s",
+					 why_kind_cause(ki->kind, ki->nr, kb, sizeof(kb)));
+			if (ki->kind == WHY_K_SYSCALL && ki->nr >= 0)
+				snprintf(sysname, sizeof(sysname), "%s",
+					 why_kind_cause(ki->kind, ki->nr, kb, sizeof(kb)));
+			done = true;
+		}
+		if (!done && nsm) {
+			while (sj + 1 < nsm && mid >= hi[sj])
+				sj++;
+			if (mid >= lo[sj] && mid < hi[sj])
+				why_sample_cause(w, tg, x, &x->s[i0 + sj], &l);
+			if (!strcmp(l.cause, "on_cpu") || !strcmp(l.cause, "runnable")) {
+				for (k = 0; k < w->nstws; k++)
+					if (w->stws[k].pid == x->pid && mid >= w->stws[k].start &&
+					    mid < w->stws[k].end) {
+						snprintf(l.cause, sizeof(l.cause), "gc_stw");
+						l.ep = 0;
+						break;
+					}
+			}
+		}
+		if (!strcmp(l.cause, "syscall") && sysname[0])
+			snprintf(l.cause, sizeof(l.cause), "%s", sysname);
+		why_add_seg(b, a, z, l.cause, l.ep);
+	}
+	/* The threads' time off CPU, for the timeline. */
+	for (k = 0; x && k < x->nk; k++) {
+		const struct why_kint *ki = &x->k[k];
+
+		if (ki->end <= S || ki->start >= E)
+			continue;
+		if (!why_grow((void **)&b->koffs, &b->capkoffs, b->nkoffs + 1, sizeof(*b->koffs)))
+			break;
+		b->koffs[b->nkoffs] = (struct why_koff){ ki->tid, ki->start, ki->wake, ki->end, "" };
+		snprintf(b->koffs[b->nkoffs].cause, WHY_CAUSE_LEN, "%s",
+			 why_kind_cause(ki->kind, ki->nr, kb, sizeof(kb)));
+		b->nkoffs++;
+	}
+	b->c->samples = nsm;
+out:
+	free(pts);
+	free(lo);
+	free(hi);
+}
+
+static struct why_agg *why_agg_of(struct why *w, const char *cause)
+{
+	for (size_t i = 0; i < w->nagg; i++)
+		if (!strcmp(w->agg[i].cause, cause))
+			return &w->agg[i];
+	if (!why_grow((void **)&w->agg, &w->capagg, w->nagg + 1, sizeof(*w->agg)))
+		return NULL;
+	memset(&w->agg[w->nagg], 0, sizeof(*w->agg));
+	snprintf(w->agg[w->nagg].cause, WHY_CAUSE_LEN, "%s", cause);
+	return &w->agg[w->nagg++];
+}
+
+static void why_on_slow(const struct funclat_event *e, void *arg)
+{
+	struct why *w = arg;
+	struct why_tgt *tg = why_tgt_of(w, e->pid);
+	struct why_g *x = why_g_find(w, e->pid, e->g);
+	struct why_call c;
+	struct why_build b;
+	uint64_t S = e->start_ns, E = e->start_ns + e->dur_ns;
+
+	memset(&c, 0, sizeof(c));
+	memset(&b, 0, sizeof(b));
+	b.c = &c;
+	c.pid = e->pid;
+	c.target = e->target;
+	c.func = e->func;
+	memcpy(c.method, e->method, sizeof(c.method));
+	memcpy(c.path, e->path, sizeof(c.path));
+	c.goid = e->goid;
+	c.start_ns = S;
+	c.wall_ns = e->dur_ns;
+	c.gb = e->gb;
+	c.bias = e->bias;
+	c.pcs = e->pcs;
+	c.npcs = e->npcs;
+	if (x && x->goid && e->goid && x->goid != e->goid)
+		x = NULL; /* another goroutine's history on this g */
+	why_anatomy(w, tg, x, S, E, &b);
+	/* The longest wait's stack, before the parts are sorted. */
+	if (b.longest_ep && x && b.longest_ep <= x->ne) {
+		const struct why_ep *ep = &x->e[b.longest_ep - 1];
+
+		snprintf(c.wait_cause, sizeof(c.wait_cause), "%s", ep->cause);
+		memcpy(c.wait_pcs, ep->pcs, ep->npcs * sizeof(uint64_t));
+		c.nwait_pcs = ep->npcs;
+	}
+	for (size_t i = 0; i < w->nrt; i++)
+		if (w->rt[i].pid == e->pid && w->rt[i].ts >= S && w->rt[i].ts <= E)
+			c.retrans++;
+	/* Segments point at parts by index: keep the order for them, sort a copy. */
+	struct why_part unsorted[WHY_MAX_PARTS];
+	size_t np = c.nparts;
+
+	memcpy(unsorted, c.parts, sizeof(unsorted));
+	qsort(c.parts, c.nparts, sizeof(c.parts[0]), why_part_cmp);
+	for (size_t i = 0; i < b.nsegs; i++)
+		for (size_t j = 0; j < np; j++)
+			if (!strcmp(c.parts[j].cause, unsorted[b.segs[i].part].cause)) {
+				b.segs[i].part = (uint16_t)j;
+				break;
+			}
+	c.segs = b.segs;
+	c.nsegs = b.nsegs;
+	c.koffs = b.koffs;
+	c.nkoffs = b.nkoffs;
+	/* The window's totals. */
+	w->slow_calls++;
+	w->total_ns += c.wall_ns;
+	for (size_t i = 0; i < c.nparts; i++) {
+		struct why_agg *a = why_agg_of(w, c.parts[i].cause);
+
+		if (!a)
+			continue;
+		a->ns += c.parts[i].ns;
+		if (i == 0)
+			a->calls_top++;
+		if (c.nwait_pcs && !strcmp(c.wait_cause, a->cause) && b.longest_wait_ns > a->pcs_ns) {
+			a->pcs_ns = b.longest_wait_ns;
+			memcpy(a->pcs, c.wait_pcs, sizeof(a->pcs));
+			a->npcs = c.nwait_pcs;
+			a->pid = c.pid;
+		}
+	}
+	if (w->fn)
+		w->fn(&c, w->arg);
+	free(b.segs);
+	free(b.koffs);
+}
+
+/* --- sampling --------------------------------------------------------------------- */
+
+static bool why_scratch(struct why *w, size_t need)
+{
+	size_t cap = w->scap;
+
+	if (need <= cap && w->vals)
+		return true;
+	cap = need < 64 ? 64 : need * 2;
+	free(w->keys);
+	free(w->vals);
+	free(w->gptrs);
+	free(w->gout);
+	free(w->ok);
+	w->keys = calloc(cap, sizeof(*w->keys));
+	w->vals = calloc(cap, sizeof(*w->vals));
+	w->gptrs = calloc(cap, sizeof(*w->gptrs));
+	w->gout = calloc(cap, sizeof(*w->gout));
+	w->ok = calloc(cap, sizeof(*w->ok));
+	w->scap = w->keys && w->vals && w->gptrs && w->gout && w->ok ? cap : 0;
+	return w->scap != 0;
+}
+
+static void why_new_wait(struct why_tgt *tg, struct why_g *x, struct why_sample *s,
+			 const struct gsample_g *g)
+{
+	const struct why_sample *p = x->ns ? &x->s[x->ns - 1] : NULL;
+	struct why_ep *ep;
+	char buf[WHY_CAUSE_LEN], hint[512] = "", r[64];
+	int d;
+
+	if (p && p->ep && p->status == GS_WAITING && why_same_state(p, s)) {
+		s->ep = p->ep; /* the same wait */
+		return;
+	}
+	if (!why_grow((void **)&x->e, &x->cape, x->ne + 1, sizeof(*x->e)))
+		return;
+	ep = &x->e[x->ne];
+	d = gsample_unwind(&tg->gs, g, ep->pcs, WHY_WAIT_PCS);
+	ep->npcs = d > 0 ? (size_t)d : 0;
+	why_reason(tg, s->reason, r, sizeof(r));
+	if (!strncmp(r, "semacquire", 10) && ep->npcs) {
+		struct stack_frame fr[WHY_WAIT_PCS];
+		size_t nf = stack_symbolize(tg->gs.gb, tg->gs.bias, ep->pcs, ep->npcs, 0, fr,
+					    WHY_WAIT_PCS);
+		size_t used = 0;
+
+		for (size_t i = 0; i < nf && used + 80 < sizeof(hint); i++)
+			used += (size_t)snprintf(hint + used, sizeof(hint) - used, "%s;",
+						 fr[i].func ? fr[i].func : "");
+	}
+	snprintf(ep->cause, sizeof(ep->cause), "%s", why_wait_cause(r, hint, buf, sizeof(buf)));
+	x->ne++;
+	s->ep = (uint32_t)x->ne;
+}
+
+void why_tick(struct why *w)
+{
+	uint64_t now = why_now(), t0, t1;
+	size_t n, i;
+
+	w->ticks++;
+	if (w->last_tick && now - w->last_tick > (uint64_t)(w->c.tick_ms * 2e6))
+		w->ticks_late++;
+	w->last_tick = now;
+	why_poll(w);
+	if (!why_scratch(w, w->scap ? w->scap : 64))
+		return;
+	/* The watched set (keys; goid and ts parked in gptrs/gout until the read). */
+	n = 0;
+	{
+		int fd = funclat_watched_fd(w->fl);
+		struct fl_gkey k, next;
+		struct fl_watch v;
+		bool first = true;
+
+		while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
+			first = false;
+			k = next;
+			if (bpf_map_lookup_elem(fd, &next, &v) != 0)
+				continue;
+			if (n == w->scap && !why_scratch(w, n + 1))
+				break;
+			w->keys[n] = next;
+			w->vals[n] = v;
+			n++;
+		}
+	}
+	for (i = 0; i < w->ngs; i++)
+		w->gs[i].watched = false;
+	for (size_t ti = 0; ti < w->ntgts; ti++) {
+		struct why_tgt *tg = w->tgts[ti];
+		size_t m = 0;
+
+		if (!tg->gs_ok)
+			continue;
+		for (i = 0; i < n; i++)
+			if ((pid_t)w->keys[i].tgid == tg->pid)
+				w->gptrs[m++] = w->keys[i].g;
+		if (!m)
+			continue;
+		t0 = why_now();
+		if (gsample_read_at(&tg->gs, w->gptrs, m, w->gout, w->ok) != 0)
+			continue;
+		t1 = why_now();
+		for (size_t j = 0; j < m; j++) {
+			const struct gsample_g *g = &w->gout[j];
+			const struct fl_watch *v = NULL;
+			struct why_g *x;
+			struct why_sample s;
+
+			for (i = 0; i < n; i++)
+				if ((pid_t)w->keys[i].tgid == tg->pid && w->keys[i].g == w->gptrs[j])
+					v = &w->vals[i];
+			if (!w->ok[j] || !v)
+				continue;
+			x = why_g_get(w, tg->pid, w->gptrs[j]);
+			if (!x)
+				continue;
+			if (x->goid != v->goid) {
+				why_g_reset(x);
+				x->goid = v->goid;
+			}
+			if (x->watch_ts != v->ts) {
+				/* A new outermost call: keep one sample before it. */
+				size_t keep = 0;
+
+				while (keep < x->ns && x->s[keep].ts < v->ts)
+					keep++;
+				if (keep > 1 && x->ns) {
+					memmove(x->s, x->s + keep - 1, (x->ns - keep + 1) * sizeof(*x->s));
+					x->ns -= keep - 1;
+				}
+				x->watch_ts = v->ts;
+			}
+			x->watched = true;
+			x->last_seen = now;
+			if (g->goid != v->goid || x->ns >= WHY_MAX_SAMPLES ||
+			    !why_grow((void **)&x->s, &x->caps, x->ns + 1, sizeof(*x->s)))
+				continue;
+			s.ts = t0 + (t1 - t0) / 2;
+			s.status = (uint8_t)g->status;
+			s.reason = g->waitreason;
+			s.seq = (int16_t)g->seq;
+			s.ep = 0;
+			if (g->status == GS_WAITING)
+				why_new_wait(tg, x, &s, g);
+			x->s[x->ns++] = s;
+		}
+	}
+	/* Forget goroutines whose calls ended a while ago. */
+	for (i = 0; i < w->ngs;) {
+		if (!w->gs[i].watched && now - w->gs[i].last_seen > WHY_FORGET_NS) {
+			why_g_free(&w->gs[i]);
+			w->gs[i] = w->gs[--w->ngs];
+			continue;
+		}
+		i++;
+	}
+}
+
+/* --- setup ------------------------------------------------------------------------- */
+
+struct why *why_open(const struct why_config *c, why_call_fn fn, void *arg, char *err,
+		     size_t errlen)
+{
+	struct why *w = calloc(1, sizeof(*w));
+	struct funclat_config fc = c->fl;
+	struct gc_config gcc = { .verbose = c->verbose };
+	bool btf;
+	int rc;
+
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->c = *c;
+	w->fn = fn;
+	w->arg = arg;
+	w->stws = calloc(WHY_MAX_STWS, sizeof(*w->stws));
+	w->rt = calloc(WHY_MAX_RETRANS, sizeof(*w->rt));
+	if (!w->stws || !w->rt) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	fc.watch = true;
+	w->fl = funclat_open(&fc, c->verbose, err, errlen);
+	if (!w->fl)
+		goto fail;
+	btf = bpfload_has_tp_btf();
+	w->skel = why_bpf__open();
+	if (!w->skel) {
+		snprintf(err, errlen, "cannot open the BPF program: %s", strerror(errno));
+		goto fail;
+	}
+	bpf_program__set_autoload(w->skel->progs.why_sched_switch, btf);
+	bpf_program__set_autoload(w->skel->progs.why_sched_wakeup, btf);
+	bpf_program__set_autoload(w->skel->progs.why_tcp_retransmit, btf);
+	bpf_program__set_autoload(w->skel->progs.why_raw_sched_switch, !btf);
+	bpf_program__set_autoload(w->skel->progs.why_raw_sched_wakeup, !btf);
+	bpf_program__set_autoload(w->skel->progs.why_raw_tcp_retransmit, !btf);
+	if (bpf_map__reuse_fd(w->skel->maps.watched, funclat_watched_fd(w->fl))) {
+		snprintf(err, errlen, "cannot share the watched goroutines' map");
+		goto fail;
+	}
+	rc = why_bpf__load(w->skel);
+	if (rc) {
+		bpfload_load_error(rc, err, errlen);
+		goto fail;
+	}
+	rc = why_bpf__attach(w->skel);
+	if (rc) {
+		snprintf(err, errlen, "cannot attach to the scheduler's tracepoints: %s",
+			 strerror(-rc));
+		goto fail;
+	}
+	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.events), why_on_kevent, w, NULL);
+	if (!w->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	w->gc = gc_open(&gcc, why_on_cycle, why_on_stw, w, err, errlen);
+	if (!w->gc)
+		goto fail;
+	return w;
+fail:
+	why_close(w);
+	return NULL;
+}
+
+int why_add_target(struct why *w, struct target *t, struct funclat_match *m, char *note,
+		   size_t notelen, char *err, size_t errlen)
+{
+	struct why_tgt *tg = calloc(1, sizeof(*tg)), **nt;
+	struct why_target v = { .status_off = t->gb->off.g_atomicstatus };
+	struct gc_target_info gi;
+	char gerr[300];
+	uint64_t mf;
+
+	note[0] = 0;
+	if (!tg) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	tg->t = t;
+	tg->pid = t->pid;
+	if (gsample_open(&tg->gs, t->pid, t->gb, t->bias, err, errlen) != 0) {
+		free(tg);
+		return -1;
+	}
+	tg->gs_ok = true;
+	if (funclat_resolve(w->fl, t, m, err, errlen) != 0 || m->nfuncs == 0)
+		goto fail;
+	if (bpfload_target_add(w->skel->maps.tslots, w->skel->maps.targets, t->pid, &v,
+			       sizeof(v)) != 0) {
+		snprintf(err, errlen, "cannot add pid %d to the scheduler filter", (int)t->pid);
+		goto fail;
+	}
+	if (gc_add_target(w->gc, t, &gi, gerr, sizeof(gerr)) != 0)
+		snprintf(note, notelen, "gc_stw not measured: %s", gerr);
+	else if (gi.note[0])
+		snprintf(note, notelen, "%s", gi.note);
+	if (funclat_attach(w->fl, t, err, errlen) != 0)
+		goto fail;
+	if (proc_majflt(t->pid, &mf)) {
+		tg->majflt0 = mf;
+		tg->majflt_known = true;
+	}
+	nt = realloc(w->tgts, (w->ntgts + 1) * sizeof(*nt));
+	if (!nt) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	w->tgts = nt;
+	w->tgts[w->ntgts++] = tg;
+	return 0;
+fail:
+	bpfload_target_remove(w->skel->maps.tslots, w->skel->maps.targets, t->pid);
+	gsample_close(&tg->gs);
+	free(tg);
+	return -1;
+}
+
+void why_remove_target(struct why *w, struct target *t)
+{
+	for (size_t i = 0; i < w->ntgts; i++) {
+		struct why_tgt *tg = w->tgts[i];
+
+		if (tg->t != t)
+			continue;
+		why_poll(w);
+		funclat_detach(w->fl, t);
+		gc_remove_target(w->gc, t);
+		bpfload_target_remove(w->skel->maps.tslots, w->skel->maps.targets, t->pid);
+		gsample_close(&tg->gs);
+		tg->gs_ok = false;
+		tg->t = NULL; /* its verdict figures stay */
+		return;
+	}
+}
+
+size_t why_fds(const struct why *w, int *fds, size_t max)
+{
+	size_t n = 0;
+
+	if (n < max)
+		fds[n++] = funclat_events_fd(w->fl);
+	if (n < max)
+		fds[n++] = ring_buffer__epoll_fd(w->rb);
+	if (n < max)
+		fds[n++] = gc_fd(w->gc);
+	return n;
+}
+
+int why_poll(struct why *w)
+{
+	/* Kernel intervals and pauses first: a slow call's parts need them. */
+	if (ring_buffer__consume(w->rb) < 0)
+		return -1;
+	gc_poll(w->gc);
+	return funclat_poll(w->fl, why_on_slow, w);
+}
+
+void why_sweep(struct why *w)
+{
+	funclat_sweep(w->fl);
+}
+
+/* --- verdict ------------------------------------------------------------------------ */
+
+static int why_cause_cmp(const void *a, const void *b)
+{
+	const struct why_cause *x = a, *y = b;
+
+	return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : strcmp(x->cause, y->cause);
+}
+
+static void why_frame_hint(const struct why *w, const struct why_agg *a, char *buf, size_t len)
+{
+	struct why_tgt *tg = why_tgt_of((struct why *)w, a->pid);
+	struct stack_frame fr[WHY_WAIT_PCS];
+	size_t nf;
+
+	buf[0] = 0;
+	if (!tg || !a->npcs)
+		return;
+	nf = stack_symbolize(tg->gs.gb ? tg->gs.gb : NULL, tg->gs.bias, a->pcs, a->npcs, 0, fr,
+			     WHY_WAIT_PCS);
+	for (size_t i = 0; i < nf; i++) {
+		const char *f = fr[i].func;
+
+		if (!f || !strncmp(f, "runtime.", 8) || !strncmp(f, "sync.", 5) ||
+		    !strncmp(f, "internal/", 9))
+			continue;
+		snprintf(buf, len, "%s (%s:%d)", f, fr[i].file ? fr[i].file : "?", fr[i].line);
+		return;
+	}
+}
+
+static void why_evidence(const struct why *w, const struct why_agg *a, double seconds,
+			 char *ev, size_t len)
+{
+	const struct why_tgt *tg = w->ntgts ? w->tgts[0] : NULL;
+	char where[300];
+
+	ev[0] = 0;
+	if (!strcmp(a->cause, "cfs_throttled") && tg) {
+		struct cgroup_stat cs;
+
+		if (cgroup_read(tg->pid, &cs) && cs.quota_us > 0 && cs.period_us > 0)
+			snprintf(ev, len,
+				 "CPU quota: cgroup %.200s allows %.2f CPU (%lld/%lld us)%s%.0d%s; "
+				 "%llu periods throttled so far: set GOMAXPROCS to the quota or raise it",
+				 cs.path, (double)cs.quota_us / (double)cs.period_us,
+				 (long long)cs.quota_us, (long long)cs.period_us,
+				 tg->procs ? ", GOMAXPROCS " : "", tg->procs, "",
+				 (unsigned long long)cs.nr_throttled);
+		else
+			snprintf(ev, len, "its threads were held back by a cgroup CPU quota");
+	} else if (!strcmp(a->cause, "gc_stw") || !strcmp(a->cause, "gc_assist")) {
+		uint64_t cycles = 0;
+
+		for (size_t i = 0; i < w->ntgts; i++)
+			cycles += w->tgts[i]->gc_cycles;
+		snprintf(ev, len,
+			 "%llu GC cycles (%.1f/s), %llu stop-the-world pauses totalling %.1f ms: "
+			 "the heap goal is too low for the allocation rate: raise GOGC or set GOMEMLIMIT, "
+			 "allocate less",
+			 (unsigned long long)cycles, seconds > 0 ? (double)cycles / seconds : 0,
+			 (unsigned long long)w->stw_count, (double)w->stw_ns / 1e6);
+	} else if (!strcmp(a->cause, "runq")) {
+		double la[3] = { 0, 0, 0 };
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (getloadavg(la, 3) < 1)
+			la[0] = 0;
+		snprintf(ev, len,
+			 "its threads waited for a CPU: load average %.1f on %ld CPUs: "
+			 "other work competes for these CPUs",
+			 la[0], ncpu);
+	} else if (!strcmp(a->cause, "major_fault") && tg) {
+		uint64_t mf;
+
+		if (tg->majflt_known && proc_majflt(tg->pid, &mf))
+			snprintf(ev, len,
+				 "%llu major page faults by pid %d in the window: memory it touches "
+				 "(mapped files, swapped pages) is read from disk",
+				 (unsigned long long)(mf - tg->majflt0), (int)tg->pid);
+	} else if (!strcmp(a->cause, "io_wait")) {
+		uint64_t rt = 0;
+
+		for (size_t i = 0; i < w->nrt; i++)
+			rt += w->rt[i].pid != 0;
+		why_frame_hint(w, a, where, sizeof(where));
+		snprintf(ev, len, "parked on network IO%s%s; %llu TCP retransmits on its sockets",
+			 where[0] ? " in " : "", where, (unsigned long long)rt);
+	} else if (!strcmp(a->cause, "lock") || !strcmp(a->cause, "chan") ||
+		   !strcmp(a->cause, "select") || !strcmp(a->cause, "cond") ||
+		   !strcmp(a->cause, "waitgroup") || !strcmp(a->cause, "semacquire")) {
+		why_frame_hint(w, a, where, sizeof(where));
+		if (where[0])
+			snprintf(ev, len, "the longest wait was in %s", where);
+	} else if (!strncmp(a->cause, "syscall", 7)) {
+		snprintf(ev, len, "in the kernel, in system calls");
+	} else if (!strcmp(a->cause, "runnable")) {
+		snprintf(ev, len, "ready but waiting for a P: GOMAXPROCS%s%.0d goroutines compete",
+			 tg && tg->procs ? " " : "", tg ? tg->procs : 0);
+	}
+}
+
+int why_verdict(struct why *w, double seconds, struct why_verdict *v)
+{
+	uint64_t unexplained = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->seconds = seconds;
+	v->slow_calls = w->slow_calls;
+	v->total_ns = w->total_ns;
+	v->tick_ms = w->c.tick_ms;
+	v->ticks = w->ticks;
+	v->ticks_late = w->ticks_late;
+	v->stws = w->stws;
+	v->nstws = w->nstws;
+	v->causes = calloc(w->nagg + 1, sizeof(*v->causes));
+	if (!v->causes)
+		return -1;
+	for (size_t i = 0; i < w->nagg; i++) {
+		struct why_cause *c = &v->causes[v->ncauses++];
+
+		snprintf(c->cause, sizeof(c->cause), "%s", w->agg[i].cause);
+		c->ns = w->agg[i].ns;
+		c->calls_top = w->agg[i].calls_top;
+		c->share = w->total_ns ? (double)c->ns / (double)w->total_ns : 0;
+		why_evidence(w, &w->agg[i], seconds, c->evidence, sizeof(c->evidence));
+		if (!strcmp(c->cause, "unexplained"))
+			unexplained += c->ns;
+	}
+	qsort(v->causes, v->ncauses, sizeof(*v->causes), why_cause_cmp);
+	v->explained_share =
+		w->total_ns ? 1.0 - (double)unexplained / (double)w->total_ns : 1.0;
+	{
+		struct funclat_report r;
+
+		if (funclat_read(w->fl, seconds, &r) == 0) {
+			v->drops = r.drops;
+			funclat_report_free(&r);
+		}
+		v->drops += bpfload_percpu_sum(w->skel->maps.drops, WHY_DROP_EVENTS) +
+			    bpfload_percpu_sum(w->skel->maps.drops, WHY_DROP_OFF);
+	}
+	return 0;
+}
+
+void why_verdict_free(struct why_verdict *v)
+{
+	free(v->causes);
+	memset(v, 0, sizeof(*v));
+}
+
+void why_close(struct why *w)
+{
+	if (!w)
+		return;
+	if (w->gc)
+		gc_close(w->gc);
+	ring_buffer__free(w->rb);
+	why_bpf__destroy(w->skel);
+	if (w->fl)
+		funclat_close(w->fl);
+	for (size_t i = 0; i < w->ntgts; i++) {
+		if (w->tgts[i]->gs_ok)
+			gsample_close(&w->tgts[i]->gs);
+		free(w->tgts[i]);
+	}
+	free(w->tgts);
+	for (size_t i = 0; i < w->ngs; i++)
+		why_g_free(&w->gs[i]);
+	free(w->gs);
+	free(w->stws);
+	free(w->rt);
+	free(w->agg);
+	free(w->keys);
+	free(w->vals);
+	free(w->gptrs);
+	free(w->gout);
+	free(w->ok);
+	free(w);
+}
