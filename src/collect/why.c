@@ -26,6 +26,8 @@
 #include "bpfload.h"
 #include "gc.h"
 #include "gsample.h"
+#include "../gobin/goglobals.h"
+#include "../proc/procmem.h"
 #include "why.skel.h"
 
 #define WHY_MAX_SAMPLES 400000 /* per goroutine: ~7 minutes at 1 kHz */
@@ -449,6 +451,13 @@ static int why_u64cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int why_kint_cmp(const void *a, const void *b)
+{
+	const struct why_kint *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 static size_t why_part_of(struct why_call *c, const char *cause)
 {
 	for (size_t i = 0; i < c->nparts; i++)
@@ -534,8 +543,24 @@ static void why_anatomy(struct why *w, struct why_tgt *tg, struct why_g *x, uint
 	uint64_t *lo = NULL, *hi = NULL;
 	char kb[WHY_CAUSE_LEN], sysname[WHY_CAUSE_LEN] = "";
 
+	struct why_kint *ks = NULL;
+	struct why_stw *ss = NULL;
+	size_t nks = 0, nss = 0, kp = 0;
+
 	if (reach < 4000000)
 		reach = 4000000;
+	/* The kernel intervals and pauses inside the call, by start. */
+	ks = calloc((x ? x->nk : 0) + 1, sizeof(*ks));
+	ss = calloc(w->nstws + 1, sizeof(*ss));
+	if (!ks || !ss)
+		goto out;
+	for (k = 0; x && k < x->nk; k++)
+		if (x->k[k].end > S && x->k[k].start < E)
+			ks[nks++] = x->k[k];
+	qsort(ks, nks, sizeof(*ks), why_kint_cmp);
+	for (k = 0; k < w->nstws; k++)
+		if (w->stws[k].pid == (x ? x->pid : 0) && w->stws[k].end > S && w->stws[k].start < E)
+			ss[nss++] = w->stws[k];
 	if (x) {
 		while (i0 < x->ns && x->s[i0].ts < S)
 			i0++;
@@ -576,16 +601,14 @@ static void why_anatomy(struct why *w, struct why_tgt *tg, struct why_g *x, uint
 		WHY_PT(lo[j]);
 		WHY_PT(hi[j]);
 	}
-	for (k = 0; x && k < x->nk; k++) {
-		WHY_PT(x->k[k].start);
-		WHY_PT(x->k[k].wake);
-		WHY_PT(x->k[k].end);
+	for (k = 0; k < nks; k++) {
+		WHY_PT(ks[k].start);
+		WHY_PT(ks[k].wake);
+		WHY_PT(ks[k].end);
 	}
-	for (k = 0; k < w->nstws; k++) {
-		if (w->stws[k].pid != x->pid)
-			continue;
-		WHY_PT(w->stws[k].start);
-		WHY_PT(w->stws[k].end);
+	for (k = 0; k < nss; k++) {
+		WHY_PT(ss[k].start);
+		WHY_PT(ss[k].end);
 	}
 #undef WHY_PT
 	if (!why_grow((void **)&pts, &cap, npts + 1, 8))
@@ -602,11 +625,12 @@ static void why_anatomy(struct why *w, struct why_tgt *tg, struct why_g *x, uint
 
 		if (z <= a)
 			continue;
-		for (k = 0; x && k < x->nk && !done; k++) {
-			const struct why_kint *ki = &x->k[k];
+		/* A goroutine is on one thread at a time: its intervals do not overlap. */
+		while (kp < nks && ks[kp].end <= mid)
+			kp++;
+		if (kp < nks && mid >= ks[kp].start) {
+			const struct why_kint *ki = &ks[kp];
 
-			if (mid < ki->start || mid >= ki->end)
-				continue;
 			if (ki->wake && mid >= ki->wake)
 				snprintf(l.cause, sizeof(l.cause), "%s",
 					 ki->wake_throttled ? "cfs_throttled" : "runq");
@@ -624,9 +648,8 @@ static void why_anatomy(struct why *w, struct why_tgt *tg, struct why_g *x, uint
 			if (mid >= lo[sj] && mid < hi[sj])
 				why_sample_cause(w, tg, x, &x->s[i0 + sj], &l);
 			if (!strcmp(l.cause, "on_cpu") || !strcmp(l.cause, "runnable")) {
-				for (k = 0; k < w->nstws; k++)
-					if (w->stws[k].pid == x->pid && mid >= w->stws[k].start &&
-					    mid < w->stws[k].end) {
+				for (k = 0; k < nss; k++)
+					if (mid >= ss[k].start && mid < ss[k].end) {
 						snprintf(l.cause, sizeof(l.cause), "gc_stw");
 						l.ep = 0;
 						break;
@@ -638,11 +661,9 @@ static void why_anatomy(struct why *w, struct why_tgt *tg, struct why_g *x, uint
 		why_add_seg(b, a, z, l.cause, l.ep);
 	}
 	/* The threads' time off CPU, for the timeline. */
-	for (k = 0; x && k < x->nk; k++) {
-		const struct why_kint *ki = &x->k[k];
+	for (k = 0; k < nks; k++) {
+		const struct why_kint *ki = &ks[k];
 
-		if (ki->end <= S || ki->start >= E)
-			continue;
 		if (!why_grow((void **)&b->koffs, &b->capkoffs, b->nkoffs + 1, sizeof(*b->koffs)))
 			break;
 		b->koffs[b->nkoffs] = (struct why_koff){ ki->tid, ki->start, ki->wake, ki->end, "" };
@@ -655,6 +676,8 @@ out:
 	free(pts);
 	free(lo);
 	free(hi);
+	free(ks);
+	free(ss);
 }
 
 static struct why_agg *why_agg_of(struct why *w, const char *cause)
@@ -881,6 +904,11 @@ void why_tick(struct why *w)
 					x->ns -= keep - 1;
 				}
 				x->watch_ts = v->ts;
+				keep = 0;
+				for (size_t q = 0; q < x->nk; q++)
+					if (x->k[q].end >= v->ts)
+						x->k[keep++] = x->k[q];
+				x->nk = keep;
 			}
 			x->watched = true;
 			x->last_seen = now;
@@ -1011,6 +1039,15 @@ int why_add_target(struct why *w, struct target *t, struct funclat_match *m, cha
 		snprintf(note, notelen, "%s", gi.note);
 	if (funclat_attach(w->fl, t, err, errlen) != 0)
 		goto fail;
+	{
+		uint64_t a;
+		int32_t n = 0;
+		char why[200];
+
+		if (goglobals_gomaxprocs(t->gb, &a, why, sizeof(why)) &&
+		    procmem_read(&tg->gs.pm, a + t->bias, &n, sizeof(n)) && n > 0)
+			tg->procs = n;
+	}
 	if (proc_majflt(t->pid, &mf)) {
 		tg->majflt0 = mf;
 		tg->majflt_known = true;
@@ -1116,13 +1153,16 @@ static void why_evidence(const struct why *w, const struct why_agg *a, double se
 	if (!strcmp(a->cause, "cfs_throttled") && tg) {
 		struct cgroup_stat cs;
 
+		char gmp[40] = "";
+
+		if (tg->procs)
+			snprintf(gmp, sizeof(gmp), ", GOMAXPROCS %d", tg->procs);
 		if (cgroup_read(tg->pid, &cs) && cs.quota_us > 0 && cs.period_us > 0)
 			snprintf(ev, len,
-				 "CPU quota: cgroup %.200s allows %.2f CPU (%lld/%lld us)%s%.0d%s; "
-				 "%llu periods throttled so far: set GOMAXPROCS to the quota or raise it",
+				 "CPU quota: cgroup %.200s allows %.2f CPU (%lld/%lld us)%s; "
+				 "%llu periods throttled so far: set GOMAXPROCS to the quota, or raise it",
 				 cs.path, (double)cs.quota_us / (double)cs.period_us,
-				 (long long)cs.quota_us, (long long)cs.period_us,
-				 tg->procs ? ", GOMAXPROCS " : "", tg->procs, "",
+				 (long long)cs.quota_us, (long long)cs.period_us, gmp,
 				 (unsigned long long)cs.nr_throttled);
 		else
 			snprintf(ev, len, "its threads were held back by a cgroup CPU quota");
@@ -1172,8 +1212,12 @@ static void why_evidence(const struct why *w, const struct why_agg *a, double se
 	} else if (!strncmp(a->cause, "syscall", 7)) {
 		snprintf(ev, len, "in the kernel, in system calls");
 	} else if (!strcmp(a->cause, "runnable")) {
-		snprintf(ev, len, "ready but waiting for a P: GOMAXPROCS%s%.0d goroutines compete",
-			 tg && tg->procs ? " " : "", tg ? tg->procs : 0);
+		if (tg && tg->procs)
+			snprintf(ev, len,
+				 "ready, waiting for one of GOMAXPROCS=%d Ps: more runnable goroutines than Ps",
+				 tg->procs);
+		else
+			snprintf(ev, len, "ready, waiting for a P: more runnable goroutines than GOMAXPROCS");
 	}
 }
 

@@ -80,7 +80,7 @@ void why_print_call(FILE *out, const struct why_call *c, bool json)
 			continue;
 		memset(bar, '#', (size_t)nb);
 		bar[nb] = 0;
-		fprintf(out, "  %-22s %9s %5.1f%%  %s\n", c->parts[i].cause,
+		fprintf(out, "  %-18s %9s %5.1f%%  %s\n", c->parts[i].cause,
 			fmt_dur(d, sizeof(d), c->parts[i].ns), 100 * share, bar);
 	}
 	if (c->retrans)
@@ -136,7 +136,7 @@ void why_print_verdict(FILE *out, const struct why_verdict *v, double slow_ms, b
 	for (size_t i = 0; i < v->ncauses && i < 10; i++) {
 		const struct why_cause *c = &v->causes[i];
 
-		fprintf(out, "  %2zu. %-22s %9s %5.1f%%  largest part of %" PRIu64 " call%s\n", i + 1,
+		fprintf(out, "  %2zu. %-18s %9s %5.1f%%  the largest part of %" PRIu64 " call%s\n", i + 1,
 			c->cause, fmt_dur(d, sizeof(d), c->ns), 100 * c->share, c->calls_top,
 			c->calls_top == 1 ? "" : "s");
 		if (c->evidence[0] && i < 4)
