@@ -38,33 +38,19 @@
 #define WHY_SOCK_SCAN_NS 50000000ull
 #define WHY_MAX_SOCKS 4096
 
-struct why_sample {
-	uint64_t ts;
-	uint8_t status, reason;
-	int16_t seq;
-	uint32_t ep; /* 1 + index of its wait in eps, 0 none */
-};
-
 struct why_ep {
 	char cause[WHY_CAUSE_LEN];
 	uint64_t pcs[WHY_WAIT_PCS];
 	size_t npcs;
 };
 
-struct why_kint {
-	pid_t tid;
-	uint32_t kind, wake_throttled;
-	int64_t nr;
-	uint64_t start, wake, end;
-};
-
 struct why_g {
 	pid_t pid;
 	uint64_t g, goid, watch_ts, last_seen;
 	bool watched;
-	struct why_sample *s;
+	struct whycut_sample *s;
 	size_t ns, caps;
-	struct why_kint *k;
+	struct whycut_kint *k;
 	size_t nk, capk;
 	struct why_ep *e;
 	size_t ne, cape;
@@ -197,68 +183,6 @@ static void why_g_free(struct why_g *x)
 	free(x->e);
 }
 
-/* --- causes ------------------------------------------------------------------------ */
-
-static bool why_has(const char *s, const char *sub)
-{
-	return s && strstr(s, sub) != NULL;
-}
-
-const char *why_wait_cause(const char *reason, const char *stack_hint, char *buf, size_t len)
-{
-	if (!reason || !*reason)
-		return "wait";
-	if (why_has(reason, "Mutex") || why_has(reason, "RWMutex"))
-		return "lock";
-	if (why_has(reason, "WaitGroup"))
-		return "waitgroup";
-	if (why_has(reason, "semacquire") || why_has(reason, "sync.Semacquire")) {
-		if (why_has(stack_hint, "sync.(*Mutex)") || why_has(stack_hint, "sync.(*RWMutex)"))
-			return "lock";
-		if (why_has(stack_hint, "sync.(*WaitGroup)"))
-			return "waitgroup";
-		return "semacquire";
-	}
-	if (!strncmp(reason, "chan ", 5))
-		return "chan";
-	if (!strncmp(reason, "select", 6))
-		return "select";
-	if (!strcmp(reason, "IO wait"))
-		return "io_wait";
-	if (!strcmp(reason, "sleep"))
-		return "sleep";
-	if (why_has(reason, "Cond.Wait"))
-		return "cond";
-	if (!strncmp(reason, "GC assist", 9))
-		return "gc_assist";
-	snprintf(buf, len, "wait:%s", reason);
-	for (char *p = buf; *p; p++)
-		if (*p == ' ')
-			*p = '_';
-	return buf;
-}
-
-static const char *why_kind_cause(uint32_t kind, int64_t nr, char *buf, size_t len)
-{
-	char nb[32];
-
-	switch (kind) {
-	case WHY_K_RUNQ:
-		return "runq";
-	case WHY_K_THROTTLED:
-		return "cfs_throttled";
-	case WHY_K_SYSCALL:
-		if (nr < 0)
-			return "syscall";
-		snprintf(buf, len, "syscall:%s", names_syscall((uint32_t)nr, nb, sizeof(nb)));
-		return buf;
-	case WHY_K_FAULT:
-		return "major_fault";
-	default:
-		return "kernel_sleep";
-	}
-}
-
 /* --- events ------------------------------------------------------------------------ */
 
 static void why_scan_socks(struct why_tgt *tg, uint64_t now)
@@ -316,7 +240,7 @@ static int why_on_kevent(void *ctx, void *data, size_t len)
 	struct why *w = ctx;
 	const struct why_event *e = data;
 	struct why_g *x;
-	struct why_kint *k;
+	struct whycut_kint *k;
 
 	if (len < sizeof(*e))
 		return 0;
@@ -382,11 +306,6 @@ static void why_on_cycle(const struct gc_cycle *c, void *arg)
 
 /* --- the anatomy of one call --------------------------------------------------------- */
 
-struct why_lbl {
-	char cause[WHY_CAUSE_LEN];
-	uint32_t ep; /* the wait's episode (1-based), 0 none */
-};
-
 /* The runtime's name of wait reason R (not NUL-terminated in the binary) into BUF. */
 static void why_reason(const struct why_tgt *tg, uint8_t r, char *buf, size_t len)
 {
@@ -401,15 +320,19 @@ static void why_reason(const struct why_tgt *tg, uint8_t r, char *buf, size_t le
 	buf[n] = 0;
 }
 
-/* The sampled goroutine state S as a cause. */
-static void why_sample_cause(const struct why *w, const struct why_tgt *tg, const struct why_g *x,
-			     const struct why_sample *s, struct why_lbl *l)
-{
-	const char *c;
-	char buf[WHY_CAUSE_LEN];
+/* What whycut's label callback needs: the target and the goroutine. */
+struct why_lblctx {
+	const struct why_tgt *tg;
+	const struct why_g *x;
+};
 
-	(void)w;
-	l->ep = 0;
+/* The sampled goroutine state S as a part name (whycut_label_fn). */
+static void why_label(const struct whycut_sample *s, void *arg, char *cause, size_t len)
+{
+	const struct why_lblctx *lc = arg;
+	const char *c;
+	char buf[WHY_CAUSE_LEN], r[64];
+
 	switch (s->status) {
 	case GS_RUNNING:
 	case GS_COPYSTACK:
@@ -423,261 +346,30 @@ static void why_sample_cause(const struct why *w, const struct why_tgt *tg, cons
 		c = "syscall";
 		break;
 	case GS_WAITING:
-		if (s->ep && s->ep <= x->ne) {
-			c = x->e[s->ep - 1].cause;
-			l->ep = s->ep;
+		if (s->ep && lc->x && s->ep <= lc->x->ne) {
+			c = lc->x->e[s->ep - 1].cause;
 		} else {
-			char r[64];
-
-			why_reason(tg, s->reason, r, sizeof(r));
-			c = why_wait_cause(r, NULL, buf, sizeof(buf));
+			why_reason(lc->tg, s->reason, r, sizeof(r));
+			c = whycut_wait_cause(r, NULL, buf, sizeof(buf));
 		}
 		break;
 	default:
 		c = "unexplained";
 	}
-	snprintf(l->cause, sizeof(l->cause), "%s", c);
+	snprintf(cause, len, "%s", c);
 }
 
-static bool why_same_state(const struct why_sample *a, const struct why_sample *b)
+static bool why_same_state(const struct whycut_sample *a, const struct whycut_sample *b)
 {
 	return a->status == b->status && a->reason == b->reason && a->seq == b->seq && a->seq >= 0;
 }
 
-static int why_u64cmp(const void *a, const void *b)
+/* How far a sample explains the time around it: 2 ticks, at least 4 ms. */
+static uint64_t why_reach_ns(const struct why *w)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t r = (uint64_t)(w->c.tick_ms * 2e6);
 
-	return x < y ? -1 : x > y;
-}
-
-static int why_kint_cmp(const void *a, const void *b)
-{
-	const struct why_kint *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static size_t why_part_of(struct why_call *c, const char *cause)
-{
-	for (size_t i = 0; i < c->nparts; i++)
-		if (!strcmp(c->parts[i].cause, cause))
-			return i;
-	if (c->nparts == WHY_MAX_PARTS)
-		return WHY_MAX_PARTS - 1; /* the last slot takes the rest */
-	snprintf(c->parts[c->nparts].cause, WHY_CAUSE_LEN, "%s", cause);
-	c->parts[c->nparts].ns = 0;
-	return c->nparts++;
-}
-
-/* Where sample I's reach ends on the right (and J=I+1's begins). */
-static void why_split(const struct why_sample *a, const struct why_sample *b, uint64_t reach,
-		      uint64_t *a_end, uint64_t *b_start)
-{
-	uint64_t gap = b->ts - a->ts, mid = a->ts + gap / 2;
-
-	if (why_same_state(a, b) || gap <= 2 * reach) {
-		*a_end = *b_start = why_same_state(a, b) ? b->ts : mid;
-		return;
-	}
-	*a_end = a->ts + reach;
-	*b_start = b->ts - reach;
-}
-
-struct why_build {
-	struct why_call *c;
-	struct why_seg *segs;
-	size_t nsegs, capsegs;
-	struct why_koff *koffs;
-	size_t nkoffs, capkoffs;
-	uint64_t longest_wait_ns;
-	uint32_t longest_ep;
-	uint64_t cur_ep_ns;
-	uint32_t cur_ep;
-};
-
-static void why_add_seg(struct why_build *b, uint64_t s, uint64_t e, const char *cause,
-			uint32_t ep)
-{
-	size_t p = why_part_of(b->c, cause);
-
-	if (e <= s)
-		return;
-	b->c->parts[p].ns += e - s;
-	if (ep) {
-		b->cur_ep_ns = b->cur_ep == ep ? b->cur_ep_ns + (e - s) : e - s;
-		b->cur_ep = ep;
-		if (b->cur_ep_ns > b->longest_wait_ns) {
-			b->longest_wait_ns = b->cur_ep_ns;
-			b->longest_ep = ep;
-		}
-	}
-	if (b->nsegs && b->segs[b->nsegs - 1].part == p && b->segs[b->nsegs - 1].end == s) {
-		b->segs[b->nsegs - 1].end = e;
-		return;
-	}
-	if (!why_grow((void **)&b->segs, &b->capsegs, b->nsegs + 1, sizeof(*b->segs)))
-		return;
-	b->segs[b->nsegs++] = (struct why_seg){ s, e, (uint16_t)p };
-}
-
-static int why_part_cmp(const void *a, const void *b)
-{
-	const struct why_part *x = a, *y = b;
-
-	return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : strcmp(x->cause, y->cause);
-}
-
-/*
- * Cut [S, E) of goroutine X into parts: elementary segments between every
- * boundary (samples' reaches, kernel intervals, STW windows), each labelled
- * by the kernel if its thread was off CPU, else by the world being stopped
- * (when the goroutine was running or runnable), else by its sample.
- */
-static void why_anatomy(struct why *w, struct why_tgt *tg, struct why_g *x, uint64_t S,
-			uint64_t E, struct why_build *b)
-{
-	uint64_t reach = (uint64_t)(w->c.tick_ms * 2e6), *pts = NULL;
-	size_t npts = 0, cap = 0, i0 = 0, i1 = 0, k;
-	/* per sample: its reach [lo, hi) */
-	uint64_t *lo = NULL, *hi = NULL;
-	char kb[WHY_CAUSE_LEN], sysname[WHY_CAUSE_LEN] = "";
-
-	struct why_kint *ks = NULL;
-	struct why_stw *ss = NULL;
-	size_t nks = 0, nss = 0, kp = 0;
-
-	if (reach < 4000000)
-		reach = 4000000;
-	/* The kernel intervals and pauses inside the call, by start. */
-	ks = calloc((x ? x->nk : 0) + 1, sizeof(*ks));
-	ss = calloc(w->nstws + 1, sizeof(*ss));
-	if (!ks || !ss)
-		goto out;
-	for (k = 0; x && k < x->nk; k++)
-		if (x->k[k].end > S && x->k[k].start < E)
-			ks[nks++] = x->k[k];
-	qsort(ks, nks, sizeof(*ks), why_kint_cmp);
-	for (k = 0; k < w->nstws; k++)
-		if (w->stws[k].pid == (x ? x->pid : 0) && w->stws[k].end > S && w->stws[k].start < E)
-			ss[nss++] = w->stws[k];
-	if (x) {
-		while (i0 < x->ns && x->s[i0].ts < S)
-			i0++;
-		if (i0 > 0)
-			i0--; /* the sample before the call */
-		i1 = i0;
-		while (i1 < x->ns && x->s[i1].ts <= E)
-			i1++;
-		if (i1 < x->ns)
-			i1++; /* and the one after */
-	}
-	size_t nsm = i1 - i0;
-
-	lo = calloc(nsm + 1, sizeof(*lo));
-	hi = calloc(nsm + 1, sizeof(*hi));
-	if (!lo || !hi)
-		goto out;
-	for (size_t j = 0; j < nsm; j++) {
-		const struct why_sample *a = &x->s[i0 + j];
-
-		lo[j] = j == 0 ? (a->ts > reach ? a->ts - reach : 0) : lo[j];
-		if (j + 1 < nsm)
-			why_split(a, &x->s[i0 + j + 1], reach, &hi[j], &lo[j + 1]);
-		else
-			hi[j] = a->ts + reach;
-	}
-	/* Boundaries. */
-#define WHY_PT(v)                                                                  \
-	do {                                                                       \
-		uint64_t _v = (v);                                                 \
-		if (_v > S && _v < E && why_grow((void **)&pts, &cap, npts + 1, 8)) \
-			pts[npts++] = _v;                                          \
-	} while (0)
-	if (!why_grow((void **)&pts, &cap, 1, 8))
-		goto out;
-	pts[npts++] = S;
-	for (size_t j = 0; j < nsm; j++) {
-		WHY_PT(lo[j]);
-		WHY_PT(hi[j]);
-	}
-	for (k = 0; k < nks; k++) {
-		WHY_PT(ks[k].start);
-		WHY_PT(ks[k].wake);
-		WHY_PT(ks[k].end);
-	}
-	for (k = 0; k < nss; k++) {
-		WHY_PT(ss[k].start);
-		WHY_PT(ss[k].end);
-	}
-#undef WHY_PT
-	if (!why_grow((void **)&pts, &cap, npts + 1, 8))
-		goto out;
-	pts[npts++] = E;
-	qsort(pts, npts, sizeof(*pts), why_u64cmp);
-	/* Label each segment. */
-	size_t sj = 0;
-
-	for (size_t p = 0; p + 1 < npts; p++) {
-		uint64_t a = pts[p], z = pts[p + 1], mid = a + (z - a) / 2;
-		struct why_lbl l = { "unexplained", 0 };
-		bool done = false;
-
-		if (z <= a)
-			continue;
-		/* A goroutine is on one thread at a time: its intervals do not overlap. */
-		while (kp < nks && ks[kp].end <= mid)
-			kp++;
-		if (kp < nks && mid >= ks[kp].start) {
-			const struct why_kint *ki = &ks[kp];
-
-			if (ki->wake && mid >= ki->wake)
-				snprintf(l.cause, sizeof(l.cause), "%s",
-					 ki->wake_throttled ? "cfs_throttled" : "runq");
-			else
-				snprintf(l.cause, sizeof(l.cause), "%s",
-					 why_kind_cause(ki->kind, ki->nr, kb, sizeof(kb)));
-			if (ki->kind == WHY_K_SYSCALL && ki->nr >= 0)
-				snprintf(sysname, sizeof(sysname), "%s",
-					 why_kind_cause(ki->kind, ki->nr, kb, sizeof(kb)));
-			done = true;
-		}
-		if (!done && nsm) {
-			while (sj + 1 < nsm && mid >= hi[sj])
-				sj++;
-			if (mid >= lo[sj] && mid < hi[sj])
-				why_sample_cause(w, tg, x, &x->s[i0 + sj], &l);
-			if (!strcmp(l.cause, "on_cpu") || !strcmp(l.cause, "runnable")) {
-				for (k = 0; k < nss; k++)
-					if (mid >= ss[k].start && mid < ss[k].end) {
-						snprintf(l.cause, sizeof(l.cause), "gc_stw");
-						l.ep = 0;
-						break;
-					}
-			}
-		}
-		if (!strcmp(l.cause, "syscall") && sysname[0])
-			snprintf(l.cause, sizeof(l.cause), "%s", sysname);
-		why_add_seg(b, a, z, l.cause, l.ep);
-	}
-	/* The threads' time off CPU, for the timeline. */
-	for (k = 0; k < nks; k++) {
-		const struct why_kint *ki = &ks[k];
-
-		if (!why_grow((void **)&b->koffs, &b->capkoffs, b->nkoffs + 1, sizeof(*b->koffs)))
-			break;
-		b->koffs[b->nkoffs] = (struct why_koff){ ki->tid, ki->start, ki->wake, ki->end, "" };
-		snprintf(b->koffs[b->nkoffs].cause, WHY_CAUSE_LEN, "%s",
-			 why_kind_cause(ki->kind, ki->nr, kb, sizeof(kb)));
-		b->nkoffs++;
-	}
-	b->c->samples = nsm;
-out:
-	free(pts);
-	free(lo);
-	free(hi);
-	free(ks);
-	free(ss);
+	return r < 4000000 ? 4000000 : r;
 }
 
 static struct why_agg *why_agg_of(struct why *w, const char *cause)
@@ -697,13 +389,16 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	struct why *w = arg;
 	struct why_tgt *tg = why_tgt_of(w, e->pid);
 	struct why_g *x = why_g_find(w, e->pid, e->g);
+	struct why_lblctx lc;
+	struct whycut_in in;
+	struct whycut_out o;
+	struct whycut_span *stw;
 	struct why_call c;
-	struct why_build b;
 	uint64_t S = e->start_ns, E = e->start_ns + e->dur_ns;
+	size_t nstw = 0;
 
 	memset(&c, 0, sizeof(c));
-	memset(&b, 0, sizeof(b));
-	b.c = &c;
+	memset(&o, 0, sizeof(o));
 	c.pid = e->pid;
 	c.target = e->target;
 	c.func = e->func;
@@ -718,10 +413,36 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	c.npcs = e->npcs;
 	if (x && x->goid && e->goid && x->goid != e->goid)
 		x = NULL; /* another goroutine's history on this g */
-	why_anatomy(w, tg, x, S, E, &b);
-	/* The longest wait's stack, before the parts are sorted. */
-	if (b.longest_ep && x && b.longest_ep <= x->ne) {
-		const struct why_ep *ep = &x->e[b.longest_ep - 1];
+	stw = calloc(w->nstws + 1, sizeof(*stw));
+	if (!stw)
+		return;
+	for (size_t i = 0; i < w->nstws; i++)
+		if (w->stws[i].pid == e->pid && w->stws[i].end > S && w->stws[i].start < E)
+			stw[nstw++] = (struct whycut_span){ w->stws[i].start, w->stws[i].end };
+	lc.tg = tg;
+	lc.x = x;
+	in = (struct whycut_in){
+		.start = S, .end = E, .reach_ns = why_reach_ns(w),
+		.s = x ? x->s : NULL, .ns = x ? x->ns : 0,
+		.k = x ? x->k : NULL, .nk = x ? x->nk : 0,
+		.stw = stw, .nstw = nstw,
+		.label = why_label, .arg = &lc,
+	};
+	if (whycut(&in, &o) != 0) {
+		free(stw);
+		whycut_free(&o);
+		return;
+	}
+	free(stw);
+	memcpy(c.parts, o.parts, sizeof(c.parts));
+	c.nparts = o.nparts;
+	c.samples = o.samples;
+	c.segs = o.segs;
+	c.nsegs = o.nsegs;
+	c.koffs = o.koffs;
+	c.nkoffs = o.nkoffs;
+	if (o.longest_ep && x && o.longest_ep <= x->ne) {
+		const struct why_ep *ep = &x->e[o.longest_ep - 1];
 
 		snprintf(c.wait_cause, sizeof(c.wait_cause), "%s", ep->cause);
 		memcpy(c.wait_pcs, ep->pcs, ep->npcs * sizeof(uint64_t));
@@ -730,22 +451,6 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	for (size_t i = 0; i < w->nrt; i++)
 		if (w->rt[i].pid == e->pid && w->rt[i].ts >= S && w->rt[i].ts <= E)
 			c.retrans++;
-	/* Segments point at parts by index: keep the order for them, sort a copy. */
-	struct why_part unsorted[WHY_MAX_PARTS];
-	size_t np = c.nparts;
-
-	memcpy(unsorted, c.parts, sizeof(unsorted));
-	qsort(c.parts, c.nparts, sizeof(c.parts[0]), why_part_cmp);
-	for (size_t i = 0; i < b.nsegs; i++)
-		for (size_t j = 0; j < np; j++)
-			if (!strcmp(c.parts[j].cause, unsorted[b.segs[i].part].cause)) {
-				b.segs[i].part = (uint16_t)j;
-				break;
-			}
-	c.segs = b.segs;
-	c.nsegs = b.nsegs;
-	c.koffs = b.koffs;
-	c.nkoffs = b.nkoffs;
 	/* The window's totals. */
 	w->slow_calls++;
 	w->total_ns += c.wall_ns;
@@ -757,8 +462,8 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 		a->ns += c.parts[i].ns;
 		if (i == 0)
 			a->calls_top++;
-		if (c.nwait_pcs && !strcmp(c.wait_cause, a->cause) && b.longest_wait_ns > a->pcs_ns) {
-			a->pcs_ns = b.longest_wait_ns;
+		if (c.nwait_pcs && !strcmp(c.wait_cause, a->cause) && o.longest_ep_ns > a->pcs_ns) {
+			a->pcs_ns = o.longest_ep_ns;
 			memcpy(a->pcs, c.wait_pcs, sizeof(a->pcs));
 			a->npcs = c.nwait_pcs;
 			a->pid = c.pid;
@@ -766,8 +471,7 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	}
 	if (w->fn)
 		w->fn(&c, w->arg);
-	free(b.segs);
-	free(b.koffs);
+	whycut_free(&o);
 }
 
 /* --- sampling --------------------------------------------------------------------- */
@@ -793,10 +497,10 @@ static bool why_scratch(struct why *w, size_t need)
 	return w->scap != 0;
 }
 
-static void why_new_wait(struct why_tgt *tg, struct why_g *x, struct why_sample *s,
+static void why_new_wait(struct why_tgt *tg, struct why_g *x, struct whycut_sample *s,
 			 const struct gsample_g *g)
 {
-	const struct why_sample *p = x->ns ? &x->s[x->ns - 1] : NULL;
+	const struct whycut_sample *p = x->ns ? &x->s[x->ns - 1] : NULL;
 	struct why_ep *ep;
 	char buf[WHY_CAUSE_LEN], hint[512] = "", r[64];
 	int d;
@@ -821,7 +525,7 @@ static void why_new_wait(struct why_tgt *tg, struct why_g *x, struct why_sample 
 			used += (size_t)snprintf(hint + used, sizeof(hint) - used, "%s;",
 						 fr[i].func ? fr[i].func : "");
 	}
-	snprintf(ep->cause, sizeof(ep->cause), "%s", why_wait_cause(r, hint, buf, sizeof(buf)));
+	snprintf(ep->cause, sizeof(ep->cause), "%s", whycut_wait_cause(r, hint, buf, sizeof(buf)));
 	x->ne++;
 	s->ep = (uint32_t)x->ne;
 }
@@ -879,7 +583,7 @@ void why_tick(struct why *w)
 			const struct gsample_g *g = &w->gout[j];
 			const struct fl_watch *v = NULL;
 			struct why_g *x;
-			struct why_sample s;
+			struct whycut_sample s;
 
 			for (i = 0; i < n; i++)
 				if ((pid_t)w->keys[i].tgid == tg->pid && w->keys[i].g == w->gptrs[j])

@@ -22,36 +22,17 @@
 #include <sys/types.h>
 
 #include "funclat.h"
+#include "whycut.h"
 
 struct gobin;
 struct target;
 
-#define WHY_CAUSE_LEN 40
-#define WHY_MAX_PARTS 24
 #define WHY_WAIT_PCS 32
 
 struct why_config {
 	struct funclat_config fl; /* patterns (or http) and slow_ms */
 	double tick_ms;           /* sampling period of the watched goroutines */
 	bool verbose;
-};
-
-struct why_part {
-	char cause[WHY_CAUSE_LEN];
-	uint64_t ns;
-};
-
-/* A run of one cause on the call's timeline (for --perfetto). */
-struct why_seg {
-	uint64_t start, end;
-	uint16_t part; /* index in parts */
-};
-
-/* A thread's time off its CPU during the call (for --perfetto). */
-struct why_koff {
-	pid_t tid;
-	uint64_t start, wake, end;
-	char cause[WHY_CAUSE_LEN];
 };
 
 /* One slow call, cut into parts (largest first) that add up to wall_ns. */
@@ -136,8 +117,5 @@ void why_sweep(struct why *w);
 int why_verdict(struct why *w, double seconds, struct why_verdict *v);
 void why_verdict_free(struct why_verdict *v);
 void why_close(struct why *w);
-
-/* The cause of a wait reason ("lock", "chan", ...; semacquire split by STACK_HINT). */
-const char *why_wait_cause(const char *reason, const char *stack_hint, char *buf, size_t len);
 
 #endif
