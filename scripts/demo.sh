@@ -77,10 +77,11 @@ show "goscope why -p $svc --http --slow 20 -d 5   (where the time of slow reques
 ./goscope why -p "$svc" --http --slow 20 -d 5 >"$work/why.txt"
 grep -A4 '^slow GET /cache' "$work/why.txt" | head -n 5 || true
 sed -n '/^verdict/,$p' "$work/why.txt"
-show "... now with a CPU quota of 0.3 CPU on the service's cgroup"
+show "goscope why -p $svc --http --route /report --slow 20 -d 5   (... with a CPU quota of 0.3 CPU on its cgroup)"
 cpu_quota 30
-./goscope why -p "$svc" --http --slow 20 -d 5 >"$work/why.txt"
+./goscope why -p "$svc" --http --route /report --slow 20 -d 5 >"$work/why.txt"
 cpu_quota 0
+grep -A4 '^slow GET /report' "$work/why.txt" | head -n 5 || true
 sed -n '/^verdict/,$p' "$work/why.txt"
 show "goscope info $svc"
 ./goscope info "$svc"

@@ -138,6 +138,8 @@ int cmd_why(int argc, char **argv)
 		  "the calls to explain: functions matching this glob ('main.(*Store).Get')" },
 		{ "http", 0, OPT_FLAG, &c.http, NULL,
 		  "the calls to explain: requests of a net/http server (Go >= 1.17)" },
+		{ "route", 0, OPT_STR, &c.cfg.route, "PATH",
+		  "with --http: only requests whose URL path starts with PATH" },
 		{ "slow", 0, OPT_DOUBLE, &c.slow_ms, "MS", "explain each call at least MS long",
 		  .min = 0.01, .max = 3600000 },
 		{ "perfetto", 0, OPT_STR, &c.perfetto, "FILE",
@@ -153,7 +155,7 @@ int cmd_why(int argc, char **argv)
 		own, NULL,
 	};
 	const struct opts_cmd cmd = {
-		"why", "-p PID (--func PATTERN | --http) --slow MS [-d SEC] [--json] [--perfetto FILE]",
+		"why", "-p PID (--func PATTERN | --http [--route PATH]) --slow MS [-d SEC] [--json] [--perfetto FILE]",
 		"Where the time of slow calls went: each call at least --slow long is cut into parts "
 		"that add up to its wall time (on_cpu, runnable, runq, cfs_throttled, gc_stw, "
 		"gc_assist, lock, chan, select, io_wait, sleep, syscall:NAME, major_fault, ..., "
@@ -180,6 +182,10 @@ int cmd_why(int argc, char **argv)
 			  c.so.pids.n == 0 ? "the process with -p PID"
 			  : !(c.slow_ms > 0) ? "--slow MS"
 			  : c.http ? "--func or --http, not both" : "--func PATTERN or --http");
+		return 2;
+	}
+	if (c.cfg.route && !c.http) {
+		cli_error("why: --route goes with --http");
 		return 2;
 	}
 	if (c.http) {

@@ -37,6 +37,7 @@
 #define WHY_FORGET_NS 500000000ull /* history kept after a goroutine's call ended */
 #define WHY_SOCK_SCAN_NS 50000000ull
 #define WHY_MAX_SOCKS 4096
+#define WHY_MAX_READ 1024 /* goroutines read a tick (one process_vm_readv) */
 
 struct why_ep {
 	char cause[WHY_CAUSE_LEN];
@@ -96,6 +97,9 @@ struct why {
 	size_t ntgts;
 	struct why_g *gs;
 	size_t ngs, capgs;
+	uint32_t *hidx; /* index of gs: 1 + position, 0 empty */
+	size_t hcap;
+	size_t rr;      /* round-robin start when more are in flight than are read a tick */
 	struct why_stw *stws;
 	size_t nstws;
 	struct why_retrans *rt;
@@ -111,7 +115,10 @@ struct why {
 	uint64_t *gptrs;
 	struct gsample_g *gout;
 	bool *ok;
+	bool no_batch;  /* the kernel has no batched lookups for hash maps */
+	size_t *kidx;   /* for each g read: its index in keys/vals */
 	size_t scap;
+	uint64_t reads_skipped;
 };
 
 static bool why_grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -147,11 +154,55 @@ static struct why_tgt *why_tgt_of(struct why *w, pid_t pid)
 	return NULL;
 }
 
+/* The goroutines are found through an open-addressing index of w->gs. */
+static size_t why_hslot(pid_t pid, uint64_t g, size_t mask)
+{
+	uint64_t h = (g ^ ((uint64_t)(uint32_t)pid << 40)) * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h >> 24) & mask;
+}
+
+static void why_hput(struct why *w, size_t i)
+{
+	size_t mask = w->hcap - 1, k = why_hslot(w->gs[i].pid, w->gs[i].g, mask);
+
+	while (w->hidx[k])
+		k = (k + 1) & mask;
+	w->hidx[k] = (uint32_t)i + 1;
+}
+
+/* Rebuild the index (after removals, or to grow it). False: out of memory. */
+static bool why_hrebuild(struct why *w)
+{
+	size_t cap = 64;
+	uint32_t *h;
+
+	while (cap < 2 * w->ngs + 2)
+		cap *= 2;
+	h = calloc(cap, sizeof(*h));
+	if (!h)
+		return false;
+	free(w->hidx);
+	w->hidx = h;
+	w->hcap = cap;
+	for (size_t i = 0; i < w->ngs; i++)
+		why_hput(w, i);
+	return true;
+}
+
 static struct why_g *why_g_find(struct why *w, pid_t pid, uint64_t g)
 {
-	for (size_t i = 0; i < w->ngs; i++)
-		if (w->gs[i].g == g && w->gs[i].pid == pid)
-			return &w->gs[i];
+	size_t mask, k;
+
+	if (!w->hcap)
+		return NULL;
+	mask = w->hcap - 1;
+	for (k = why_hslot(pid, g, mask); w->hidx[k]; k = (k + 1) & mask) {
+		struct why_g *x = &w->gs[w->hidx[k] - 1];
+
+		if (x->g == g && x->pid == pid)
+			return x;
+	}
 	return NULL;
 }
 
@@ -173,6 +224,14 @@ static struct why_g *why_g_get(struct why *w, pid_t pid, uint64_t g)
 	x->pid = pid;
 	x->g = g;
 	x->last_seen = why_now();
+	if (2 * w->ngs + 2 > w->hcap) {
+		if (!why_hrebuild(w)) {
+			w->ngs--;
+			return NULL;
+		}
+	} else {
+		why_hput(w, w->ngs - 1);
+	}
 	return x;
 }
 
@@ -397,6 +456,8 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	uint64_t S = e->start_ns, E = e->start_ns + e->dur_ns;
 	size_t nstw = 0;
 
+	if (w->c.route && strncmp(e->path, w->c.route, strlen(w->c.route)) != 0)
+		return;
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
 	c.pid = e->pid;
@@ -476,25 +537,33 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 
 /* --- sampling --------------------------------------------------------------------- */
 
+/* Grow the scratch arrays to NEED entries, keeping their contents. */
 static bool why_scratch(struct why *w, size_t need)
 {
-	size_t cap = w->scap;
+	size_t cap = need < 64 ? 64 : need * 2;
+	void *p[6];
+	const size_t sz[6] = { sizeof(*w->keys), sizeof(*w->vals), sizeof(*w->gptrs),
+			       sizeof(*w->gout), sizeof(*w->ok), sizeof(*w->kidx) };
+	void *old[6] = { w->keys, w->vals, w->gptrs, w->gout, w->ok, w->kidx };
 
-	if (need <= cap && w->vals)
+	if (need <= w->scap)
 		return true;
-	cap = need < 64 ? 64 : need * 2;
-	free(w->keys);
-	free(w->vals);
-	free(w->gptrs);
-	free(w->gout);
-	free(w->ok);
-	w->keys = calloc(cap, sizeof(*w->keys));
-	w->vals = calloc(cap, sizeof(*w->vals));
-	w->gptrs = calloc(cap, sizeof(*w->gptrs));
-	w->gout = calloc(cap, sizeof(*w->gout));
-	w->ok = calloc(cap, sizeof(*w->ok));
-	w->scap = w->keys && w->vals && w->gptrs && w->gout && w->ok ? cap : 0;
-	return w->scap != 0;
+	for (int i = 0; i < 6; i++) {
+		p[i] = realloc(old[i], cap * sz[i]);
+		if (p[i])
+			old[i] = p[i];
+	}
+	w->keys = old[0];
+	w->vals = old[1];
+	w->gptrs = old[2];
+	w->gout = old[3];
+	w->ok = old[4];
+	w->kidx = old[5];
+	for (int i = 0; i < 6; i++)
+		if (!p[i])
+			return false; /* the old arrays stay (and are freed at close) */
+	w->scap = cap;
+	return true;
 }
 
 static void why_new_wait(struct why_tgt *tg, struct why_g *x, struct whycut_sample *s,
@@ -530,6 +599,58 @@ static void why_new_wait(struct why_tgt *tg, struct why_g *x, struct whycut_samp
 	s->ep = (uint32_t)x->ne;
 }
 
+/*
+ * The goroutines with a call in flight into w->keys/vals: batched lookups
+ * (a few system calls), or a key walk (two per key) where batches are not
+ * supported. Returns how many.
+ */
+static size_t why_watched(struct why *w)
+{
+	int fd = funclat_watched_fd(w->fl);
+	size_t n = 0;
+
+	if (!w->no_batch) {
+		uint64_t in = 0, out = 0;
+		bool first = true;
+
+		for (;;) {
+			__u32 cnt;
+			int rc;
+
+			if (w->scap - n < 256 && !why_scratch(w, n + 1024))
+				return n;
+			cnt = (__u32)(w->scap - n);
+			rc = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, w->keys + n,
+						  w->vals + n, &cnt, NULL);
+			if (rc && errno != ENOENT && n == 0 && first) {
+				w->no_batch = true;
+				break;
+			}
+			n += cnt;
+			if (rc)
+				return n; /* ENOENT: the end of the map */
+			in = out;
+			first = false;
+		}
+	}
+	{
+		struct fl_gkey k, next;
+		bool first = true;
+
+		n = 0;
+		while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
+			first = false;
+			k = next;
+			if (n == w->scap && !why_scratch(w, n + 1024))
+				break;
+			if (bpf_map_lookup_elem(fd, &next, &w->vals[n]) != 0)
+				continue;
+			w->keys[n++] = next;
+		}
+	}
+	return n;
+}
+
 void why_tick(struct why *w)
 {
 	uint64_t now = why_now(), t0, t1;
@@ -540,39 +661,42 @@ void why_tick(struct why *w)
 		w->ticks_late++;
 	w->last_tick = now;
 	why_poll(w);
-	if (!why_scratch(w, w->scap ? w->scap : 64))
+	if (!why_scratch(w, 64))
 		return;
-	/* The watched set (keys; goid and ts parked in gptrs/gout until the read). */
-	n = 0;
-	{
-		int fd = funclat_watched_fd(w->fl);
-		struct fl_gkey k, next;
-		struct fl_watch v;
-		bool first = true;
-
-		while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
-			first = false;
-			k = next;
-			if (bpf_map_lookup_elem(fd, &next, &v) != 0)
-				continue;
-			if (n == w->scap && !why_scratch(w, n + 1))
-				break;
-			w->keys[n] = next;
-			w->vals[n] = v;
-			n++;
-		}
-	}
+	n = why_watched(w);
 	for (i = 0; i < w->ngs; i++)
 		w->gs[i].watched = false;
+	/* Every goroutine in flight stays watched, read or not this tick. */
+	for (i = 0; i < n; i++) {
+		struct why_g *x = why_g_find(w, (pid_t)w->keys[i].tgid, w->keys[i].g);
+
+		if (x) {
+			x->watched = true;
+			x->last_seen = now;
+		}
+	}
 	for (size_t ti = 0; ti < w->ntgts; ti++) {
 		struct why_tgt *tg = w->tgts[ti];
-		size_t m = 0;
+		size_t m = 0, total = 0;
 
 		if (!tg->gs_ok)
 			continue;
 		for (i = 0; i < n; i++)
-			if ((pid_t)w->keys[i].tgid == tg->pid)
-				w->gptrs[m++] = w->keys[i].g;
+			total += (pid_t)w->keys[i].tgid == tg->pid;
+		/* More in flight than a tick reads: a different slice each tick. */
+		for (size_t q = 0, seen = 0; q < n && m < WHY_MAX_READ; q++) {
+			size_t i2 = (q + w->rr) % n;
+
+			if ((pid_t)w->keys[i2].tgid != tg->pid)
+				continue;
+			seen++;
+			w->gptrs[m] = w->keys[i2].g;
+			w->kidx[m++] = i2;
+		}
+		if (total > WHY_MAX_READ) {
+			w->rr += WHY_MAX_READ;
+			w->reads_skipped += total - WHY_MAX_READ;
+		}
 		if (!m)
 			continue;
 		t0 = why_now();
@@ -581,14 +705,11 @@ void why_tick(struct why *w)
 		t1 = why_now();
 		for (size_t j = 0; j < m; j++) {
 			const struct gsample_g *g = &w->gout[j];
-			const struct fl_watch *v = NULL;
+			const struct fl_watch *v = &w->vals[w->kidx[j]];
 			struct why_g *x;
 			struct whycut_sample s;
 
-			for (i = 0; i < n; i++)
-				if ((pid_t)w->keys[i].tgid == tg->pid && w->keys[i].g == w->gptrs[j])
-					v = &w->vals[i];
-			if (!w->ok[j] || !v)
+			if (!w->ok[j])
 				continue;
 			x = why_g_get(w, tg->pid, w->gptrs[j]);
 			if (!x)
@@ -630,14 +751,19 @@ void why_tick(struct why *w)
 		}
 	}
 	/* Forget goroutines whose calls ended a while ago. */
+	bool removed = false;
+
 	for (i = 0; i < w->ngs;) {
 		if (!w->gs[i].watched && now - w->gs[i].last_seen > WHY_FORGET_NS) {
 			why_g_free(&w->gs[i]);
 			w->gs[i] = w->gs[--w->ngs];
+			removed = true;
 			continue;
 		}
 		i++;
 	}
+	if (removed)
+		why_hrebuild(w);
 }
 
 /* --- setup ------------------------------------------------------------------------- */
@@ -993,6 +1119,7 @@ void why_close(struct why *w)
 	for (size_t i = 0; i < w->ngs; i++)
 		why_g_free(&w->gs[i]);
 	free(w->gs);
+	free(w->hidx);
 	free(w->stws);
 	free(w->rt);
 	free(w->agg);
@@ -1001,5 +1128,6 @@ void why_close(struct why *w)
 	free(w->gptrs);
 	free(w->gout);
 	free(w->ok);
+	free(w->kidx);
 	free(w);
 }

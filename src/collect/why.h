@@ -32,6 +32,7 @@ struct target;
 struct why_config {
 	struct funclat_config fl; /* patterns (or http) and slow_ms */
 	double tick_ms;           /* sampling period of the watched goroutines */
+	const char *route;        /* http: only requests whose path starts with this */
 	bool verbose;
 };
 
