@@ -23,10 +23,10 @@
 #include "why.h"
 #include "lib/go.bpf.h"
 #include "lib/maps.bpf.h"
+#include "lib/sched.bpf.h"
 #include "lib/target.bpf.h"
 
 #define WHY_MAX_THREADS 16384
-#define WHY_TASK_RUNNING 0
 #define WHY_GSYSCALL 3
 #define WHY_GRUNNING 2
 
@@ -58,17 +58,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
-
-static __always_inline long why_task_state(struct task_struct *t)
-{
-	struct task_struct___old {
-		long state;
-	} *o = (void *)t;
-
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ(o, state);
-}
 
 /* Is T's CFS group (or a parent of it) held back by its CPU quota? */
 static __always_inline bool why_throttled(struct task_struct *t)
@@ -122,7 +111,7 @@ static __always_inline void why_leave(struct task_struct *prev, bool btf)
 	o.tgid = tgid;
 	o.start = bpf_ktime_get_ns();
 	o.nr = -1;
-	if (why_task_state(prev) == WHY_TASK_RUNNING) {
+	if (gs_task_state(prev) == GS_TASK_RUNNING) {
 		o.kind = why_throttled(prev) ? WHY_K_THROTTLED : WHY_K_RUNQ;
 	} else {
 		tg = bpf_map_lookup_elem(&targets, &tgid);

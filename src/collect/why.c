@@ -3,6 +3,7 @@
  * space, their threads' time off CPU from the kernel, stop-the-world
  * windows from collect/gc, put together when a call ends slow. See why.h.
  */
+#include "../core/mem.h"
 #include "why.h"
 
 #include <bpf/bpf.h>
@@ -121,23 +122,6 @@ struct why {
 	uint64_t reads_skipped;
 };
 
-static bool why_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	if (need <= *cap)
-		return true;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = n;
-	return true;
-}
-
 static uint64_t why_now(void)
 {
 	struct timespec ts;
@@ -217,7 +201,7 @@ static struct why_g *why_g_get(struct why *w, pid_t pid, uint64_t g)
 
 	if (x)
 		return x;
-	if (!why_grow((void **)&w->gs, &w->capgs, w->ngs + 1, sizeof(*w->gs)))
+	if (!mem_grow((void **)&w->gs, &w->capgs, w->ngs + 1, sizeof(*w->gs)))
 		return NULL;
 	x = &w->gs[w->ngs++];
 	memset(x, 0, sizeof(*x));
@@ -316,7 +300,7 @@ static int why_on_kevent(void *ctx, void *data, size_t len)
 	}
 	x = why_g_get(w, (pid_t)e->tgid, e->g);
 	if (!x || x->nk >= WHY_MAX_KINTS ||
-	    !why_grow((void **)&x->k, &x->capk, x->nk + 1, sizeof(*x->k)))
+	    !mem_grow((void **)&x->k, &x->capk, x->nk + 1, sizeof(*x->k)))
 		return 0;
 	k = &x->k[x->nk++];
 	k->tid = (pid_t)e->tid;
@@ -436,7 +420,7 @@ static struct why_agg *why_agg_of(struct why *w, const char *cause)
 	for (size_t i = 0; i < w->nagg; i++)
 		if (!strcmp(w->agg[i].cause, cause))
 			return &w->agg[i];
-	if (!why_grow((void **)&w->agg, &w->capagg, w->nagg + 1, sizeof(*w->agg)))
+	if (!mem_grow((void **)&w->agg, &w->capagg, w->nagg + 1, sizeof(*w->agg)))
 		return NULL;
 	memset(&w->agg[w->nagg], 0, sizeof(*w->agg));
 	snprintf(w->agg[w->nagg].cause, WHY_CAUSE_LEN, "%s", cause);
@@ -578,7 +562,7 @@ static void why_new_wait(struct why_tgt *tg, struct why_g *x, struct whycut_samp
 		s->ep = p->ep; /* the same wait */
 		return;
 	}
-	if (!why_grow((void **)&x->e, &x->cape, x->ne + 1, sizeof(*x->e)))
+	if (!mem_grow((void **)&x->e, &x->cape, x->ne + 1, sizeof(*x->e)))
 		return;
 	ep = &x->e[x->ne];
 	d = gsample_unwind(&tg->gs, g, ep->pcs, WHY_WAIT_PCS);
@@ -684,12 +668,11 @@ void why_tick(struct why *w)
 		for (i = 0; i < n; i++)
 			total += (pid_t)w->keys[i].tgid == tg->pid;
 		/* More in flight than a tick reads: a different slice each tick. */
-		for (size_t q = 0, seen = 0; q < n && m < WHY_MAX_READ; q++) {
+		for (size_t q = 0; q < n && m < WHY_MAX_READ; q++) {
 			size_t i2 = (q + w->rr) % n;
 
 			if ((pid_t)w->keys[i2].tgid != tg->pid)
 				continue;
-			seen++;
 			w->gptrs[m] = w->keys[i2].g;
 			w->kidx[m++] = i2;
 		}
@@ -738,7 +721,7 @@ void why_tick(struct why *w)
 			x->watched = true;
 			x->last_seen = now;
 			if (g->goid != v->goid || x->ns >= WHY_MAX_SAMPLES ||
-			    !why_grow((void **)&x->s, &x->caps, x->ns + 1, sizeof(*x->s)))
+			    !mem_grow((void **)&x->s, &x->caps, x->ns + 1, sizeof(*x->s)))
 				continue;
 			s.ts = t0 + (t1 - t0) / 2;
 			s.status = (uint8_t)g->status;

@@ -1,6 +1,7 @@
 /*
  * whycut: one call's wall time cut into parts. See whycut.h for the rules.
  */
+#include "../core/mem.h"
 #include "whycut.h"
 
 #include <stdio.h>
@@ -11,23 +12,6 @@
 
 #include "../bpf/why.h"
 #include "../proc/names.h"
-
-static bool whycut_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	if (need <= *cap)
-		return true;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = n;
-	return true;
-}
 
 static bool whycut_has(const char *s, const char *sub)
 {
@@ -142,7 +126,7 @@ static void whycut_add(struct whycut_out *o, uint64_t s, uint64_t e, const char 
 		o->segs[o->nsegs - 1].end = e;
 		return;
 	}
-	if (!whycut_grow((void **)&o->segs, &o->capsegs, o->nsegs + 1, sizeof(*o->segs)))
+	if (!mem_grow((void **)&o->segs, &o->capsegs, o->nsegs + 1, sizeof(*o->segs)))
 		return;
 	o->segs[o->nsegs++] = (struct why_seg){ s, e, (uint16_t)p };
 }
@@ -290,7 +274,7 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 	}
 	/* The threads' time off CPU, for the timeline. */
 	for (i = 0; i < nks; i++) {
-		if (!whycut_grow((void **)&o->koffs, &o->capkoffs, o->nkoffs + 1, sizeof(*o->koffs)))
+		if (!mem_grow((void **)&o->koffs, &o->capkoffs, o->nkoffs + 1, sizeof(*o->koffs)))
 			break;
 		o->koffs[o->nkoffs] =
 			(struct why_koff){ ks[i].tid, ks[i].start, ks[i].wake, ks[i].end, "" };
