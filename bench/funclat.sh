@@ -12,6 +12,10 @@
 #                   with a uretprobe, which crashes Go programs)
 #   goscope cold    goscope funclat -p PID net/http.Error: a function the
 #                   server never calls (probes in place, never hit)
+#   why hot / cold  goscope why --func (the same functions) --slow 1000: the
+#                   funclat probes plus why's own cost (scheduler
+#                   tracepoints for every context switch of the machine,
+#                   the goroutines inside a call read every millisecond)
 #
 # Rounds alternate the modes; reported: median requests/s, its ratio to the
 # untraced median and the median of the per-round ratios, the server's own
@@ -45,6 +49,8 @@ run_mode() {
 	baseline) ;;
 	goscope-hot) "$GOSCOPE" funclat -p "$srv" --json "$HOT" >"$out" 2>"$out.err" & tr=$! ;;
 	goscope-cold) "$GOSCOPE" funclat -p "$srv" --json "$COLD" >"$out" 2>"$out.err" & tr=$! ;;
+	why-hot) "$GOSCOPE" why -p "$srv" --func "$HOT" --slow 1000 --json >"$out" 2>"$out.err" & tr=$! ;;
+	why-cold) "$GOSCOPE" why -p "$srv" --func "$COLD" --slow 1000 --json >"$out" 2>"$out.err" & tr=$! ;;
 	bpftrace-hot) bpftrace -e "BEGIN { printf(\"tracing\\n\"); }
 uprobe:$work/httpserver:$HOT /pid == $srv/ { @calls = count(); }" >"$out" 2>"$out.err" & tr=$! ;;
 	esac
@@ -78,7 +84,7 @@ ${est:--} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (
 $(awk -v a="$s0" -v b="$s1" -v r="${reqs:-0}" 'BEGIN { printf "%.1f", (r > 0 ? 1e6 * (b - a) / r : 0) }')"
 }
 
-modes=(baseline goscope-hot goscope-cold)
+modes=(baseline goscope-hot goscope-cold why-hot why-cold)
 command -v bpftrace >/dev/null && modes+=(bpftrace-hot)
 declare -A rps ratio calls ests cpu srvus
 for r in $(seq "$ROUNDS"); do
@@ -108,6 +114,8 @@ echo
 		baseline) name="untraced" ;;
 		goscope-hot) name="goscope funclat, hot handler ($HOT)" ;;
 		goscope-cold) name="goscope funclat, cold function ($COLD)" ;;
+		why-hot) name="goscope why --func (hot handler), --slow 1000" ;;
+		why-cold) name="goscope why --func (cold function), --slow 1000" ;;
 		bpftrace-hot) name="bpftrace uprobe, hot handler entry only (count)" ;;
 		esac
 		e=-
@@ -116,7 +124,7 @@ echo
 			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
 			"$(awk -v r="$(bench_median ${ratio[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
 			"$(bench_median ${srvus[$m]})" \
-			"$([ "$m" = baseline ] && echo - || bench_median ${calls[$m]})" "$e" \
+			"$(case $m in baseline | why-*) echo - ;; *) bench_median ${calls[$m]} ;; esac)" "$e" \
 			"$([ "$m" = baseline ] && echo - || bench_median ${cpu[$m]})"
 	done
 } | bench_table

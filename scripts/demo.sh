@@ -16,6 +16,7 @@ port=${GOSCOPE_DEMO_PORT:-18089}
 "$work/demo-service" -addr "127.0.0.1:$port" >"$work/service.log" 2>&1 &
 svc=$!
 cleanup() {
+	cpu_quota 0 2>/dev/null || true
 	kill "$svc" "${load:-}" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$work"
@@ -37,11 +38,51 @@ request = function()
   return wrk.format("GET", paths[(i % #paths) + 1])
 end
 LUA
-wrk -t2 -c32 -d40s -s "$work/load.lua" "http://127.0.0.1:$port/" >"$work/wrk.log" 2>&1 &
+wrk -t2 -c32 -d55s -s "$work/load.lua" "http://127.0.0.1:$port/" >"$work/wrk.log" 2>&1 &
 load=$!
 sleep 1
 
 show() { echo; echo "== $*"; }
+
+# cpu_quota PERCENT: put the service in a cgroup of its own allowed PERCENT
+# of one CPU (cgroup v2 or the v1 cpu controller); 0 takes it out again.
+cpu_quota() {
+	local v1=/sys/fs/cgroup/cpu v2=/sys/fs/cgroup cg t
+	if [ -f "$v2/cgroup.controllers" ]; then
+		cg=$v2/goscope-demo
+		mkdir -p "$cg"
+		echo +cpu >"$v2/cgroup.subtree_control" 2>/dev/null || true
+		if [ "$1" -gt 0 ]; then
+			echo "$(($1 * 1000)) 100000" >"$cg/cpu.max"
+			echo "$svc" >"$cg/cgroup.procs"
+		else
+			echo "$svc" >"$v2/cgroup.procs"
+			rmdir "$cg" 2>/dev/null || true
+		fi
+		return
+	fi
+	cg=$v1/goscope-demo
+	mkdir -p "$cg"
+	if [ "$1" -gt 0 ]; then
+		echo 100000 >"$cg/cpu.cfs_period_us"
+		echo "$(($1 * 1000))" >"$cg/cpu.cfs_quota_us"
+		for t in /proc/"$svc"/task/*; do echo "${t##*/}" >"$cg/tasks"; done
+	else
+		for t in /proc/"$svc"/task/*; do echo "${t##*/}" >"$v1/tasks"; done
+		rmdir "$cg" 2>/dev/null || true
+	fi
+}
+
+show "goscope why -p $svc --http --slow 20 -d 5   (where the time of slow requests went)"
+./goscope why -p "$svc" --http --slow 20 -d 5 >"$work/why.txt"
+grep -A4 '^slow GET /cache' "$work/why.txt" | head -n 5 || true
+sed -n '/^verdict/,$p' "$work/why.txt"
+show "goscope why -p $svc --http --route /report --slow 20 -d 5   (... with a CPU quota of 0.3 CPU on its cgroup)"
+cpu_quota 30
+./goscope why -p "$svc" --http --route /report --slow 20 -d 5 >"$work/why.txt"
+cpu_quota 0
+grep -A4 '^slow GET /report' "$work/why.txt" | head -n 5 || true
+sed -n '/^verdict/,$p' "$work/why.txt"
 show "goscope info $svc"
 ./goscope info "$svc"
 show "goscope offcpu -p $svc -d 4 -n 5   (where the service's goroutines wait, under load)"

@@ -28,6 +28,7 @@ static const struct goscope_cmd goscope_cmds[] = {
 	{ "goroutines", cmd_goroutines, "goroutine dump of a running process, read from outside" },
 	{ "funclat", cmd_funclat, "latency of chosen Go functions per call, slow calls with Go stacks" },
 	{ "http", cmd_http, "Go net/http server requests per route: counts, p50/p99, slow requests" },
+	{ "why", cmd_why, "where the time of slow calls went: each slow call cut into its causes, then a verdict" },
 	{ "funcs", cmd_funcs, "list a binary's functions (entry, size, name) from its pclntab" },
 };
 

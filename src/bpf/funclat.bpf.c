@@ -32,6 +32,7 @@
 const volatile __u64 slow_ns = 0;
 const volatile bool keep_args = false;
 const volatile __u32 sample = 1; /* time one call in SAMPLE */
+const volatile bool watch = false; /* keep `watched` (goscope why) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -54,6 +55,14 @@ struct {
 	__type(key, struct fl_gkey);
 	__type(value, struct fl_gstate);
 } gstates SEC(".maps");
+
+/* watch: the goroutines with a call in flight (why.bpf.c reads it too). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_MAX_GOROUTINES);
+	__type(key, struct fl_gkey);
+	__type(value, struct fl_watch);
+} watched SEC(".maps");
 
 /* A zeroed goroutine state to insert from (too big for the BPF stack). */
 struct {
@@ -205,6 +214,14 @@ static __always_inline void fl_route_add(struct fl_route *r, __u64 dur)
 		s->max_ns = dur;
 }
 
+/* G has no call in flight any more. */
+static __always_inline void fl_forget(struct fl_gkey *key)
+{
+	bpf_map_delete_elem(&gstates, key);
+	if (watch)
+		bpf_map_delete_elem(&watched, key);
+}
+
 static __always_inline void fl_unwound(__u32 func)
 {
 	struct fl_stats *s = bpf_map_lookup_elem(&stats, &func);
@@ -272,7 +289,7 @@ int fl_entry(struct pt_regs *ctx)
 		fl_pop_stale(st, depth, false);
 	if (!timed) {
 		if (st && st->n == 0)
-			bpf_map_delete_elem(&gstates, &key);
+			fl_forget(&key);
 		return 0;
 	}
 	if (!st) {
@@ -300,11 +317,16 @@ int fl_entry(struct pt_regs *ctx)
 	}
 	c->ts = bpf_ktime_get_ns();
 	st->n++;
+	if (watch && st->n == 1) {
+		struct fl_watch w = { .goid = goid, .ts = c->ts };
+
+		bpf_map_update_elem(&watched, &key, &w, BPF_ANY);
+	}
 	return 0;
 }
 
 static __always_inline void fl_event(struct pt_regs *ctx, struct fl_call *c, __u64 dur,
-				     __u64 goid)
+				     __u64 goid, __u64 g)
 {
 	struct fl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	__u64 id = bpf_get_current_pid_tgid();
@@ -316,6 +338,7 @@ static __always_inline void fl_event(struct pt_regs *ctx, struct fl_call *c, __u
 	e->ts = bpf_ktime_get_ns();
 	e->dur_ns = dur;
 	e->goid = goid;
+	e->g = g;
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
 	e->func = c->func;
@@ -361,7 +384,7 @@ int fl_exit(struct pt_regs *ctx)
 	depth = gs_stack_depth(g, PT_REGS_SP(ctx));
 	if (st->goid != goid) {
 		fl_pop_stale(st, 0, false);
-		bpf_map_delete_elem(&gstates, &key);
+		fl_forget(&key);
 		return 0;
 	}
 	fl_pop_stale(st, depth, true);
@@ -384,10 +407,10 @@ int fl_exit(struct pt_regs *ctx)
 	if (f->flags & FL_F_HTTP)
 		fl_route_add(&c->route, dur);
 	if (slow_ns && dur >= slow_ns)
-		fl_event(ctx, c, dur, goid);
+		fl_event(ctx, c, dur, goid, g);
 out:
 	if (st->n == 0)
-		bpf_map_delete_elem(&gstates, &key);
+		fl_forget(&key);
 	return 0;
 }
 

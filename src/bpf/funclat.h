@@ -73,6 +73,15 @@ struct fl_gstate {
 	struct fl_call c[FL_INFLIGHT];
 };
 
+/*
+ * A goroutine with a probed call in flight (`goscope why` watches these):
+ * its goid and the outermost call's entry time.
+ */
+struct fl_watch {
+	__u64 goid;
+	__u64 ts;
+};
+
 /* Per function, since the start (user space takes differences). */
 struct fl_stats {
 	__u64 calls;    /* entries */
@@ -87,6 +96,7 @@ struct fl_event {
 	__u64 ts;
 	__u64 dur_ns;
 	__u64 goid;
+	__u64 g;        /* the runtime.g */
 	__u32 tgid;
 	__u32 tid;
 	__u32 func;

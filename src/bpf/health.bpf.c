@@ -22,10 +22,10 @@
 
 #include "lib/hist.bpf.h"
 #include "lib/maps.bpf.h"
+#include "lib/sched.bpf.h"
 #include "lib/target.bpf.h"
 #include "health.h"
 
-#define HL_TASK_RUNNING 0
 #define HL_TCP_TIME_WAIT 6
 #define HL_TCP_NEW_SYN_RECV 12
 
@@ -174,18 +174,6 @@ static __always_inline void hl_wakeup(struct task_struct *p)
 		gs_count_drop(&drops, HL_DROP_RUNQ);
 }
 
-static __always_inline long hl_task_state(struct task_struct *t)
-{
-	/* task_struct.state became __state in 5.14. */
-	struct task_struct___old {
-		long state;
-	} *o = (void *)t;
-
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ(o, state);
-}
-
 static __always_inline void hl_thread_add(__u32 tgid, __u32 tid, __u64 d)
 {
 	struct hl_tid n = { .tgid = tgid };
@@ -213,7 +201,7 @@ static __always_inline void hl_switch(struct task_struct *prev, struct task_stru
 	tgid = BPF_CORE_READ(prev, tgid);
 	if (hl_target(tgid)) {
 		tid = BPF_CORE_READ(prev, pid);
-		if (hl_task_state(prev) == HL_TASK_RUNNING) {
+		if (gs_task_state(prev) == GS_TASK_RUNNING) {
 			if (now && bpf_map_update_elem(&runq_start, &tid, &now, BPF_ANY))
 				gs_count_drop(&drops, HL_DROP_RUNQ);
 		} else {

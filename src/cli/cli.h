@@ -75,6 +75,7 @@ int cmd_leaks(int argc, char **argv);
 int cmd_contention(int argc, char **argv);
 int cmd_funclat(int argc, char **argv);
 int cmd_http(int argc, char **argv);
+int cmd_why(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 
 #endif

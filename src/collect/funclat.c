@@ -104,6 +104,7 @@ struct funclat *funclat_open(const struct funclat_config *c, bool verbose, char 
 	fl->skel->rodata->slow_ns = c->slow_ms > 0 ? (uint64_t)(c->slow_ms * 1e6) : 0;
 	fl->skel->rodata->keep_args = c->args;
 	fl->skel->rodata->sample = (uint32_t)fl->c.sample;
+	fl->skel->rodata->watch = c->watch;
 	rc = funclat_bpf__load(fl->skel);
 	if (rc) {
 		bpfload_load_error(rc, err, errlen);
@@ -385,7 +386,6 @@ int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	t->priv = tg;
 	tg->pend = calloc(k ? k : 1, sizeof(*tg->pend));
 	if (!tg->pend) {
 		snprintf(err, errlen, "out of memory");
@@ -423,9 +423,22 @@ out:
 	return rc;
 }
 
+/*
+ * T's state: the newest not detached for its pid (an exec keeps the pid).
+ * Not in t->priv: collectors used together (why: funclat and gc) would
+ * share it.
+ */
+static struct funclat_tgt *funclat_live(struct funclat *fl, const struct target *t)
+{
+	for (size_t i = fl->ntgts; i-- > 0;)
+		if (fl->tgts[i]->pid == t->pid && !fl->tgts[i]->gone)
+			return fl->tgts[i];
+	return NULL;
+}
+
 int funclat_attach(struct funclat *fl, struct target *t, char *err, size_t errlen)
 {
-	struct funclat_tgt *tg = t->priv;
+	struct funclat_tgt *tg = funclat_live(fl, t);
 	char path[64];
 	int rc = 0;
 
@@ -470,14 +483,12 @@ int funclat_attach(struct funclat *fl, struct target *t, char *err, size_t errle
 
 void funclat_detach(struct funclat *fl, struct target *t)
 {
-	struct funclat_tgt *tg = t->priv;
+	struct funclat_tgt *tg = funclat_live(fl, t);
 
-	(void)fl;
 	if (!tg)
 		return;
 	uprobe_links_destroy(&tg->links);
 	tg->gone = true;
-	t->priv = NULL;
 }
 
 /* --- events ------------------------------------------------------------------ */
@@ -497,6 +508,8 @@ static int funclat_on_event(void *ctx, void *data, size_t len)
 	ev.pid = (pid_t)e->tgid;
 	ev.tid = (pid_t)e->tid;
 	ev.goid = e->goid;
+	ev.g = e->g;
+	ev.start_ns = e->ts >= e->dur_ns ? e->ts - e->dur_ns : 0;
 	ev.func = fl->fns[e->func].name;
 	ev.target = tg->name;
 	ev.dur_ns = e->dur_ns;
@@ -519,6 +532,11 @@ static int funclat_on_event(void *ctx, void *data, size_t len)
 		ev.pcs[ev.npcs++] = e->stack[i];
 	fl->on_event(&ev, fl->on_event_arg);
 	return 0;
+}
+
+int funclat_watched_fd(const struct funclat *fl)
+{
+	return bpf_map__fd(fl->skel->maps.watched);
 }
 
 int funclat_events_fd(const struct funclat *fl)
@@ -572,6 +590,8 @@ static void funclat_sweep_key(const void *key, void *arg)
 		if (st.c[i].func < fl->nfns)
 			fl->fns[st.c[i].func].swept++;
 	bpf_map_delete_elem(fd, key);
+	if (fl->c.watch)
+		bpf_map_delete_elem(bpf_map__fd(fl->skel->maps.watched), key);
 }
 
 void funclat_sweep(struct funclat *fl)

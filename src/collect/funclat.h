@@ -43,6 +43,8 @@ struct funclat_config {
 	long long sample;      /* time one call in SAMPLE (>= 1) */
 	bool http;             /* the functions are net/http.serverHandler.ServeHTTP:
 				  time per route too (Go >= 1.17) */
+	bool watch;            /* keep the goroutines with a call in flight in a map
+				  (funclat_watched_fd) for `goscope why` */
 };
 
 /* What a target's patterns matched, for the line printed before attaching. */
@@ -100,6 +102,8 @@ struct funclat_routes {
 struct funclat_event {
 	pid_t pid, tid;
 	uint64_t goid;
+	uint64_t g;           /* its runtime.g */
+	uint64_t start_ns;    /* CLOCK_MONOTONIC: the call's entry */
 	const char *func;
 	const char *target;
 	uint64_t dur_ns;
@@ -139,6 +143,12 @@ int funclat_attach(struct funclat *fl, struct target *t, char *err, size_t errle
 
 /* T is gone: detach its probes (its counts stay in the reports). */
 void funclat_detach(struct funclat *fl, struct target *t);
+
+/*
+ * With config.watch: the BPF map of the goroutines with a call in flight
+ * (key struct fl_gkey, value struct fl_watch of bpf/funclat.h).
+ */
+int funclat_watched_fd(const struct funclat *fl);
 
 /* The ring buffer's epoll fd (slow-call events). */
 int funclat_events_fd(const struct funclat *fl);

@@ -4,6 +4,7 @@
  * value is validated (bounds, statuses) and a stack is kept only if the
  * goroutine's saved registers did not change while it was being read.
  */
+#include "../core/mem.h"
 #include "gsample.h"
 
 #include <errno.h>
@@ -33,24 +34,6 @@ static uint32_t gs_u32(const uint8_t *p)
 static int gs_max(int a, int b)
 {
 	return a > b ? a : b;
-}
-
-static bool gs_grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	void *n;
-	size_t ncap;
-
-	if (need <= *cap)
-		return true;
-	ncap = *cap ? *cap : 256;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*buf, ncap * elem);
-	if (!n)
-		return false;
-	*buf = n;
-	*cap = ncap;
-	return true;
 }
 
 int gsample_open(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, char *err,
@@ -179,7 +162,7 @@ static bool gs_read_gs(struct gsample *s, size_t len, struct gsample_g *out, siz
 	size_t nruns = 0, total = 0, r, i;
 
 	*k = 0;
-	if (!gs_grow((void **)&s->sorted, &s->sorted_cap, len + 1, sizeof(uint64_t)))
+	if (!mem_grow((void **)&s->sorted, &s->sorted_cap, len + 1, sizeof(uint64_t)))
 		return false;
 	memcpy(s->sorted, s->gptrs, len * sizeof(uint64_t));
 	qsort(s->sorted, len, sizeof(uint64_t), gs_cmp_u64);
@@ -208,7 +191,7 @@ static bool gs_read_gs(struct gsample *s, size_t len, struct gsample_g *out, siz
 			return false;
 		}
 	}
-	if (!gs_grow((void **)&s->stackbuf, &s->stackbuf_cap, total + 1, 1))
+	if (!mem_grow((void **)&s->stackbuf, &s->stackbuf_cap, total + 1, 1))
 		return false;
 	/* Pass 2: the ranges, read in batches of IOV_MAX. */
 	total = 0;
@@ -263,14 +246,14 @@ int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
 	len = (size_t)hdr[1];
 	if (len > GSAMPLE_MAX_GS || len > hdr[2])
 		return -1;
-	if (!gs_grow((void **)&s->gptrs, &s->gptrs_cap, len + 1, sizeof(uint64_t)))
+	if (!mem_grow((void **)&s->gptrs, &s->gptrs_cap, len + 1, sizeof(uint64_t)))
 		return -1;
 	if (len && !procmem_read(&s->pm, hdr[0], s->gptrs, len * 8))
 		return -1;
 	/* One buffer holds both the raw g structs and the parsed entries. */
 	size_t need = len * s->gsize + len * sizeof(struct gsample_g) + 64;
 
-	if (!gs_grow((void **)&s->gbuf, &s->gbuf_cap, need, 1))
+	if (!mem_grow((void **)&s->gbuf, &s->gbuf_cap, need, 1))
 		return -1;
 	out = (struct gsample_g *)(s->gbuf + ((len * s->gsize + 63) & ~(size_t)63));
 	if (gs_read_gs(s, len, out, &k)) {
@@ -300,6 +283,23 @@ int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n)
 }
 
 /* Functions where a goroutine's own stack begins: stop unwinding there. */
+int gsample_read_at(struct gsample *s, const uint64_t *gptrs, size_t n, struct gsample_g *out,
+		    bool *ok)
+{
+	size_t need = n * s->gsize + 64;
+
+	if (!mem_grow((void **)&s->gbuf, &s->gbuf_cap, need, 1))
+		return -1;
+	procmem_readmany(&s->pm, gptrs, n, s->gsize, s->gbuf, ok);
+	for (size_t i = 0; i < n; i++) {
+		if (ok[i])
+			gs_parse(s, gptrs[i], s->gbuf + i * s->gsize, &out[i]);
+		else
+			s->unreadable++;
+	}
+	return 0;
+}
+
 static bool gs_is_root(const char *name)
 {
 	return strcmp(name, "runtime.goexit") == 0 || strcmp(name, "runtime.mstart") == 0 ||
@@ -381,7 +381,7 @@ int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, 
 	want = g->stack_hi - g->sp;
 	if (want > GSAMPLE_STACK_READ)
 		want = GSAMPLE_STACK_READ;
-	if (!gs_grow((void **)&s->stackbuf, &s->stackbuf_cap, want, 1))
+	if (!mem_grow((void **)&s->stackbuf, &s->stackbuf_cap, want, 1))
 		return 0;
 	if (!procmem_read(&s->pm, g->sp, s->stackbuf, want))
 		return 0;
@@ -400,7 +400,7 @@ int gsample_unwind(struct gsample *s, const struct gsample_g *g, uint64_t *pcs, 
 void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, size_t n,
 			 uint64_t *pcs, int max, int *depth)
 {
-	if (!gs_grow((void **)&s->gbuf2, &s->gbuf2_cap, GSAMPLE_BATCH * s->gsize, 1)) {
+	if (!mem_grow((void **)&s->gbuf2, &s->gbuf2_cap, GSAMPLE_BATCH * s->gsize, 1)) {
 		for (size_t i = 0; i < n; i++)
 			depth[i] = gsample_unwind(s, gs[i], pcs + i * (size_t)max, max);
 		return;
@@ -427,7 +427,7 @@ void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, s
 			total += len[k];
 			slot[k++] = i;
 		}
-		if (!gs_grow((void **)&s->mbuf, &s->mbuf_cap, total + 1, 1)) {
+		if (!mem_grow((void **)&s->mbuf, &s->mbuf_cap, total + 1, 1)) {
 			for (size_t i = 0; i < m; i++)
 				depth[c0 + i] = gsample_unwind(s, gs[c0 + i],
 							       pcs + (c0 + i) * (size_t)max, max);

@@ -108,6 +108,14 @@ void gsample_close(struct gsample *s);
 int gsample_snapshot(struct gsample *s, struct gsample_g **gs, size_t *n);
 
 /*
+ * Read the N goroutines at GPTRS (run-time g addresses) into OUT[i], in
+ * one batched system call; OK[i] says whether g i was read. 0, or -1 out
+ * of memory. Dead goroutines are returned too (their status says so).
+ */
+int gsample_read_at(struct gsample *s, const uint64_t *gptrs, size_t n, struct gsample_g *out,
+		    bool *ok);
+
+/*
  * Unwind goroutine G into PCS (run-time return addresses, innermost
  * first; PCS[0] is the pc it stopped at). Returns the depth, 0 if the
  * stack could not be read consistently.

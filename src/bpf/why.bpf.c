@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * why.bpf.c: what the kernel does to the threads of goroutines inside a
+ * watched call (`goscope why`).
+ *
+ * funclat.bpf.c keeps the goroutines with a probed call in flight in
+ * `watched` (shared with this program). When a thread of a target leaves
+ * its CPU, the goroutine on it (its TLS g) is looked up there; if watched,
+ * the thread's time off the CPU is recorded until it runs again: preempted
+ * (the run queue, or the cgroup's CPU quota when its cfs_rq is throttled),
+ * or asleep: in a system call when the g is in _Gsyscall (its number from
+ * the thread's saved registers), in a page fault when the g was running Go
+ * code. The wakeup splits a sleep from the run-queue wait that follows.
+ * One event per interval, for watched goroutines only. TCP retransmits
+ * are sent with the socket's inode; user space keeps the target's.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "funclat.h"
+#include "why.h"
+#include "lib/go.bpf.h"
+#include "lib/maps.bpf.h"
+#include "lib/sched.bpf.h"
+#include "lib/target.bpf.h"
+
+#define WHY_MAX_THREADS 16384
+#define WHY_GSYSCALL 3
+#define WHY_GRUNNING 2
+
+GS_TARGET_MAPS(struct why_target);
+
+/* Shared with funclat.bpf.c (user space reuses its fd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_MAX_GOROUTINES);
+	__type(key, struct fl_gkey);
+	__type(value, struct fl_watch);
+} watched SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WHY_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct why_off);
+} off SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WHY_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Is T's CFS group (or a parent of it) held back by its CPU quota? */
+static __always_inline bool why_throttled(struct task_struct *t)
+{
+	struct cfs_rq *cr;
+
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return false;
+	cr = BPF_CORE_READ(t, se.cfs_rq);
+	if (!cr || !bpf_core_field_exists(cr->throttle_count))
+		return false;
+	/* throttle_count counts throttled ancestors too (throttled became a bit-field). */
+	return BPF_CORE_READ(cr, throttle_count) > 0;
+}
+
+/* The system call T is in (-1: unknown), from its saved user registers. */
+static __always_inline __s64 why_syscall_nr(struct task_struct *t, bool btf)
+{
+	struct pt_regs *regs;
+
+	if (!btf)
+		return -1;
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!regs)
+		return -1;
+#if defined(__TARGET_ARCH_x86)
+	return (__s64)BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return (__s64)BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+static __always_inline void why_leave(struct task_struct *prev, bool btf)
+{
+	__u32 tgid = BPF_CORE_READ(prev, tgid), tid;
+	struct why_target *tg;
+	struct fl_gkey key = {};
+	struct why_off o = {};
+	__u32 status = 0;
+
+	if (!gs_is_target_tgid(tgid))
+		return;
+	key.tgid = tgid;
+	key.g = gs_current_g(); /* sched_switch runs in PREV's context */
+	if (!key.g || !bpf_map_lookup_elem(&watched, &key))
+		return;
+	tid = BPF_CORE_READ(prev, pid);
+	o.g = key.g;
+	o.tgid = tgid;
+	o.start = bpf_ktime_get_ns();
+	o.nr = -1;
+	if (gs_task_state(prev) == GS_TASK_RUNNING) {
+		o.kind = why_throttled(prev) ? WHY_K_THROTTLED : WHY_K_RUNQ;
+	} else {
+		tg = bpf_map_lookup_elem(&targets, &tgid);
+		if (tg && tg->status_off > 0)
+			bpf_probe_read_user(&status, sizeof(status), (void *)(key.g + tg->status_off));
+		status &= ~0x1000u; /* _Gscan */
+		if (status == WHY_GSYSCALL) {
+			o.kind = WHY_K_SYSCALL;
+			o.nr = why_syscall_nr(prev, btf);
+		} else {
+			o.kind = status == WHY_GRUNNING ? WHY_K_FAULT : WHY_K_OTHER;
+		}
+	}
+	if (bpf_map_update_elem(&off, &tid, &o, BPF_ANY))
+		gs_count_drop(&drops, WHY_DROP_OFF);
+}
+
+static __always_inline void why_enter(struct task_struct *next)
+{
+	__u32 tid = BPF_CORE_READ(next, pid);
+	struct why_off *o = bpf_map_lookup_elem(&off, &tid);
+	struct why_event *e;
+
+	if (!o)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		gs_count_drop(&drops, WHY_DROP_EVENTS);
+	} else {
+		e->ev = WHY_EV_OFF;
+		e->kind = o->kind;
+		e->tgid = o->tgid;
+		e->tid = tid;
+		e->g = o->g;
+		e->start = o->start;
+		e->wake = o->wake;
+		e->end = bpf_ktime_get_ns();
+		e->nr = o->nr;
+		e->wake_throttled = o->wake_throttled;
+		e->pad = 0;
+		e->ino = 0;
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&off, &tid);
+}
+
+static __always_inline void why_switch(struct task_struct *prev, struct task_struct *next,
+				       bool btf)
+{
+	why_leave(prev, btf);
+	why_enter(next);
+}
+
+/* P woke: a sleep recorded for it ends here; what follows is a run-queue wait. */
+static __always_inline void why_wakeup(struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct why_off *o = bpf_map_lookup_elem(&off, &tid);
+
+	if (!o || o->wake || o->kind == WHY_K_RUNQ || o->kind == WHY_K_THROTTLED)
+		return;
+	o->wake = bpf_ktime_get_ns();
+	o->wake_throttled = why_throttled(p);
+}
+
+static __always_inline void why_retrans(const struct sock *sk)
+{
+	struct why_event *e;
+	__u64 ino = 0;
+	struct socket *so = BPF_CORE_READ(sk, sk_socket);
+
+	if (so)
+		ino = BPF_CORE_READ(so, file, f_inode, i_ino);
+	if (!ino)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		gs_count_drop(&drops, WHY_DROP_EVENTS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ev = WHY_EV_RETRANS;
+	e->end = bpf_ktime_get_ns();
+	e->ino = ino;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(why_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	why_switch(prev, next, true);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(why_sched_wakeup, struct task_struct *p)
+{
+	why_wakeup(p);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(why_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb)
+{
+	why_retrans(sk);
+	return 0;
+}
+
+/* raw_tp twins for kernels without tp_btf (the system call is then unnamed). */
+SEC("raw_tp/sched_switch")
+int why_raw_sched_switch(struct bpf_raw_tracepoint_args *ctx)
+{
+	why_switch((struct task_struct *)ctx->args[1], (struct task_struct *)ctx->args[2], false);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup")
+int why_raw_sched_wakeup(struct bpf_raw_tracepoint_args *ctx)
+{
+	why_wakeup((struct task_struct *)ctx->args[0]);
+	return 0;
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int why_raw_tcp_retransmit(struct bpf_raw_tracepoint_args *ctx)
+{
+	why_retrans((const struct sock *)ctx->args[0]);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
