@@ -162,6 +162,8 @@ def main():
     cause = a.cause
     expect = []     # acceptable "top" parts
     fig = None      # (part names summed, lower fraction, upper fraction, upper margin us, truth us, what)
+    if "all_run_delay_us" in truth:
+        info(f"truth: run_delay delta over the service's threads during the load: {truth['all_run_delay_us'] / 1e3:.0f} ms")
     if cause == "quota":
         thr = truth["throttled_us"]
         info(f"truth: cpu.stat throttled_time delta {thr / 1e3:.0f} ms, nr_throttled delta {truth.get('nr_throttled', 0):.0f}")
@@ -299,7 +301,9 @@ def main():
             s, en = e["start_ns"], e["start_ns"] + e["wall_us"] * 1e3
             m = [r for r in byg.get(e.get("goid"), []) if r["start_ns"] >= s - slack and r["end_ns"] <= en + slack]
             if m:
-                matched.append((e, m[0]))
+                # a kept-alive connection's requests share a goroutine: the one
+                # covering most of the call
+                matched.append((e, max(m, key=lambda r: overlap(s, en, r["start_ns"], r["end_ns"]))))
             elif s >= w0 and en <= w1:
                 unm += 1
         inwin = [e for e in ev if e["start_ns"] >= w0 and e["start_ns"] + e["wall_us"] * 1e3 <= w1]
@@ -314,6 +318,11 @@ def main():
     def tot(names, evs=None):
         return sum(e.get("parts", {}).get(n, 0) for e in (ev if evs is None else evs) for n in names)
 
+    if "all_run_delay_us" in truth:
+        # whatever the cause: a call's runq is its thread's wait on a run
+        # queue, which schedstat's run_delay counts (calls do not overlap)
+        rq, rd = tot(["runq"]), truth["all_run_delay_us"]
+        chk(rq <= 1.1 * rd + 5000, f"runq {rq / 1e3:.1f} ms <= 1.1 x the service threads' run_delay delta {rd / 1e3:.1f} ms + 5 ms")
     if fig:
         names, lo, hi, margin, tr, what = fig
         got = tot(names)

@@ -193,10 +193,12 @@ wl_run() {
 	else
 		log "goscope has no why command (or WHY_SETUP_ONLY): the setup and its truths only"
 	fi
+	schedstat_ns WL_RD0 "$SVC_PID"
 	wl_truth0
 	"${LOAD_EXEC[@]}" "$TMP/whysvc" -mode load -url "$url" -c 1 -duration "$secs" -out "$TMP/load.jsonl" \
 		>"$TMP/load.out" 2>"$TMP/load.err" || die "load client: $(tail -3 "$TMP/load.err")"
 	wl_truth1
+	schedstat_ns WL_RD1 "$SVC_PID"
 	log "$(grep 'load done' "$TMP/load.out")"
 	if [ -n "$WHY_JSON" ]; then
 		gs_wait "$WHY_PID" $((secs + 60))
@@ -215,7 +217,7 @@ wl_check() {
 	[ -s "$TMP/stats.json" ] && a+=(--stats "$TMP/stats.json")
 	[ -n "$WHY_JSON" ] && a+=(--why "$WHY_JSON")
 	check_v "why $cause: setup${WHY_JSON:+ and goscope why} against the truths" \
-		WHYCHECK "$cause" --client "$TMP/load.jsonl" "${a[@]}" "$@"
+		WHYCHECK "$cause" --client "$TMP/load.jsonl" "${a[@]}" --truth all_run_delay_us=$(((WL_RD1 - WL_RD0) / 1000)) "$@"
 }
 
 # wl_finish: finish, or without goscope why and with every setup check
