@@ -149,6 +149,13 @@ def main():
                  f"; majflt {sum(r['majflt'] for r in slow_recs)} (all requests {sum(r['majflt'] for r in recs)})")
             med = sorted(r["end_ns"] - r["start_ns"] for r in recs)[len(recs) // 2]
             info(f"the slow requests' time beyond the median request's {ms(med):.1f} ms: {ms(sw - med * len(slow_recs)):.0f} ms")
+            def st(k):
+                return ms(sum(r.get(k, 0) for r in slow_recs))
+            info(f"the steps' threads (schedstat): burn cpu {st('burn_cpu_ns'):.0f} ms runq {st('burn_rq_ns'):.0f} ms; "
+                 f"read cpu {st('read_cpu_ns'):.0f} ms runq {st('read_rq_ns'):.0f} ms off-cpu "
+                 f"{ms(parts['read_ns']) - st('read_cpu_ns') - st('read_rq_ns'):.0f} ms; "
+                 f"alloc cpu {st('alloc_cpu_ns'):.0f} ms runq {st('alloc_rq_ns'):.0f} ms off-cpu "
+                 f"{ms(parts['alloc_ns']) - st('alloc_cpu_ns') - st('alloc_rq_ns'):.0f} ms")
             dom = {}
             for r in slow_recs:
                 k = max(("burn_ns", "lock_ns", "read_ns", "down_ns", "alloc_ns"), key=lambda k: r[k])[:-3]
@@ -315,6 +322,40 @@ def main():
         chk(len(missed) <= max(1, 0.05 * len(slow_recs)),
             f"why: {len(missed)} of the service's {len(slow_recs)} slow requests missing (<= 5% allowed)")
 
+    # per call: the service's own cut of the request (schedstat around its
+    # CPU steps, its clock around the others) names a top part too; where it
+    # is clear (the biggest part >= 1.5 x the next), why's top should agree.
+    # The service's request is a little shorter than the call.
+    if matched:
+        names = {"on_cpu": ["on_cpu"], "runq": ["runq"], "major_fault": ["major_fault"], "lock": ["lock"],
+                 "io_wait": ["io_wait"], "gc": ["gc_assist", "gc_stw"]}
+        agree = clear = 0
+        dis = {}
+        for e, r in matched:
+            own = {"on_cpu": r.get("burn_cpu_ns", 0) + r.get("read_cpu_ns", 0),
+                   "runq": r.get("burn_rq_ns", 0) + r.get("read_rq_ns", 0) + r.get("alloc_rq_ns", 0),
+                   "major_fault": r["read_ns"] - r.get("read_cpu_ns", 0) - r.get("read_rq_ns", 0),
+                   "lock": r["lock_ns"], "io_wait": r["down_ns"]}
+            if cause == "gc":
+                own["gc"] = r["alloc_ns"] - r.get("alloc_rq_ns", 0)
+            else:
+                own["on_cpu"] += r.get("alloc_cpu_ns", 0)
+            if cause in ("quota",):
+                # the thread's throttled time is neither CPU nor (counted) runq
+                own["cfs_throttled"] = r["burn_ns"] - r.get("burn_cpu_ns", 0) - r.get("burn_rq_ns", 0)
+                names["cfs_throttled"] = ["cfs_throttled"]
+            o = sorted(own.items(), key=lambda x: -x[1])
+            if o[0][1] >= 1.5 * max(o[1][1], 1):
+                clear += 1
+                if e.get("top") in names.get(o[0][0], []):
+                    agree += 1
+                else:
+                    k = f"{o[0][0]}->{e.get('top')}"
+                    dis[k] = dis.get(k, 0) + 1
+        info(f"per call, the service's own biggest part (clear in {clear} of {len(matched)} calls) vs why's top: "
+             f"{agree} agree; disagreements (own->why): {dis}")
+        chk(clear == 0 or agree >= 0.9 * clear, f"why's top agrees with the service's own cut for {agree} of {clear} clear calls (want >= 90%)")
+
     def tot(names, evs=None):
         return sum(e.get("parts", {}).get(n, 0) for e in (ev if evs is None else evs) for n in names)
 
@@ -372,6 +413,11 @@ def main():
              f"their majflt {sum(x[2] for x in rows)}")
         chk(mfw <= 1.05 * rd + 1000, f"major_fault {mfw / 1e3:.1f} ms <= 1.05 x the page reads' own time {rd / 1e3:.1f} ms + 1 ms")
         chk(mfw >= 0.6 * rd, f"major_fault {mfw / 1e3:.1f} ms >= 0.6 x the page reads' own time {rd / 1e3:.1f} ms")
+        # the reads' time off CPU and off the run queue (schedstat around them):
+        # the thread asleep on its faults' reads
+        off = sum((r["read_ns"] - r.get("read_cpu_ns", 0) - r.get("read_rq_ns", 0)) / 1e3 for e, r in matched)
+        chk(0.85 * off <= mfw <= 1.1 * off + 1000 * len(rows),
+            f"major_fault {mfw / 1e3:.1f} ms within [0.85, 1.1] x the reads' time asleep (schedstat) {off / 1e3:.1f} ms (+1 ms a call)")
         nf = [x for x in rows if x[0] > 0 and x[2] == 0]
         chk(not nf, f"major_fault only in calls whose reads took major faults ({len(nf)} other)")
     if cause == "gc":

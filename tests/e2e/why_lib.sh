@@ -99,6 +99,28 @@ wl_cgroup_rm() {
 	echo "  WARN  could not remove $1" >&2
 }
 
+# wl_blkio_iops PID IOPS FILE: the process PID in a cgroup v1 blkio child
+# whose reads of FILE's block device are limited to IOPS per second (a
+# slow disk: a page fault's read waits in the block layer, its thread
+# asleep); removed at exit. Skips the test without blkio throttling.
+wl_blkio_iops() {
+	local root dev cg
+	root=$(awk '$3 == "cgroup" { n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] == "blkio") { print $2; exit } }' /proc/mounts)
+	[ -n "$root" ] && [ -e "$root/blkio.throttle.read_iops_device" ] || skip "no cgroup v1 blkio throttling"
+	dev=$(stat -c '%d' "$3") || die "stat $3"
+	dev="$((dev >> 8)):$((dev & 255))"
+	# a partition's device: throttle its disk
+	if [ -e "/sys/dev/block/$dev/partition" ]; then
+		dev=$(cat "/sys/dev/block/$dev/../dev")
+	fi
+	cg=$root/goscope-why-$$
+	mkdir "$cg" || skip "cannot create $cg"
+	WL_CLEANUPS+=("wl_cgroup_rm '$cg'")
+	echo "$dev $2" >"$cg/blkio.throttle.read_iops_device" || skip "cannot throttle device $dev in $cg"
+	echo "$1" >"$cg/cgroup.procs" || die "cannot move $1 into $cg"
+	log "blkio cgroup $cg: reads of $dev limited to $2/s"
+}
+
 # wl_cg_throttled VAR: the cgroup's cpu.stat throttled_time (ns) and, in
 # VAR_n, nr_throttled (builtins only).
 wl_cg_throttled() {
@@ -216,6 +238,9 @@ wl_check() {
 	shift
 	[ -s "$TMP/stats.json" ] && a+=(--stats "$TMP/stats.json")
 	[ -n "$WHY_JSON" ] && a+=(--why "$WHY_JSON")
+	if [ -n "${WHY_KEEP:-}" ]; then # keep the run's files (why_check.py can be rerun on them)
+		mkdir -p "$WHY_KEEP/$TEST_NAME-$cause" && cp -r "$TMP"/*.json* "$TMP"/*.err "$TMP"/*.out "$WHY_KEEP/$TEST_NAME-$cause/" 2>/dev/null
+	fi
 	check_v "why $cause: setup${WHY_JSON:+ and goscope why} against the truths" \
 		WHYCHECK "$cause" --client "$TMP/load.jsonl" "${a[@]}" --truth all_run_delay_us=$(((WL_RD1 - WL_RD0) / 1000)) "$@"
 }

@@ -16,8 +16,10 @@
 //     select while its readLoop goroutine waits);
 //   - allocates -alloc KB in 1 KiB pieces.
 // It records, per request, its goroutine id, CLOCK_MONOTONIC start and end
-// and the time of each step, the major faults of the page reads
-// (getrusage RUSAGE_THREAD around them, the goroutine locked to its thread).
+// and the time of each step; for the CPU work, the page reads and the
+// allocations (run with the goroutine locked to its thread), the thread's
+// CPU time and run-queue wait (/proc/thread-self/schedstat) and the major
+// faults of the page reads (getrusage RUSAGE_THREAD).
 //
 // Causes are switched on from outside the handler:
 //   - /admin/alloc?on=1&live=MB&chunk=KB&sleep=US: an allocation storm in
@@ -115,6 +117,39 @@ func goid() int64 {
 	return 0
 }
 
+// threadSched is this thread's /proc/thread-self/schedstat: time on a CPU
+// and time waiting on a run queue (ns).
+func threadSched() (run, delay int64) {
+	var b [128]byte
+	fd, err := syscall.Open("/proc/thread-self/schedstat", syscall.O_RDONLY, 0)
+	if err != nil {
+		return 0, 0
+	}
+	n, _ := syscall.Read(fd, b[:])
+	syscall.Close(fd)
+	if n <= 0 {
+		return 0, 0
+	}
+	f := strings.Fields(string(b[:n]))
+	if len(f) >= 2 {
+		run, _ = strconv.ParseInt(f[0], 10, 64)
+		delay, _ = strconv.ParseInt(f[1], 10, 64)
+	}
+	return run, delay
+}
+
+// onThread runs f with the goroutine locked to its thread and returns the
+// thread's CPU time and run-queue wait during it (the step's truth: its
+// wall time minus these is time off CPU and off the run queue).
+func onThread(f func()) (cpu, rq int64) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r0, d0 := threadSched()
+	f()
+	r1, d1 := threadSched()
+	return r1 - r0, d1 - d0
+}
+
 // --- CPU work ----------------------------------------------------------------
 
 var spinSink uint64
@@ -167,7 +202,14 @@ type record struct {
 	DownNS   int64 `json:"down_ns"`
 	DownErr  bool  `json:"down_err,omitempty"`
 	AllocNS  int64 `json:"alloc_ns"`
-	ReadTID int   `json:"read_tid"`
+	ReadTID  int   `json:"read_tid"`
+	// per step, the thread's CPU time and run-queue wait (schedstat)
+	BurnCPU  int64 `json:"burn_cpu_ns"`
+	BurnRQ   int64 `json:"burn_rq_ns"`
+	ReadCPU  int64 `json:"read_cpu_ns"`
+	ReadRQ   int64 `json:"read_rq_ns"`
+	AllocCPU int64 `json:"alloc_cpu_ns"`
+	AllocRQ  int64 `json:"alloc_rq_ns"`
 }
 
 type hold struct {
@@ -211,8 +253,6 @@ func readPages() (int64, int) {
 		n = npages
 	}
 	first := int(atomic.AddInt64(&reqno, 1)*int64(n)) % (npages - n + 1)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	var r0, r1 syscall.Rusage
 	syscall.Getrusage(1, &r0) // RUSAGE_THREAD
 	var s byte
@@ -274,7 +314,7 @@ func work(w http.ResponseWriter, r *http.Request) {
 	var rec record
 	rec.Start = mono()
 	rec.Goid = goid()
-	spin(iters)
+	rec.BurnCPU, rec.BurnRQ = onThread(func() { spin(iters) })
 	t1 := mono()
 	mu.Lock()
 	t2 := mono()
@@ -282,16 +322,19 @@ func work(w http.ResponseWriter, r *http.Request) {
 	spin(iters / 200)
 	mu.Unlock()
 	t3 := mono()
-	rec.Majflt, rec.ReadTID = readPages()
+	rec.ReadCPU, rec.ReadRQ = onThread(func() { rec.Majflt, rec.ReadTID = readPages() })
 	t4 := mono()
 	if *downstream != "" {
 		rec.DownErr = callDownstream() != nil
 	}
 	t5 := mono()
-	bufs := make([][]byte, 0, *allocKB)
-	for i := 0; i < *allocKB; i++ {
-		bufs = append(bufs, make([]byte, 1024))
-	}
+	var bufs [][]byte
+	rec.AllocCPU, rec.AllocRQ = onThread(func() {
+		bufs = make([][]byte, 0, *allocKB)
+		for i := 0; i < *allocKB; i++ {
+			bufs = append(bufs, make([]byte, 1024))
+		}
+	})
 	allocMu.Lock()
 	allocSnk = bufs
 	allocMu.Unlock()
