@@ -356,6 +356,18 @@ def main():
              f"{agree} agree; disagreements (own->why): {dis}")
         chk(clear == 0 or agree >= 0.9 * clear, f"why's top agrees with the service's own cut for {agree} of {clear} clear calls (want >= 90%)")
 
+        # the kernel's own count of the handler thread's run-queue wait in
+        # its CPU work, page reads and allocations (schedstat, goroutine
+        # locked to the thread): time the call's thread waited for a CPU,
+        # which is runq by definition whatever the goroutine's state
+        own_rq = sum((r.get("burn_rq_ns", 0) + r.get("read_rq_ns", 0) + r.get("alloc_rq_ns", 0)) / 1e3 for e, r in matched)
+        why_rq = sum(e.get("parts", {}).get("runq", 0) for e, r in matched)
+        if own_rq > 50000:
+            chk(why_rq >= 0.8 * own_rq,
+                f"runq {why_rq / 1e3:.1f} ms >= 0.8 x the handler thread's run-queue wait in its steps (schedstat) {own_rq / 1e3:.1f} ms")
+        else:
+            info(f"runq {why_rq / 1e3:.1f} ms; the handler thread's run-queue wait in its steps (schedstat) {own_rq / 1e3:.1f} ms")
+
     def tot(names, evs=None):
         return sum(e.get("parts", {}).get(n, 0) for e in (ev if evs is None else evs) for n in names)
 
