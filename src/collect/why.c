@@ -103,6 +103,8 @@ struct why {
 	size_t rr;      /* round-robin start when more are in flight than are read a tick */
 	struct why_stw *stws;
 	size_t nstws;
+	struct why_stw *thrs; /* the targets' threads held by the CPU quota (reason unused) */
+	size_t nthrs;
 	struct why_retrans *rt;
 	size_t nrt;
 	struct why_agg *agg;
@@ -298,6 +300,20 @@ static int why_on_kevent(void *ctx, void *data, size_t len)
 		w->nrt++;
 		return 0;
 	}
+	if (e->kind == WHY_K_THROTTLED || e->thr_ns) {
+		/* The process was held by its quota on that CPU: from then to the end. */
+		uint64_t span = e->end - e->start, thr = e->kind == WHY_K_THROTTLED ? span : e->thr_ns;
+
+		if (w->nthrs == WHY_MAX_STWS) {
+			memmove(w->thrs, w->thrs + WHY_MAX_STWS / 2,
+				(WHY_MAX_STWS / 2) * sizeof(*w->thrs));
+			w->nthrs = WHY_MAX_STWS / 2;
+		}
+		w->thrs[w->nthrs++] = (struct why_stw){ (pid_t)e->tgid,
+							e->end - (thr < span ? thr : span), e->end, "" };
+	}
+	if (e->ev == WHY_EV_THROTTLED)
+		return 0;
 	x = why_g_get(w, (pid_t)e->tgid, e->g);
 	if (!x || x->nk >= WHY_MAX_KINTS ||
 	    !mem_grow((void **)&x->k, &x->capk, x->nk + 1, sizeof(*x->k)))
@@ -310,6 +326,7 @@ static int why_on_kevent(void *ctx, void *data, size_t len)
 	k->start = e->start;
 	k->wake = e->wake;
 	k->end = e->end;
+	k->thr = e->thr_ns;
 	return 0;
 }
 
@@ -435,10 +452,10 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	struct why_lblctx lc;
 	struct whycut_in in;
 	struct whycut_out o;
-	struct whycut_span *stw;
+	struct whycut_span *stw, *thr;
 	struct why_call c;
 	uint64_t S = e->start_ns, E = e->start_ns + e->dur_ns;
-	size_t nstw = 0;
+	size_t nstw = 0, nthr = 0;
 
 	if (w->c.route && strncmp(e->path, w->c.route, strlen(w->c.route)) != 0)
 		return;
@@ -459,8 +476,15 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	if (x && x->goid && e->goid && x->goid != e->goid)
 		x = NULL; /* another goroutine's history on this g */
 	stw = calloc(w->nstws + 1, sizeof(*stw));
-	if (!stw)
+	thr = calloc(w->nthrs + 1, sizeof(*thr));
+	if (!stw || !thr) {
+		free(stw);
+		free(thr);
 		return;
+	}
+	for (size_t i = 0; i < w->nthrs; i++)
+		if (w->thrs[i].pid == e->pid && w->thrs[i].end > S && w->thrs[i].start < E)
+			thr[nthr++] = (struct whycut_span){ w->thrs[i].start, w->thrs[i].end };
 	for (size_t i = 0; i < w->nstws; i++)
 		if (w->stws[i].pid == e->pid && w->stws[i].end > S && w->stws[i].start < E)
 			stw[nstw++] = (struct whycut_span){ w->stws[i].start, w->stws[i].end };
@@ -470,15 +494,17 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 		.start = S, .end = E, .reach_ns = why_reach_ns(w),
 		.s = x ? x->s : NULL, .ns = x ? x->ns : 0,
 		.k = x ? x->k : NULL, .nk = x ? x->nk : 0,
-		.stw = stw, .nstw = nstw,
+		.stw = stw, .nstw = nstw, .thr = thr, .nthr = nthr,
 		.label = why_label, .arg = &lc,
 	};
 	if (whycut(&in, &o) != 0) {
 		free(stw);
+		free(thr);
 		whycut_free(&o);
 		return;
 	}
 	free(stw);
+	free(thr);
 	memcpy(c.parts, o.parts, sizeof(c.parts));
 	c.nparts = o.nparts;
 	c.samples = o.samples;
@@ -768,8 +794,9 @@ struct why *why_open(const struct why_config *c, why_call_fn fn, void *arg, char
 	w->fn = fn;
 	w->arg = arg;
 	w->stws = calloc(WHY_MAX_STWS, sizeof(*w->stws));
+	w->thrs = calloc(WHY_MAX_STWS, sizeof(*w->thrs));
 	w->rt = calloc(WHY_MAX_RETRANS, sizeof(*w->rt));
-	if (!w->stws || !w->rt) {
+	if (!w->stws || !w->rt || !w->thrs) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1104,6 +1131,7 @@ void why_close(struct why *w)
 	free(w->gs);
 	free(w->hidx);
 	free(w->stws);
+	free(w->thrs);
 	free(w->rt);
 	free(w->agg);
 	free(w->keys);
