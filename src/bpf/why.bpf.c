@@ -12,8 +12,9 @@
  * the thread's saved registers), in a page fault when the g was running Go
  * code. The wakeup splits a sleep from the run-queue wait that follows.
  * One event per interval, for watched goroutines only; for the target's
- * other threads, an event only when the CPU quota held them (a goroutine
- * waiting for a P waits for them). TCP retransmits are sent with the
+ * other threads, an event only when the CPU quota held them or they waited
+ * 200 us or more in the run queue (a goroutine waiting for a P waits for
+ * them). TCP retransmits are sent with the
  * socket's inode; user space keeps the target's.
  */
 #include "vmlinux.h"
@@ -31,6 +32,7 @@
 #define WHY_MAX_THREADS 16384
 #define WHY_GSYSCALL 3
 #define WHY_GRUNNING 2
+#define WHY_MIN_PREEMPT_NS 200000 /* shorter run-queue waits of unwatched threads are not sent */
 
 GS_TARGET_MAPS(struct why_target);
 
@@ -133,10 +135,11 @@ static __always_inline void why_leave(struct task_struct *prev, bool btf)
 	o.nr = -1;
 	o.thr0 = why_thr_time(prev, &o.cfs_rq);
 	if (!key.g || !bpf_map_lookup_elem(&watched, &key)) {
-		/* Another thread of the target: only whether the quota holds it. */
-		o.kind = gs_task_state(prev) == GS_TASK_RUNNING && why_throttled(prev)
-				 ? WHY_K_THROTTLED
-				 : WHY_K_OTHER;
+		/* Another thread of the target: only whether it is preempted (the quota, or not). */
+		if (gs_task_state(prev) == GS_TASK_RUNNING)
+			o.kind = why_throttled(prev) ? WHY_K_THROTTLED : WHY_K_RUNQ;
+		else
+			o.kind = WHY_K_OTHER;
 		if (bpf_map_update_elem(&off, &tid, &o, BPF_ANY))
 			gs_count_drop(&drops, WHY_DROP_OFF);
 		return;
@@ -171,8 +174,9 @@ static __always_inline void why_enter(struct task_struct *next)
 		return;
 	thr = why_thr_time(next, &cr);
 	thr = cr && cr == o->cfs_rq && thr > o->thr0 ? thr - o->thr0 : 0;
-	if (!o->g && !thr && o->kind != WHY_K_THROTTLED) {
-		bpf_map_delete_elem(&off, &tid); /* not watched, not throttled */
+	if (!o->g && !thr && o->kind != WHY_K_THROTTLED &&
+	    (o->kind != WHY_K_RUNQ || bpf_ktime_get_ns() - o->start < WHY_MIN_PREEMPT_NS)) {
+		bpf_map_delete_elem(&off, &tid); /* not watched, not held back */
 		return;
 	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -25,7 +25,7 @@ enum why_kind {
 enum why_ev {
 	WHY_EV_OFF = 1,     /* a thread of a watched goroutine was off its CPU */
 	WHY_EV_RETRANS = 2, /* a TCP segment was retransmitted */
-	WHY_EV_THROTTLED = 3, /* another thread of a target was held by the CPU quota */
+	WHY_EV_THROTTLED = 3, /* another thread of a target was held back (quota, run queue) */
 };
 
 struct why_event {

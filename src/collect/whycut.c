@@ -136,6 +136,14 @@ static bool whycut_same(const struct whycut_sample *a, const struct whycut_sampl
 	return a->status == b->status && a->reason == b->reason && a->seq == b->seq && a->seq >= 0;
 }
 
+static bool whycut_in_span(const struct whycut_span *sp, size_t n, uint64_t t)
+{
+	for (size_t j = 0; j < n; j++)
+		if (t >= sp[j].start && t < sp[j].end)
+			return true;
+	return false;
+}
+
 /* A point of the timeline: a sample, or the call's running edge (s NULL). */
 struct whycut_pt {
 	uint64_t ts;
@@ -175,7 +183,8 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 		return -1;
 	pt = calloc(in->ns + 2, sizeof(*pt));
 	ks = calloc(in->nk + 1, sizeof(*ks));
-	b = calloc(2 * (in->ns + 2) + 4 * in->nk + 2 * in->nstw + 2 * in->nthr + 2, sizeof(*b));
+	b = calloc(2 * (in->ns + 2) + 4 * in->nk + 2 * in->nstw + 2 * in->nthr + 2 * in->nrq + 2,
+		   sizeof(*b));
 	if (!pt || !ks || !b)
 		goto out;
 	/* The points: the running edges and the samples strictly inside. */
@@ -226,6 +235,10 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 		b[nb++] = in->thr[i].start;
 		b[nb++] = in->thr[i].end;
 	}
+	for (i = 0; i < in->nrq; i++) {
+		b[nb++] = in->rq[i].start;
+		b[nb++] = in->rq[i].end;
+	}
 	for (i = 0; i < nb; i++)
 		b[i] = b[i] < S ? S : b[i] > E ? E : b[i];
 	qsort(b, nb, sizeof(*b), whycut_u64cmp);
@@ -269,12 +282,12 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 					snprintf(cause, sizeof(cause), "on_cpu");
 				}
 			}
-			if (!strcmp(cause, "runnable"))
-				for (size_t j = 0; j < in->nthr; j++)
-					if (mid >= in->thr[j].start && mid < in->thr[j].end) {
-						snprintf(cause, sizeof(cause), "cfs_throttled");
-						break;
-					}
+			if (!strcmp(cause, "runnable")) {
+				if (whycut_in_span(in->thr, in->nthr, mid))
+					snprintf(cause, sizeof(cause), "cfs_throttled");
+				else if (whycut_in_span(in->rq, in->nrq, mid))
+					snprintf(cause, sizeof(cause), "runq");
+			}
 			if (!strcmp(cause, "on_cpu") || !strcmp(cause, "runnable"))
 				for (size_t j = 0; j < in->nstw; j++)
 					if (mid >= in->stw[j].start && mid < in->stw[j].end) {

@@ -158,6 +158,25 @@ static void test_stw(void **state)
 	whycut_free(&o);
 }
 
+static void test_process_held(void **state)
+{
+	/* Runnable from 1 to 9 ms: the quota held a thread of the process 2..4, another waited in the run queue 5..7. */
+	struct whycut_sample s[] = { { 1 * MS, 1, 0, 3, 0 }, { 9 * MS, 1, 0, 3, 0 } };
+	struct whycut_span thr[] = { { 2 * MS, 4 * MS } }, rq[] = { { 5 * MS, 7 * MS } };
+	struct whycut_in in = { .start = 0, .end = 10 * MS, .reach_ns = 4 * MS, .s = s, .ns = 2,
+				.thr = thr, .nthr = 1, .rq = rq, .nrq = 1, .label = label };
+	struct whycut_out o;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(whycut(&in, &o), 0);
+	assert_int_equal(sum(&o), 10 * MS);
+	assert_int_equal(part(&o, "cfs_throttled"), 2 * MS);
+	assert_int_equal(part(&o, "runq"), 2 * MS);
+	assert_int_equal(part(&o, "runnable"), 4 * MS);
+	whycut_free(&o);
+}
+
 static void test_random_sums(void **state)
 {
 	(void)state;
@@ -232,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_overrides),
 		cmocka_unit_test(test_throttled_tail),
 		cmocka_unit_test(test_stw),
+		cmocka_unit_test(test_process_held),
 		cmocka_unit_test(test_random_sums),
 		cmocka_unit_test(test_wait_causes),
 	};
