@@ -107,11 +107,12 @@ tp=$SPAWN_PID
 wait_line "$TMP/tls.out" '^httproutes: tls on' "$tp" 30 || die "httproutes -tls did not start"
 taddr=$(sed -n 's/^httproutes: tls on //p' "$TMP/tls.out")
 if http_start "$TMP/tls.json" -p "$tp" --json; then
-	urls() { for _ in $(seq "$1"); do printf 'https://%s%s\n' "$taddr" "$2"; done; }
-	# shellcheck disable=SC2046 # one URL a word
-	curl -sk --http2 -o /dev/null -w '%{http_version} %{http_code}\n' $(urls 20 /code/404) >"$TMP/h2.codes"
+	# N requests for PATH on one connection, each body thrown away (-o per URL).
+	urls() { for _ in $(seq "$1"); do printf -- '-o /dev/null https://%s%s\n' "$taddr" "$2"; done; }
+	# shellcheck disable=SC2046 # words on purpose
+	curl -sk --http2 -w '%{http_version} %{http_code}\n' $(urls 20 /code/404) >"$TMP/h2.codes"
 	# shellcheck disable=SC2046
-	curl -sk --http1.1 -o /dev/null -w '%{http_version} %{http_code}\n' $(urls 10 /code/500) >"$TMP/h1.codes"
+	curl -sk --http1.1 -w '%{http_version} %{http_code}\n' $(urls 10 /code/500) >"$TMP/h1.codes"
 	gs_stop
 	expect_eq "tls: goscope http exit status" "$GS_RC" 0
 	expect_eq "curl: 20 HTTP/2 responses 404" "$(grep -c '^2 404$' "$TMP/h2.codes")" 20
