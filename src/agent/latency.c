@@ -57,6 +57,7 @@ struct agent_lat_col {
 	double hits_per_s;       /* over the last interval */
 	double cost_t0;
 	bool warned;
+	long long max_funcs;     /* per process */
 };
 
 struct agent_lat {
@@ -94,6 +95,7 @@ struct agent_lat *agent_lat_open(const struct agent_config *cfg)
 			f->col[0].patterns[i] = (char *)cfg->funclat.item[i];
 		c.patterns = f->col[0].patterns;
 		c.npatterns = cfg->funclat.n;
+		f->col[0].max_funcs = c.max_funcs;
 		f->col[0].fl = funclat_open(&c, cfg->verbose, err, sizeof(err));
 		if (!f->col[0].fl)
 			fprintf(stderr, "goscope: agent: function latency disabled: %s\n", err);
@@ -156,8 +158,9 @@ static void *agent_lat_attach(struct agent_lat_col *c, struct target *t)
 		tg = t->priv;
 	} else {
 		if (strstr(err, "--max-funcs"))
-			fprintf(stderr, "goscope: agent: %s: pid %d (%s) left out: %s\n", c->name,
-				(int)t->pid, t->name, err);
+			fprintf(stderr,
+				"goscope: agent: %s: pid %d (%s) left out: the patterns match more than funclat-max-funcs = %lld of its functions\n",
+				c->name, (int)t->pid, t->name, c->max_funcs);
 		if (t->priv)
 			funclat_detach(c->fl, t);
 	}
