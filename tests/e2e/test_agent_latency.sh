@@ -20,7 +20,11 @@
 #   /slowcode/503 requests above le=0.01;
 # - goscope_probe_hits_total{collector} at least two hits per call/request;
 # - funclat-max-funcs: a process matching more functions is left out (said
-#   on stderr, no series), and the agent keeps serving.
+#   on stderr, no series), and the agent keeps serving;
+# - the cost warning: main.hotFn called in a tight loop (-hot) with its
+#   probes on costs the program most of its CPU: the agent says so on
+#   stderr within its 10 s check, and goscope_probe_cpu_seconds_total is
+#   the hits at 15 us each.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/funclat_lib.sh"
 
@@ -166,4 +170,34 @@ grep -q "^goscope_func_calls_total{pid=\"$FL_PID\"" "$TMP/page2" &&
 	fail "series of a process left out" || pass "no goscope_func_calls_total series for it"
 grep -q '^goscope_tracked_processes 1' "$TMP/page2" && pass "still tracked by the other collectors" ||
 	fail "tracked: $(grep '^goscope_tracked_processes' "$TMP/page2")"
+kill -INT "$bpid"
+wait_exit "$bpid" 20 || fail "agent 2 did not stop"
+
+# The cost warning, on a hot function.
+kill "$FL_PID"
+wait_exit "$FL_PID" 10
+fl_prog_start -hot
+aport=$(free_port)
+spawn "$TMP/c.out" "$TMP/c.err" "$GOSCOPE" agent --listen "127.0.0.1:$aport" --interval 1 \
+	--exe flprog --collectors health --funclat main.hotFn
+cpid=$SPAWN_PID
+wait_ready "$TMP/c.err" "$cpid" 60 || die "agent 3 not ready: $(tail -3 "$TMP/c.err")"
+if wait_line "$TMP/c.err" 'agent: funclat: warning: .* probe hits/s take about [0-9]+% of the target.s CPU time' "$cpid" 30; then
+	pass "hot function: $(grep warning "$TMP/c.err" | head -1)"
+else
+	fail "no cost warning: $(tail -3 "$TMP/c.err")"
+fi
+curl -sf --max-time 5 "http://127.0.0.1:$aport/metrics" >"$TMP/page3" || fail "agent 3: GET /metrics"
+check_v "goscope_probe_cpu_seconds_total = hits x 15 us; hits ~ 2 per call" "$PYTHON" - "$TMP/page3" "$FL_PID" <<'PY'
+import re, sys
+page, pid = open(sys.argv[1]).read(), sys.argv[2]
+hits = float(re.search(r'^goscope_probe_hits_total\{collector="funclat"\} (\S+)$', page, re.M).group(1))
+cpu = float(re.search(r'^goscope_probe_cpu_seconds_total\{collector="funclat"\} (\S+)$', page, re.M).group(1))
+calls = float(re.search(r'^goscope_func_calls_total\{pid="' + pid + r'".*func="main.hotFn"\} (\S+)$', page, re.M).group(1))
+print(f"hits {hits:.0f} cpu {cpu:.3f} s calls {calls:.0f}")
+# Hits and calls are read at slightly different instants of a running loop.
+ok = abs(cpu - hits * 15e-6) <= 1e-6 * max(1, hits) and calls > 1000 and abs(hits - 2 * calls) <= 0.01 * hits + 10
+sys.exit(0 if ok else 1)
+PY
+kill -0 "$FL_PID" && pass "the hot program survived" || fail "the hot program died"
 finish
