@@ -29,6 +29,7 @@
 struct session;
 struct target;
 struct promtext;
+struct agent_lat;
 
 #define AGENT_MAX_REASONS 64
 #define AGENT_MAX_SITES 5     /* goscope_goroutine_growth: the top creation sites */
@@ -99,6 +100,7 @@ struct agent {
 	uint64_t scrapes;           /* requests for /metrics served (http.c) */
 	pid_t skipped[1024];        /* not tracked, counted once each */
 	size_t nskipped;
+	struct agent_lat *lat;       /* funclat/http probes (agent/latency.c), or NULL */
 };
 
 /* Open the configured collectors (a missing one is said and skipped). */
@@ -119,6 +121,14 @@ void agent_collect(struct agent *a, struct session *s);
 /* The exposition (metrics.c) and the JSON lines of the current counters. */
 void agent_render(struct agent *a, struct session *s, struct promtext *pt);
 void agent_json(struct agent *a, struct session *s);
+
+/*
+ * Fold a log-linear histogram of nanoseconds into cumulative counts under
+ * the agent_le bounds (a bucket counts under a bound its upper edge does
+ * not exceed).
+ */
+struct hist;
+void agent_le_add(uint64_t le[AGENT_NLE], const struct hist *h);
 
 /* Replace bytes that are not valid UTF-8 by '?' (label values). */
 void agent_utf8(char *s);

@@ -4,6 +4,7 @@
  * (see agent.h).
  */
 #include "agent.h"
+#include "latency.h"
 
 #include "../collect/health.h"
 #include "../collect/hist.h"
@@ -22,6 +23,21 @@
 
 const double agent_le[AGENT_NLE] = { 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
 				     0.01, 0.05, 0.1, 0.5, 1, 5 };
+
+void agent_le_add(uint64_t le[AGENT_NLE], const struct hist *h)
+{
+	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+		double v;
+
+		if (!h->b[b])
+			continue;
+		/* A bucket counts under a bound its upper edge does not exceed. */
+		v = (double)hist_bucket_low(b + 1) / 1e9;
+		for (size_t k = 0; k < AGENT_NLE; k++)
+			if (v <= agent_le[k] * 1.0000001)
+				le[k] += h->b[b];
+	}
+}
 
 /*
  * Make S valid UTF-8 in place. Prometheus rejects a whole scrape over one
@@ -97,6 +113,7 @@ int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_
 			fprintf(stderr, "goscope: agent: not measured on this kernel: %s\n", missing);
 		}
 	}
+	a->lat = agent_lat_open(cfg);
 	return 0;
 }
 
@@ -104,6 +121,8 @@ void agent_close(struct agent *a)
 {
 	sysstat_close(a->ss);
 	health_close(a->h);
+	agent_lat_close(a->lat);
+	a->lat = NULL;
 	if (a->jl && a->jl != stdout)
 		fclose(a->jl);
 	a->ss = NULL;
@@ -218,6 +237,7 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 		health_add_pid(a->h, t->pid);
 	t->priv = p;
 	a->ntracked++;
+	agent_lat_take(a->lat, t, p->exe, p->go_version);
 	return 0;
 }
 
@@ -227,6 +247,7 @@ void agent_drop(struct agent *a, struct target *t)
 
 	if (!p)
 		return;
+	agent_lat_drop(a->lat, t);
 	if (a->ss)
 		sysstat_remove_pid(a->ss, t->pid);
 	if (a->h)
@@ -299,17 +320,7 @@ static void agent_collect_syscalls(struct agent *a, struct session *s)
 		y->count += rows[i].count;
 		y->errors += rows[i].errors;
 		y->seconds += (double)rows[i].total_ns / 1e9;
-		for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-			double v;
-
-			if (!rows[i].h.b[b])
-				continue;
-			/* A bucket counts under a bound its upper edge does not exceed. */
-			v = (double)hist_bucket_low(b + 1) / 1e9;
-			for (size_t k = 0; k < AGENT_NLE; k++)
-				if (v <= agent_le[k] * 1.0000001)
-					y->le[k] += rows[i].h.b[b];
-		}
+		agent_le_add(y->le, &rows[i].h);
 	}
 	for (size_t i = 0; i < ne; i++) {
 		struct agent_proc *p = agent_find(s, (pid_t)errs[i].tgid);
@@ -458,4 +469,5 @@ void agent_collect(struct agent *a, struct session *s)
 	 * each entry costs bpf(2) calls. */
 	if (a->h)
 		health_tcp_sweep(a->h, agent_tcp_fate, agent_tcp_take, s);
+	agent_lat_collect(a->lat, session_window_s(s));
 }

@@ -112,6 +112,36 @@ static int agent_parse_list(const char *val, void *dst, char *err, size_t errlen
 	return 0;
 }
 
+/* Patterns: separated by spaces or commas; the command line's replace the file's. */
+static int agent_parse_patterns(const char *val, void *dst, char *err, size_t errlen)
+{
+	struct agent_list *l = dst;
+	const char *p = val;
+
+	if (l->from_file) {
+		l->n = 0;
+		l->from_file = false;
+	}
+	while (*p) {
+		size_t n;
+
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		n = strcspn(p, ", \t");
+		if (!n)
+			continue;
+		if (l->n >= AGENT_MAX_FILTERS || n >= sizeof(l->item[0])) {
+			snprintf(err, errlen, "at most %d patterns of %zu bytes", AGENT_MAX_FILTERS,
+				 sizeof(l->item[0]) - 1);
+			return -1;
+		}
+		memcpy(l->item[l->n], p, n);
+		l->item[l->n++][n] = 0;
+		p += n;
+	}
+	return 0;
+}
+
 static int agent_parse_collectors(const char *val, void *dst, char *err, size_t errlen)
 {
 	static const char *const names[] = { "syscalls", "health", "offcpu" };
@@ -145,11 +175,12 @@ void agent_config_init(struct agent_config *c)
 	c->offcpu_freq = 2;
 	c->collectors = AGENT_COL_SYSCALLS | AGENT_COL_HEALTH | AGENT_COL_OFFCPU;
 	c->max_procs = 256;
+	c->funclat_max_funcs = 16;
 }
 
 const struct opt *agent_config_table(struct agent_config *c)
 {
-	static struct opt tab[11];
+	static struct opt tab[16];
 	size_t n = 0;
 
 	tab[n++] = (struct opt){ "listen", 0, OPT_FN, c->listen, "ADDR:PORT",
@@ -176,6 +207,15 @@ const struct opt *agent_config_table(struct agent_config *c)
 	tab[n++] = (struct opt){ "max-processes", 0, OPT_INT, &c->max_procs, "N",
 				 "bound on tracked processes (default 256)", .min = 1,
 				 .max = AGENT_MAX_PROCS_LIMIT };
+	tab[n++] = (struct opt){ "funclat", 0, OPT_FN, &c->funclat, "PATTERNS",
+				 "also time these Go functions (globs over function names) in every "
+				 "process whose binary has them", .parse = agent_parse_patterns };
+	tab[n++] = (struct opt){ "funclat-max-funcs", 0, OPT_INT, &c->funclat_max_funcs, "N",
+				 "leave out a process whose binary matches more than N functions "
+				 "(default 16)", .min = 1, .max = 256 };
+	tab[n++] = (struct opt){ "http", 0, OPT_FLAG, &c->http, NULL,
+				 "also count and time net/http requests per route and status "
+				 "(Go >= 1.17)" };
 	tab[n++] = (struct opt){ "verbose", 'v', OPT_FLAG, &c->verbose, NULL, "libbpf's log" };
 	tab[n] = (struct opt){ NULL };
 	return tab;

@@ -33,6 +33,10 @@ struct agent_config {
 	long long max_procs;
 	const char *config;
 	bool verbose;
+	/* Function and request latency (agent/latency.c): off unless configured. */
+	struct agent_list funclat;  /* glob patterns over function names */
+	long long funclat_max_funcs; /* per process: more matches are refused */
+	bool http;                  /* net/http requests per route and status */
 };
 
 enum { AGENT_COL_SYSCALLS = 1, AGENT_COL_HEALTH = 2, AGENT_COL_OFFCPU = 4 };

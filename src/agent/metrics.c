@@ -3,6 +3,7 @@
  * (see agent.h for the label rules).
  */
 #include "agent.h"
+#include "latency.h"
 
 #include "../collect/health.h"
 #include "../collect/sysstat.h"
@@ -185,6 +186,7 @@ void agent_render(struct agent *a, struct session *s, struct promtext *pt)
 	}
 #undef AG_FOR_PROCS
 #undef AG_LABELS
+	agent_lat_render(a->lat, pt);
 
 	promtext_family(pt, "goscope_tracked_processes", "gauge", "Go processes the agent traces.");
 	promtext_sample(pt, "goscope_tracked_processes", NULL, 0, NULL, 0, (double)ntracked);

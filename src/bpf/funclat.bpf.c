@@ -95,6 +95,22 @@ struct {
 	__type(value, __u64);
 } nroutes SEC(".maps");
 
+/* Requests per (route, response status), since the start. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FL_MAX_STATUS);
+	__type(key, struct fl_route_status);
+	__type(value, __u64);
+} route_status SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fl_route_status);
+} status_key SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -184,8 +200,64 @@ static __always_inline void fl_http_route(const __u64 *args, struct fl_route *r)
 		bpf_probe_read_user(r->path, p[1] & (FL_PATH - 1), (void *)p[0]);
 }
 
+/*
+ * The response status of a request at its RET, from the response writer
+ * kept at entry (see FL_HTTP_ITAB_FUN0 in funclat.h): 100..999, or
+ * FL_STATUS_UNKNOWN / _NONE / _BAD.
+ */
+static __always_inline __u32 fl_http_status(const struct fl_func *f, const struct fl_call *c)
+{
+	__u64 itab = c->args[FL_HTTP_RW_ITAB_ARG], rw = c->args[FL_HTTP_RW_DATA_ARG];
+	__u64 fun0 = 0, req = 0, self = 0;
+	__s64 status = 0;
+	__u8 wrote = 0;
+
+	if (!f->resp_header || !itab || !rw ||
+	    bpf_probe_read_user(&fun0, sizeof(fun0), (void *)(itab + FL_HTTP_ITAB_FUN0)) ||
+	    fun0 != f->resp_header)
+		return FL_STATUS_UNKNOWN;
+	if (bpf_probe_read_user(&req, sizeof(req), (void *)(rw + f->resp_req_off)) ||
+	    bpf_probe_read_user(&self, sizeof(self), (void *)(rw + f->resp_cw_off)) ||
+	    bpf_probe_read_user(&wrote, sizeof(wrote), (void *)(rw + f->resp_wrote_off)) ||
+	    bpf_probe_read_user(&status, sizeof(status), (void *)(rw + f->resp_status_off)))
+		return FL_STATUS_BAD;
+	if (req != c->args[FL_HTTP_REQ_ARG] || self != rw || wrote > 1)
+		return FL_STATUS_BAD;
+	if (!wrote)
+		return status == 0 ? FL_STATUS_NONE : FL_STATUS_BAD;
+	if (status < 100 || status > 999)
+		return FL_STATUS_BAD;
+	return (__u32)status;
+}
+
+/* Count a finished request under its (final) route and STATUS. */
+static __always_inline void fl_status_add(const struct fl_route *r, __u32 status)
+{
+	__u32 zero = 0;
+	struct fl_route_status *k = bpf_map_lookup_elem(&status_key, &zero);
+	__u64 one = 1, *v;
+
+	if (!k)
+		return;
+	__builtin_memcpy(&k->route, r, sizeof(k->route));
+	k->status = status;
+	k->pad = 0;
+	v = bpf_map_lookup_elem(&route_status, k);
+	if (v) {
+		__sync_fetch_and_add(v, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&route_status, k, &one, BPF_NOEXIST) == 0)
+		return;
+	v = bpf_map_lookup_elem(&route_status, k); /* another CPU inserted it first */
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	else
+		gs_count_drop(&drops, FL_DROP_STATUS);
+}
+
 /* Add a finished request to its route's statistics. */
-static __always_inline void fl_route_add(struct fl_route *r, __u64 dur)
+static __always_inline void fl_route_add(struct fl_route *r, __u64 dur, __u32 status)
 {
 	struct fl_route_stats *s = bpf_map_lookup_elem(&routes, r);
 	__u32 zero = 0;
@@ -212,6 +284,7 @@ static __always_inline void fl_route_add(struct fl_route *r, __u64 dur)
 	__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur)], 1);
 	if (dur > s->max_ns)
 		s->max_ns = dur;
+	fl_status_add(r, status);
 }
 
 /* G has no call in flight any more. */
@@ -326,7 +399,7 @@ int fl_entry(struct pt_regs *ctx)
 }
 
 static __always_inline void fl_event(struct pt_regs *ctx, struct fl_call *c, __u64 dur,
-				     __u64 goid, __u64 g)
+				     __u64 goid, __u64 g, __u32 status)
 {
 	struct fl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	__u64 id = bpf_get_current_pid_tgid();
@@ -353,6 +426,8 @@ static __always_inline void fl_event(struct pt_regs *ctx, struct fl_call *c, __u
 	for (int i = 0; i < FL_NARGS; i++)
 		e->args[i] = c->args[i];
 	__builtin_memcpy(&e->route, &c->route, sizeof(e->route));
+	e->status = status;
+	e->pad = 0;
 	e->nstack = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
 	bpf_ringbuf_submit(e, 0);
 }
@@ -367,7 +442,7 @@ int fl_exit(struct pt_regs *ctx)
 	struct fl_stats *s;
 	struct fl_call *c;
 	__u64 g, depth, goid, dur;
-	__u32 top;
+	__u32 top, status = FL_STATUS_UNKNOWN;
 
 	fl_hit(FL_HIT_EXIT);
 	if (!f || !f->tgid)
@@ -404,10 +479,14 @@ int fl_exit(struct pt_regs *ctx)
 		if (dur > s->max_ns)
 			s->max_ns = dur; /* racy by design: a lost max is rare and close */
 	}
-	if (f->flags & FL_F_HTTP)
-		fl_route_add(&c->route, dur);
+	if (f->flags & FL_F_HTTP) {
+		status = fl_http_status(f, c);
+		if (status == FL_STATUS_BAD)
+			gs_count_drop(&drops, FL_DROP_STATUS_BAD);
+		fl_route_add(&c->route, dur, status);
+	}
 	if (slow_ns && dur >= slow_ns)
-		fl_event(ctx, c, dur, goid, g);
+		fl_event(ctx, c, dur, goid, g, status);
 out:
 	if (st->n == 0)
 		fl_forget(&key);

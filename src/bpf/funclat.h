@@ -34,12 +34,36 @@
 #define FL_HTTP_URL_OFF 16
 #define FL_HTTP_PATH_OFF 56
 
+/*
+ * The response's status at the RET (FL_F_HTTP, fl_func.resp_header set):
+ * rw (argument registers 1 and 2: itab, data) is an HTTP/1 *net/http.response
+ * when its itab's first method (Header, the interface's methods sorted by
+ * name; itab.fun at 24 in every release) is (*response).Header. Its fields are
+ * then checked before the status is trusted: response.req is the request,
+ * response.cw.res points back at the response, and wroteHeader agrees with
+ * the status (0 before any header, 100..999 after).
+ */
+#define FL_HTTP_RW_ITAB_ARG 1
+#define FL_HTTP_RW_DATA_ARG 2
+#define FL_HTTP_ITAB_FUN0 24
+#define FL_STATUS_UNKNOWN 0 /* not an HTTP/1 *http.response (HTTP/2, a wrapper) */
+#define FL_STATUS_NONE 1    /* the handler wrote no header (net/http then sends 200,
+			       unless the connection was hijacked) */
+#define FL_STATUS_BAD 2     /* a *http.response whose fields did not check out */
+#define FL_MAX_STATUS (FL_MAX_ROUTES * 4) /* distinct (route, status) pairs */
+
 /* One probed function of one target: the uprobe's cookie is its index. */
 struct fl_func {
 	__u32 tgid;
 	__s32 goid_off; /* offset of goid in runtime.g, -1 unknown */
 	__u32 flags;
 	__u32 pad;
+	/* FL_F_HTTP: reading the response status at the RET (resp_header 0: not read) */
+	__u64 resp_header;     /* runtime address of net/http.(*response).Header */
+	__s32 resp_req_off;    /* response.req */
+	__s32 resp_wrote_off;  /* response.wroteHeader (bool) */
+	__s32 resp_cw_off;     /* response.cw (its first field cw.res points back) */
+	__s32 resp_status_off; /* response.status (int) */
 };
 
 /* A goroutine: the process and its runtime.g pointer. */
@@ -105,6 +129,8 @@ struct fl_event {
 	__u64 ret;      /* the return address into the caller */
 	__u64 args[FL_NARGS];
 	struct fl_route route; /* FL_F_HTTP: the request */
+	__u32 status;          /* FL_F_HTTP: the response status, or FL_STATUS_* */
+	__u32 pad;
 	__u64 stack[FL_STACK_DEPTH];
 };
 
@@ -116,12 +142,21 @@ struct fl_route_stats {
 	__u32 hist[GS_HIST_BUCKETS];
 };
 
+/* A route's requests by response status (FL_F_HTTP). */
+struct fl_route_status {
+	struct fl_route route;
+	__u32 status; /* 100..999, or FL_STATUS_* */
+	__u32 pad;
+};
+
 enum fl_drop {
 	FL_DROP_EVENTS,   /* ring buffer full */
 	FL_DROP_GSTATE,   /* goroutine map full */
 	FL_DROP_INFLIGHT, /* more than FL_INFLIGHT probed calls nested */
 	FL_DROP_NOG,      /* no goroutine found */
 	FL_DROP_ROUTES,   /* route table full even for "(other)" */
+	FL_DROP_STATUS,   /* (route, status) table full */
+	FL_DROP_STATUS_BAD, /* a *http.response whose fields did not check out */
 	FL_DROP_MAX,
 };
 

@@ -11,8 +11,11 @@
  * or asleep: in a system call when the g is in _Gsyscall (its number from
  * the thread's saved registers), in a page fault when the g was running Go
  * code. The wakeup splits a sleep from the run-queue wait that follows.
- * One event per interval, for watched goroutines only. TCP retransmits
- * are sent with the socket's inode; user space keeps the target's.
+ * One event per interval, for watched goroutines only; for the target's
+ * other threads, an event only when the CPU quota held them or they waited
+ * 200 us or more in the run queue (a goroutine waiting for a P waits for
+ * them). TCP retransmits are sent with the
+ * socket's inode; user space keeps the target's.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -29,6 +32,7 @@
 #define WHY_MAX_THREADS 16384
 #define WHY_GSYSCALL 3
 #define WHY_GRUNNING 2
+#define WHY_MIN_PREEMPT_NS 200000 /* shorter run-queue waits of unwatched threads are not sent */
 
 GS_TARGET_MAPS(struct why_target);
 
@@ -73,6 +77,27 @@ static __always_inline bool why_throttled(struct task_struct *t)
 	return BPF_CORE_READ(cr, throttle_count) > 0;
 }
 
+/*
+ * T's CFS group run queue and the time it has been throttled so far
+ * (throttled_clock_self_time counts the throttling of ancestors too): the
+ * difference between a thread's switch-out and switch-in on the same run
+ * queue is how long the quota held it back meanwhile, even if the throttle
+ * began after it left the CPU. 0 when the kernel does not keep it.
+ */
+static __always_inline __u64 why_thr_time(struct task_struct *t, __u64 *cfs_rq)
+{
+	struct cfs_rq *cr;
+
+	*cfs_rq = 0;
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return 0;
+	cr = BPF_CORE_READ(t, se.cfs_rq);
+	*cfs_rq = (__u64)cr;
+	if (!cr || !bpf_core_field_exists(cr->throttled_clock_self_time))
+		return 0;
+	return BPF_CORE_READ(cr, throttled_clock_self_time);
+}
+
 /* The system call T is in (-1: unknown), from its saved user registers. */
 static __always_inline __s64 why_syscall_nr(struct task_struct *t, bool btf)
 {
@@ -104,13 +129,22 @@ static __always_inline void why_leave(struct task_struct *prev, bool btf)
 		return;
 	key.tgid = tgid;
 	key.g = gs_current_g(); /* sched_switch runs in PREV's context */
-	if (!key.g || !bpf_map_lookup_elem(&watched, &key))
-		return;
 	tid = BPF_CORE_READ(prev, pid);
-	o.g = key.g;
 	o.tgid = tgid;
 	o.start = bpf_ktime_get_ns();
 	o.nr = -1;
+	o.thr0 = why_thr_time(prev, &o.cfs_rq);
+	if (!key.g || !bpf_map_lookup_elem(&watched, &key)) {
+		/* Another thread of the target: only whether it is preempted (the quota, or not). */
+		if (gs_task_state(prev) == GS_TASK_RUNNING)
+			o.kind = why_throttled(prev) ? WHY_K_THROTTLED : WHY_K_RUNQ;
+		else
+			o.kind = WHY_K_OTHER;
+		if (bpf_map_update_elem(&off, &tid, &o, BPF_ANY))
+			gs_count_drop(&drops, WHY_DROP_OFF);
+		return;
+	}
+	o.g = key.g;
 	if (gs_task_state(prev) == GS_TASK_RUNNING) {
 		o.kind = why_throttled(prev) ? WHY_K_THROTTLED : WHY_K_RUNQ;
 	} else {
@@ -134,14 +168,22 @@ static __always_inline void why_enter(struct task_struct *next)
 	__u32 tid = BPF_CORE_READ(next, pid);
 	struct why_off *o = bpf_map_lookup_elem(&off, &tid);
 	struct why_event *e;
+	__u64 cr, thr;
 
 	if (!o)
 		return;
+	thr = why_thr_time(next, &cr);
+	thr = cr && cr == o->cfs_rq && thr > o->thr0 ? thr - o->thr0 : 0;
+	if (!o->g && !thr && o->kind != WHY_K_THROTTLED &&
+	    (o->kind != WHY_K_RUNQ || bpf_ktime_get_ns() - o->start < WHY_MIN_PREEMPT_NS)) {
+		bpf_map_delete_elem(&off, &tid); /* not watched, not held back */
+		return;
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		gs_count_drop(&drops, WHY_DROP_EVENTS);
 	} else {
-		e->ev = WHY_EV_OFF;
+		e->ev = o->g ? WHY_EV_OFF : WHY_EV_THROTTLED;
 		e->kind = o->kind;
 		e->tgid = o->tgid;
 		e->tid = tid;
@@ -152,6 +194,7 @@ static __always_inline void why_enter(struct task_struct *next)
 		e->nr = o->nr;
 		e->wake_throttled = o->wake_throttled;
 		e->pad = 0;
+		e->thr_ns = thr;
 		e->ino = 0;
 		bpf_ringbuf_submit(e, 0);
 	}

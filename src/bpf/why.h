@@ -25,6 +25,7 @@ enum why_kind {
 enum why_ev {
 	WHY_EV_OFF = 1,     /* a thread of a watched goroutine was off its CPU */
 	WHY_EV_RETRANS = 2, /* a TCP segment was retransmitted */
+	WHY_EV_THROTTLED = 3, /* another thread of a target was held back (quota, run queue) */
 };
 
 struct why_event {
@@ -36,6 +37,7 @@ struct why_event {
 	__s64 nr;        /* the system call (WHY_K_SYSCALL), -1 unknown */
 	__u32 wake_throttled; /* its cgroup was throttled when it woke */
 	__u32 pad;
+	__u64 thr_ns;    /* throttled time its CPU group accrued meanwhile: the tail held by the quota */
 	__u64 ino;       /* WHY_EV_RETRANS: the socket's inode (0 unknown) */
 };
 
@@ -46,6 +48,8 @@ struct why_off {
 	__s64 nr;
 	__u32 tgid, kind;
 	__u32 wake_throttled, pad;
+	__u64 cfs_rq;    /* the thread's CPU group run queue, and its throttled time, at switch-out */
+	__u64 thr0;
 };
 
 enum why_drop {

@@ -104,6 +104,7 @@ static int agent_cmd_config(int argc, char **argv, const struct opt *const *tabl
 	}
 	cfg->exes.from_file = cfg->exes.n > 0;
 	cfg->cgroups.from_file = cfg->cgroups.n > 0;
+	cfg->funclat.from_file = cfg->funclat.n > 0;
 	return 0;
 }
 
@@ -112,7 +113,8 @@ int cmd_agent(int argc, char **argv)
 	static const struct opts_cmd cmd = {
 		"agent", "[--listen ADDR:PORT] [--interval SEC] [--json-lines FILE|-] [--config FILE]\n"
 		"                     [--exe NAME,...] [--cgroup PREFIX,...] [--collectors LIST]\n"
-		"                     [--offcpu-freq HZ] [--max-processes N]",
+		"                     [--offcpu-freq HZ] [--max-processes N]\n"
+		"                     [--funclat PATTERN,... [--funclat-max-funcs N]] [--http]",
 		"Always-on node agent: every Go process on the host, Prometheus metrics at\n"
 		"http://ADDR:PORT/metrics (default 127.0.0.1:9464).",
 		NULL,

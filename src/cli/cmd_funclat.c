@@ -40,6 +40,9 @@ static int funclat_take(struct session *s, struct target *t, char *err, size_t e
 	if (m.noret)
 		fprintf(stderr, "; %zu matched function%s without a RET skipped", m.noret,
 			m.noret == 1 ? "" : "s");
+	if (c->cfg.http)
+		fprintf(stderr, "; status codes: %s%s", m.status_src ? m.status_src : "not read",
+			m.status_src ? " layout, checked on each response" : " (unknown layout)");
 	fprintf(stderr, "\n");
 	return funclat_attach(c->fl, t, err, errlen);
 }

@@ -216,8 +216,8 @@ int cmd_why(int argc, char **argv)
 		return 1;
 	}
 	rc = session_open_targets(&s) == 0 ? session_run(&s) : 1;
+	why_close(c.w); /* before the session frees the targets the gc collector holds */
 	session_free(&s);
-	why_close(c.w);
 	if (c.pf)
 		fclose(c.pf);
 	return rc;

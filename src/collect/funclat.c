@@ -16,6 +16,7 @@
 #include "../bpf/funclat.h"
 #include "../core/target.h"
 #include "../gobin/gobin.h"
+#include "../gobin/gohttp.h"
 #include "../proc/procmem.h"
 #include "bpfload.h"
 #include "funclat.skel.h"
@@ -32,6 +33,12 @@ struct funclat_prev_route {
 	struct fl_route_stats st;
 };
 
+/* A (route, status) count at the previous read. */
+struct funclat_prev_status {
+	struct fl_route_status key;
+	uint64_t count;
+};
+
 /* One traced process. */
 struct funclat_tgt {
 	pid_t pid;
@@ -39,6 +46,8 @@ struct funclat_tgt {
 	struct gobin *gb;            /* our reference */
 	uint64_t bias;
 	int goid_off, status_off;
+	struct gohttp_response_offsets resp; /* http: the response layout */
+	uint64_t resp_header;        /* http: run-time address of (*response).Header, 0 unknown */
 	struct uprobe_func *pend;    /* resolved, not yet attached */
 	size_t npend;
 	struct uprobe_links links;
@@ -52,6 +61,8 @@ struct funclat_fn {
 	char *name;
 	struct fl_stats prev;        /* at the previous read */
 	uint64_t swept;              /* unwound found by the sweep, not yet reported */
+	bool retire;                 /* recycle: its target is gone and it was read */
+	bool free;                   /* recycle: the slot is unused */
 };
 
 struct funclat {
@@ -62,12 +73,15 @@ struct funclat {
 	size_t ntgts;
 	struct funclat_fn *fns;
 	size_t nfns;
+	size_t nfree;                /* slots of fns free (recycle) */
 	uint64_t prev_hits;
 	double cost_t0, cost_cpu0;     /* funclat_cost_begin() */
 	uint64_t cost_hits0;
 	uint64_t prev_drops[FL_DROP_MAX];
 	struct funclat_prev_route *prev_routes;
 	size_t nprev_routes, cap_prev_routes;
+	struct funclat_prev_status *prev_status;
+	size_t nprev_status, cap_prev_status;
 	funclat_event_fn on_event;
 	void *on_event_arg;
 };
@@ -303,6 +317,25 @@ static void funclat_pend_free(struct funclat_tgt *tg)
 	tg->npend = 0;
 }
 
+/* http: where (*response).Header is and how the response is laid out, for the status. */
+static void funclat_http_layout(struct funclat_tgt *tg, struct gobin *gb, struct funclat_match *m)
+{
+	size_t n = pclntab_nfunc(gb->pcln);
+
+	tg->resp_header = 0;
+	if (!gohttp_response_offsets(gb, &tg->resp))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct pclntab_func f;
+
+		if (pclntab_func_at(gb->pcln, i, &f) && strcmp(f.name, GOHTTP_RESPONSE_HEADER) == 0) {
+			tg->resp_header = f.entry + tg->bias;
+			m->status_src = tg->resp.source;
+			return;
+		}
+	}
+}
+
 int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *m, char *err,
 		    size_t errlen)
 {
@@ -349,7 +382,7 @@ int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *
 		char near[400];
 		bool prefix;
 
-		if (hit[i])
+		if (hit[i] || (fl->c.partial && k > 0))
 			continue;
 		if (fl->c.http) {
 			snprintf(err, errlen, "%s serves no HTTP with net/http (it has no %s)", t->name,
@@ -377,7 +410,7 @@ int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *
 			 k, fl->c.max_funcs);
 		goto out;
 	}
-	if (fl->nfns + k > FL_MAX_FUNCS) {
+	if (fl->nfns - fl->nfree + k > FL_MAX_FUNCS) {
 		snprintf(err, errlen, "more than %d functions probed in all", FL_MAX_FUNCS);
 		goto out;
 	}
@@ -410,6 +443,8 @@ int funclat_resolve(struct funclat *fl, struct target *t, struct funclat_match *
 		m->nsites += uprobe_func_nsites(u);
 	}
 	m->nfuncs = tg->npend;
+	if (fl->c.http)
+		funclat_http_layout(tg, gb, m);
 	if (tg->npend == 0) {
 		snprintf(err, errlen, "%s has no RET (it never returns): no call of it can be timed",
 			 m->first ? m->first : "the function");
@@ -436,6 +471,15 @@ static struct funclat_tgt *funclat_live(struct funclat *fl, const struct target 
 	return NULL;
 }
 
+/* The cookie of the next probed function: a free slot (recycle), else a new one. */
+static uint32_t funclat_slot(const struct funclat *fl)
+{
+	for (uint32_t id = 0; fl->nfree && id < fl->nfns; id++)
+		if (fl->fns[id].free)
+			return id;
+	return (uint32_t)fl->nfns;
+}
+
 int funclat_attach(struct funclat *fl, struct target *t, char *err, size_t errlen)
 {
 	struct funclat_tgt *tg = funclat_live(fl, t);
@@ -446,13 +490,18 @@ int funclat_attach(struct funclat *fl, struct target *t, char *err, size_t errle
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)t->pid);
 	for (size_t i = 0; i < tg->npend && rc == 0; i++) {
-		uint32_t id = (uint32_t)fl->nfns;
+		uint32_t id = funclat_slot(fl);
 		struct funclat_fn *fn = &fl->fns[id];
 		struct fl_func ff = {
 			.tgid = (uint32_t)t->pid,
 			.goid_off = tg->goid_off,
 			.flags = (tg->gb->go_minor >= 17 ? FL_F_REG_G : 0) |
 				 (fl->c.http ? FL_F_HTTP : 0),
+			.resp_header = fl->c.http ? tg->resp_header : 0,
+			.resp_req_off = tg->resp.req,
+			.resp_wrote_off = tg->resp.wrote_header,
+			.resp_cw_off = tg->resp.cw,
+			.resp_status_off = tg->resp.status,
 		};
 
 		memset(fn, 0, sizeof(*fn));
@@ -464,9 +513,13 @@ int funclat_attach(struct funclat *fl, struct target *t, char *err, size_t errle
 		if (!fn->name) {
 			snprintf(err, errlen, "out of memory");
 			rc = -1;
+			fn->free = id < fl->nfns; /* a reused slot stays free */
 			break;
 		}
-		fl->nfns++;
+		if (id == fl->nfns)
+			fl->nfns++;
+		else
+			fl->nfree--;
 		if (bpf_map__update_elem(fl->skel->maps.funcs, &id, sizeof(id), &ff, sizeof(ff),
 					 BPF_ANY) != 0) {
 			snprintf(err, errlen, "cannot fill the functions map: %s", strerror(errno));
@@ -501,7 +554,7 @@ static int funclat_on_event(void *ctx, void *data, size_t len)
 	struct funclat_tgt *tg;
 	size_t ns;
 
-	if (len < sizeof(*e) || e->func >= fl->nfns || !fl->on_event)
+	if (len < sizeof(*e) || e->func >= fl->nfns || !fl->fns[e->func].name || !fl->on_event)
 		return 0;
 	tg = fl->tgts[fl->fns[e->func].tgt];
 	memset(&ev, 0, sizeof(ev));
@@ -520,6 +573,7 @@ static int funclat_on_event(void *ctx, void *data, size_t len)
 		memcpy(ev.path, e->route.path, sizeof(ev.path));
 		ev.method[sizeof(ev.method) - 1] = 0;
 		ev.path[sizeof(ev.path) - 1] = 0;
+		ev.status = e->status == FL_STATUS_BAD ? FUNCLAT_STATUS_UNKNOWN : e->status;
 	}
 	ev.gb = tg->gb;
 	ev.bias = tg->bias;
@@ -607,6 +661,41 @@ static uint64_t funclat_hits(struct funclat *fl)
 	       bpfload_percpu_sum(fl->skel->maps.hits, FL_HIT_EXIT);
 }
 
+/*
+ * recycle: free the slots of the functions read since their target left
+ * (the names the previous report pointed at are no longer in use), and
+ * give back the binary of a target none of whose functions is left.
+ */
+static void funclat_recycle(struct funclat *fl)
+{
+	static const struct fl_stats zero;
+	static const struct fl_func nofunc;
+
+	for (uint32_t id = 0; id < fl->nfns; id++) {
+		struct funclat_fn *fn = &fl->fns[id];
+		struct funclat_tgt *tg = fl->tgts[fn->tgt];
+		bool last = true;
+
+		if (!fn->retire)
+			continue;
+		bpf_map__update_elem(fl->skel->maps.stats, &id, sizeof(id), &zero, sizeof(zero),
+				     BPF_ANY);
+		bpf_map__update_elem(fl->skel->maps.funcs, &id, sizeof(id), &nofunc,
+				     sizeof(nofunc), BPF_ANY);
+		free(fn->name);
+		memset(fn, 0, sizeof(*fn));
+		fn->free = true;
+		fl->nfree++;
+		for (uint32_t j = 0; j < fl->nfns && last; j++)
+			last = fl->fns[j].free || fl->tgts[fl->fns[j].tgt] != tg;
+		if (last && tg->gb) {
+			procmem_close(&tg->pm);
+			gobin_close(tg->gb);
+			tg->gb = NULL;
+		}
+	}
+}
+
 static int funclat_cmp(const void *a, const void *b)
 {
 	const struct funclat_func_report *x = a, *y = b;
@@ -626,6 +715,7 @@ int funclat_read(struct funclat *fl, double seconds, struct funclat_report *r)
 	memset(r, 0, sizeof(*r));
 	r->seconds = seconds;
 	r->sample = fl->c.sample;
+	funclat_recycle(fl);
 	r->f = calloc(fl->nfns ? fl->nfns : 1, sizeof(*r->f));
 	if (!cur || !r->f) {
 		free(cur);
@@ -635,9 +725,15 @@ int funclat_read(struct funclat *fl, double seconds, struct funclat_report *r)
 	}
 	for (uint32_t id = 0; id < fl->nfns; id++) {
 		struct funclat_fn *fn = &fl->fns[id];
-		struct funclat_func_report *o = &r->f[r->n++];
+		struct funclat_func_report *o;
 		const struct fl_stats *p = &fn->prev;
 		int lo = -1, hi = -1;
+
+		if (fn->free)
+			continue;
+		/* Read once after its target left: the slot is reused from the next read on. */
+		fn->retire = fl->c.recycle && fl->tgts[fn->tgt]->gone;
+		o = &r->f[r->n++];
 
 		if (bpf_map__lookup_elem(fl->skel->maps.stats, &id, sizeof(id), cur, sizeof(*cur),
 					 0) != 0)
@@ -689,7 +785,12 @@ int funclat_read(struct funclat *fl, double seconds, struct funclat_report *r)
 			r->drop_gstate = d;
 		else if (k == FL_DROP_ROUTES)
 			r->drop_routes = d;
-		if (k != FL_DROP_NOG)
+		else if (k == FL_DROP_STATUS)
+			r->drop_status = d;
+		else if (k == FL_DROP_STATUS_BAD)
+			r->status_bad = d;
+		/* Requests not timed; a status not read is counted as unknown. */
+		if (k != FL_DROP_NOG && k != FL_DROP_STATUS && k != FL_DROP_STATUS_BAD)
 			r->drops += d;
 	}
 	return 0;
@@ -808,6 +909,154 @@ static int funclat_route_cmp(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+const char *funclat_status_name(uint32_t code, char *buf, size_t len)
+{
+	if (code == FUNCLAT_STATUS_NONE)
+		return "none";
+	if (code == FUNCLAT_STATUS_OTHER)
+		return "other";
+	if (code < 100)
+		return "unknown";
+	snprintf(buf, len, "%u", code);
+	return buf;
+}
+
+void funclat_route_add_status(struct funclat_route_report *r, uint32_t code, uint64_t count)
+{
+	size_t i;
+
+	if (!count)
+		return;
+	if (code == FL_STATUS_BAD)
+		code = FUNCLAT_STATUS_UNKNOWN;
+	for (i = 0; i < r->nstatus && r->status[i].code != code; i++)
+		;
+	if (i == r->nstatus && r->nstatus == FUNCLAT_NSTATUS) {
+		/* Bounded: the codes past it share one slot, "other" (sorted first). */
+		for (i = 0; i < r->nstatus && r->status[i].code != FUNCLAT_STATUS_OTHER; i++)
+			;
+		if (i == r->nstatus) {
+			/* The largest code moves into "other" with this one. */
+			struct funclat_status last = r->status[--r->nstatus];
+
+			funclat_route_add_status(r, FUNCLAT_STATUS_OTHER, last.count);
+			funclat_route_add_status(r, FUNCLAT_STATUS_OTHER, count);
+			return;
+		}
+	}
+	if (i == r->nstatus) {
+		/* Sorted by code: insert. */
+		for (i = r->nstatus; i > 0 && r->status[i - 1].code > code; i--)
+			r->status[i] = r->status[i - 1];
+		r->status[i].code = code;
+		r->status[i].count = 0;
+		r->nstatus++;
+	}
+	r->status[i].count += count;
+}
+
+static struct funclat_prev_status *funclat_prev_status(struct funclat *fl,
+						       const struct fl_route_status *k)
+{
+	for (size_t i = 0; i < fl->nprev_status; i++)
+		if (memcmp(&fl->prev_status[i].key, k, sizeof(*k)) == 0)
+			return &fl->prev_status[i];
+	if (fl->nprev_status == fl->cap_prev_status) {
+		size_t cap = fl->cap_prev_status ? fl->cap_prev_status * 2 : 64;
+		struct funclat_prev_status *v = realloc(fl->prev_status, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		fl->prev_status = v;
+		fl->cap_prev_status = cap;
+	}
+	memset(&fl->prev_status[fl->nprev_status], 0, sizeof(*fl->prev_status));
+	fl->prev_status[fl->nprev_status].key = *k;
+	return &fl->prev_status[fl->nprev_status++];
+}
+
+/*
+ * A (route, status) count: its window's delta goes to the route's row. A
+ * route with no row in this window (its count read just before the
+ * request's status was added) keeps the delta for the next read.
+ */
+static void funclat_status_key(const void *key, void *arg)
+{
+	struct funclat_route_walk *w = arg;
+	const struct fl_route_status *k = key;
+	struct funclat_prev_status *p;
+	uint64_t cur = 0;
+
+	if (bpf_map__lookup_elem(w->fl->skel->maps.route_status, k, sizeof(*k), &cur,
+				 sizeof(cur), 0) != 0)
+		return;
+	p = funclat_prev_status(w->fl, k);
+	if (!p) {
+		w->rc = -1;
+		return;
+	}
+	if (cur == p->count)
+		return;
+	for (size_t i = 0; i < w->out->n; i++) {
+		struct funclat_route_report *o = &w->out->r[i];
+
+		if (o->pid != (pid_t)k->route.tgid ||
+		    strncmp(o->method, k->route.method, sizeof(k->route.method)) != 0 ||
+		    strncmp(o->path, k->route.path, sizeof(k->route.path)) != 0)
+			continue;
+		funclat_route_add_status(o, k->status, cur - p->count);
+		p->count = cur;
+		return;
+	}
+}
+
+/* recycle: the routes of targets gone, once read, leave the kernel's tables. */
+struct funclat_forget {
+	struct funclat *fl;
+	struct bpf_map *map;
+	uint64_t counted;  /* routes deleted that counted against FL_MAX_ROUTES */
+};
+
+static void funclat_forget_key(const void *key, void *arg)
+{
+	struct funclat_forget *f = arg;
+	const struct fl_route *k = key; /* first in fl_route_status too */
+
+	if (funclat_tgt_of(f->fl, k->tgid))
+		return;
+	if (bpf_map__delete_elem(f->map, key, bpf_map__key_size(f->map), 0) == 0 &&
+	    f->map == f->fl->skel->maps.routes && strcmp(k->path, "(other)") != 0)
+		f->counted++;
+}
+
+static void funclat_forget_routes(struct funclat *fl)
+{
+	struct funclat_forget f = { fl, fl->skel->maps.routes, 0 };
+	uint32_t zero = 0;
+	uint64_t n = 0;
+	size_t j = 0;
+
+	bpfload_each_key(f.map, sizeof(struct fl_route), funclat_forget_key, &f);
+	f.map = fl->skel->maps.route_status;
+	bpfload_each_key(f.map, sizeof(struct fl_route_status), funclat_forget_key, &f);
+	/* Racy against a probe adding a route now: the bound is approximate by a few. */
+	if (f.counted &&
+	    bpf_map__lookup_elem(fl->skel->maps.nroutes, &zero, sizeof(zero), &n, sizeof(n), 0) == 0) {
+		n = n > f.counted ? n - f.counted : 0;
+		bpf_map__update_elem(fl->skel->maps.nroutes, &zero, sizeof(zero), &n, sizeof(n),
+				     BPF_ANY);
+	}
+	for (size_t i = 0; i < fl->nprev_routes; i++)
+		if (funclat_tgt_of(fl, fl->prev_routes[i].key.tgid))
+			fl->prev_routes[j++] = fl->prev_routes[i];
+	fl->nprev_routes = j;
+	j = 0;
+	for (size_t i = 0; i < fl->nprev_status; i++)
+		if (funclat_tgt_of(fl, fl->prev_status[i].key.route.tgid))
+			fl->prev_status[j++] = fl->prev_status[i];
+	fl->nprev_status = j;
+}
+
 int funclat_read_routes(struct funclat *fl, double seconds, struct funclat_routes *r)
 {
 	struct funclat_route_walk w = { fl, r, 0, 0 };
@@ -815,6 +1064,10 @@ int funclat_read_routes(struct funclat *fl, double seconds, struct funclat_route
 	memset(r, 0, sizeof(*r));
 	r->seconds = seconds;
 	bpfload_each_key(fl->skel->maps.routes, sizeof(struct fl_route), funclat_route_key, &w);
+	bpfload_each_key(fl->skel->maps.route_status, sizeof(struct fl_route_status),
+			 funclat_status_key, &w);
+	if (fl->c.recycle)
+		funclat_forget_routes(fl);
 	if (r->n)
 		qsort(r->r, r->n, sizeof(*r->r), funclat_route_cmp);
 	return w.rc;
@@ -904,6 +1157,7 @@ void funclat_close(struct funclat *fl)
 		free(fl->fns[i].name);
 	free(fl->fns);
 	free(fl->prev_routes);
+	free(fl->prev_status);
 	ring_buffer__free(fl->rb);
 	funclat_bpf__destroy(fl->skel);
 	free(fl);

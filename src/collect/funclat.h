@@ -45,6 +45,10 @@ struct funclat_config {
 				  time per route too (Go >= 1.17) */
 	bool watch;            /* keep the goroutines with a call in flight in a map
 				  (funclat_watched_fd) for `goscope why` */
+	bool partial;          /* the agent: a pattern matching nothing in a target is
+				  skipped (an error only when none matches) */
+	bool recycle;          /* the agent: a detached target's functions and routes
+				  are forgotten once read (their slots reused) */
 };
 
 /* What a target's patterns matched, for the line printed before attaching. */
@@ -53,6 +57,8 @@ struct funclat_match {
 	size_t nsites;        /* uprobes: entries + RETs + tail jumps */
 	size_t noret;         /* functions skipped: no RET (never return) */
 	const char *first;    /* a matched name (for a one-function message) */
+	const char *status_src; /* http: where the response layout comes from
+				   ("dwarf", "table"), NULL: status codes not read */
 };
 
 /* One function of one target over a window. */
@@ -76,11 +82,32 @@ struct funclat_report {
 	double est_cpu;       /* estimated target CPU the probes took, cores */
 	uint64_t drops;       /* events lost + calls not timed (maps full) */
 	uint64_t drop_events, drop_inflight, drop_gstate, drop_routes;
+	uint64_t drop_status;  /* http: statuses not counted ((route, status) table full) */
+	uint64_t status_bad;   /* http: a response whose layout did not check out (unknown) */
 	long long sample;
 };
 
 #define FUNCLAT_METHOD 8
 #define FUNCLAT_PATH 64
+
+/*
+ * Response status codes: 100..999, or one of these (the request was
+ * counted, its status is not known: an HTTP/2 or wrapped writer, a
+ * response whose layout did not check out, or the handler wrote no header:
+ * net/http then sends 200 unless the connection was hijacked).
+ */
+#define FUNCLAT_STATUS_UNKNOWN 0
+#define FUNCLAT_STATUS_NONE 1
+#define FUNCLAT_STATUS_OTHER 3 /* past FUNCLAT_NSTATUS distinct codes of a route */
+#define FUNCLAT_NSTATUS 12
+
+struct funclat_status {
+	uint32_t code;
+	uint64_t count;
+};
+
+/* "200", "unknown", "none" or "other" into BUF. */
+const char *funclat_status_name(uint32_t code, char *buf, size_t len);
 
 /* One HTTP route (method and URL path, cut at 63 bytes) over a window. */
 struct funclat_route_report {
@@ -90,7 +117,12 @@ struct funclat_route_report {
 	uint64_t count;
 	uint64_t total_ns;
 	struct hist h;
+	struct funclat_status status[FUNCLAT_NSTATUS]; /* by code */
+	size_t nstatus;
 };
+
+/* Add COUNT requests of status CODE to R (past FUNCLAT_NSTATUS codes: "other"). */
+void funclat_route_add_status(struct funclat_route_report *r, uint32_t code, uint64_t count);
 
 struct funclat_routes {
 	double seconds;
@@ -111,6 +143,7 @@ struct funclat_event {
 	uint64_t args[FUNCLAT_NARGS];
 	char method[FUNCLAT_METHOD]; /* http: the request ("" otherwise) */
 	char path[FUNCLAT_PATH];
+	uint32_t status;      /* http: the response status (FUNCLAT_STATUS_* if not known) */
 	struct gobin *gb;     /* to symbolize pcs (the target's) */
 	uint64_t bias;
 	uint64_t pcs[FUNCLAT_MAX_PCS]; /* pcs[0] the RET's pc, then return addresses */

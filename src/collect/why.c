@@ -103,6 +103,10 @@ struct why {
 	size_t rr;      /* round-robin start when more are in flight than are read a tick */
 	struct why_stw *stws;
 	size_t nstws;
+	struct why_stw *thrs; /* the targets' threads held by the CPU quota (reason unused) */
+	size_t nthrs;
+	struct why_stw *rqs;  /* ... preempted, in the run queue */
+	size_t nrqs;
 	struct why_retrans *rt;
 	size_t nrt;
 	struct why_agg *agg;
@@ -278,6 +282,31 @@ static pid_t why_sock_owner(struct why *w, uint64_t ino)
 	return 0;
 }
 
+/* Keep [START, END) of PID in a bounded list of spans (the oldest half goes). */
+static void why_span_add(struct why_stw *sp, size_t *n, pid_t pid, uint64_t start, uint64_t end)
+{
+	if (*n == WHY_MAX_STWS) {
+		memmove(sp, sp + WHY_MAX_STWS / 2, (WHY_MAX_STWS / 2) * sizeof(*sp));
+		*n = WHY_MAX_STWS / 2;
+	}
+	sp[(*n)++] = (struct why_stw){ pid, start, end, "" };
+}
+
+/* The spans of PID that overlap [S, E) into a fresh array (*N of them); NULL out of memory. */
+static struct whycut_span *why_spans_in(const struct why_stw *sp, size_t n, pid_t pid, uint64_t S,
+					uint64_t E, size_t *nout)
+{
+	struct whycut_span *o = calloc(n + 1, sizeof(*o));
+
+	*nout = 0;
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (sp[i].pid == pid && sp[i].end > S && sp[i].start < E)
+			o[(*nout)++] = (struct whycut_span){ sp[i].start, sp[i].end };
+	return o;
+}
+
 static int why_on_kevent(void *ctx, void *data, size_t len)
 {
 	struct why *w = ctx;
@@ -298,6 +327,17 @@ static int why_on_kevent(void *ctx, void *data, size_t len)
 		w->nrt++;
 		return 0;
 	}
+	if (e->kind == WHY_K_THROTTLED || e->thr_ns) {
+		/* The process was held by its quota on that CPU: from then to the end. */
+		uint64_t span = e->end - e->start, thr = e->kind == WHY_K_THROTTLED ? span : e->thr_ns;
+
+		why_span_add(w->thrs, &w->nthrs, (pid_t)e->tgid, e->end - (thr < span ? thr : span),
+			     e->end);
+	} else if (e->kind == WHY_K_RUNQ) {
+		why_span_add(w->rqs, &w->nrqs, (pid_t)e->tgid, e->start, e->end);
+	}
+	if (e->ev == WHY_EV_THROTTLED)
+		return 0;
 	x = why_g_get(w, (pid_t)e->tgid, e->g);
 	if (!x || x->nk >= WHY_MAX_KINTS ||
 	    !mem_grow((void **)&x->k, &x->capk, x->nk + 1, sizeof(*x->k)))
@@ -310,6 +350,7 @@ static int why_on_kevent(void *ctx, void *data, size_t len)
 	k->start = e->start;
 	k->wake = e->wake;
 	k->end = e->end;
+	k->thr = e->thr_ns;
 	return 0;
 }
 
@@ -435,10 +476,10 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	struct why_lblctx lc;
 	struct whycut_in in;
 	struct whycut_out o;
-	struct whycut_span *stw;
+	struct whycut_span *stw = NULL, *thr = NULL, *rq = NULL;
 	struct why_call c;
 	uint64_t S = e->start_ns, E = e->start_ns + e->dur_ns;
-	size_t nstw = 0;
+	size_t nstw = 0, nthr = 0, nrq = 0;
 
 	if (w->c.route && strncmp(e->path, w->c.route, strlen(w->c.route)) != 0)
 		return;
@@ -458,27 +499,22 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	c.npcs = e->npcs;
 	if (x && x->goid && e->goid && x->goid != e->goid)
 		x = NULL; /* another goroutine's history on this g */
-	stw = calloc(w->nstws + 1, sizeof(*stw));
-	if (!stw)
-		return;
-	for (size_t i = 0; i < w->nstws; i++)
-		if (w->stws[i].pid == e->pid && w->stws[i].end > S && w->stws[i].start < E)
-			stw[nstw++] = (struct whycut_span){ w->stws[i].start, w->stws[i].end };
+	stw = why_spans_in(w->stws, w->nstws, e->pid, S, E, &nstw);
+	thr = why_spans_in(w->thrs, w->nthrs, e->pid, S, E, &nthr);
+	rq = why_spans_in(w->rqs, w->nrqs, e->pid, S, E, &nrq);
+	if (!stw || !thr || !rq)
+		goto out;
 	lc.tg = tg;
 	lc.x = x;
 	in = (struct whycut_in){
 		.start = S, .end = E, .reach_ns = why_reach_ns(w),
 		.s = x ? x->s : NULL, .ns = x ? x->ns : 0,
 		.k = x ? x->k : NULL, .nk = x ? x->nk : 0,
-		.stw = stw, .nstw = nstw,
+		.stw = stw, .nstw = nstw, .thr = thr, .nthr = nthr, .rq = rq, .nrq = nrq,
 		.label = why_label, .arg = &lc,
 	};
-	if (whycut(&in, &o) != 0) {
-		free(stw);
-		whycut_free(&o);
-		return;
-	}
-	free(stw);
+	if (whycut(&in, &o) != 0)
+		goto out;
 	memcpy(c.parts, o.parts, sizeof(c.parts));
 	c.nparts = o.nparts;
 	c.samples = o.samples;
@@ -516,7 +552,11 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 	}
 	if (w->fn)
 		w->fn(&c, w->arg);
+out:
 	whycut_free(&o);
+	free(stw);
+	free(thr);
+	free(rq);
 }
 
 /* --- sampling --------------------------------------------------------------------- */
@@ -768,8 +808,10 @@ struct why *why_open(const struct why_config *c, why_call_fn fn, void *arg, char
 	w->fn = fn;
 	w->arg = arg;
 	w->stws = calloc(WHY_MAX_STWS, sizeof(*w->stws));
+	w->thrs = calloc(WHY_MAX_STWS, sizeof(*w->thrs));
+	w->rqs = calloc(WHY_MAX_STWS, sizeof(*w->rqs));
 	w->rt = calloc(WHY_MAX_RETRANS, sizeof(*w->rt));
-	if (!w->stws || !w->rt) {
+	if (!w->stws || !w->rt || !w->thrs || !w->rqs) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1104,6 +1146,8 @@ void why_close(struct why *w)
 	free(w->gs);
 	free(w->hidx);
 	free(w->stws);
+	free(w->thrs);
+	free(w->rqs);
 	free(w->rt);
 	free(w->agg);
 	free(w->keys);

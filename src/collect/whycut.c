@@ -136,6 +136,14 @@ static bool whycut_same(const struct whycut_sample *a, const struct whycut_sampl
 	return a->status == b->status && a->reason == b->reason && a->seq == b->seq && a->seq >= 0;
 }
 
+static bool whycut_in_span(const struct whycut_span *sp, size_t n, uint64_t t)
+{
+	for (size_t j = 0; j < n; j++)
+		if (t >= sp[j].start && t < sp[j].end)
+			return true;
+	return false;
+}
+
 /* A point of the timeline: a sample, or the call's running edge (s NULL). */
 struct whycut_pt {
 	uint64_t ts;
@@ -175,7 +183,8 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 		return -1;
 	pt = calloc(in->ns + 2, sizeof(*pt));
 	ks = calloc(in->nk + 1, sizeof(*ks));
-	b = calloc(2 * (in->ns + 2) + 3 * in->nk + 2 * in->nstw + 2, sizeof(*b));
+	b = calloc(2 * (in->ns + 2) + 4 * in->nk + 2 * in->nstw + 2 * in->nthr + 2 * in->nrq + 2,
+		   sizeof(*b));
 	if (!pt || !ks || !b)
 		goto out;
 	/* The points: the running edges and the samples strictly inside. */
@@ -215,10 +224,20 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 		if (ks[i].wake)
 			b[nb++] = ks[i].wake;
 		b[nb++] = ks[i].end;
+		if (ks[i].thr)
+			b[nb++] = ks[i].thr < ks[i].end - ks[i].start ? ks[i].end - ks[i].thr : ks[i].start;
 	}
 	for (i = 0; i < in->nstw; i++) {
 		b[nb++] = in->stw[i].start;
 		b[nb++] = in->stw[i].end;
+	}
+	for (i = 0; i < in->nthr; i++) {
+		b[nb++] = in->thr[i].start;
+		b[nb++] = in->thr[i].end;
+	}
+	for (i = 0; i < in->nrq; i++) {
+		b[nb++] = in->rq[i].start;
+		b[nb++] = in->rq[i].end;
 	}
 	for (i = 0; i < nb; i++)
 		b[i] = b[i] < S ? S : b[i] > E ? E : b[i];
@@ -241,7 +260,9 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 		if (kp < nks && mid >= ks[kp].start) {
 			const struct whycut_kint *k = &ks[kp];
 
-			if (k->wake && mid >= k->wake)
+			if (k->thr && mid >= k->end - (k->thr < k->end - k->start ? k->thr : k->end - k->start))
+				snprintf(cause, sizeof(cause), "cfs_throttled");
+			else if (k->wake && mid >= k->wake)
 				snprintf(cause, sizeof(cause), "%s",
 					 k->wake_throttled ? "cfs_throttled" : "runq");
 			else
@@ -260,6 +281,12 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 				} else {
 					snprintf(cause, sizeof(cause), "on_cpu");
 				}
+			}
+			if (!strcmp(cause, "runnable")) {
+				if (whycut_in_span(in->thr, in->nthr, mid))
+					snprintf(cause, sizeof(cause), "cfs_throttled");
+				else if (whycut_in_span(in->rq, in->nrq, mid))
+					snprintf(cause, sizeof(cause), "runq");
 			}
 			if (!strcmp(cause, "on_cpu") || !strcmp(cause, "runnable"))
 				for (size_t j = 0; j < in->nstw; j++)

@@ -9,10 +9,13 @@
  *  1. a kernel interval covers it: the thread was off CPU: its cause
  *     (runq, cfs_throttled, syscall:NAME, major_fault, kernel_sleep), and
  *     runq (cfs_throttled if its cgroup was throttled then) between the
- *     wakeup and the end of the interval;
+ *     wakeup and the end of the interval; its last THR ns (the throttled
+ *     time its CPU group accrued meanwhile) are cfs_throttled;
  *  2. else the nearest sample within reach: its state (the caller's label),
  *     with on_cpu and runnable turned into gc_stw inside a stop-the-world
- *     window. The goroutine is running at start and end (it executes the
+ *     window, and runnable into cfs_throttled while a thread of the
+ *     process was held by the CPU quota, or into runq while one waited in
+ *     the run queue (the Ps' threads could not run). The goroutine is running at start and end (it executes the
  *     entry and the RET), as if sampled there. Two consecutive samples in
  *     the same state with the same transition counter (trackingSeq) cover
  *     all the time between them; otherwise they meet in the middle, each
@@ -61,6 +64,7 @@ struct whycut_kint {
 	uint32_t wake_throttled;
 	int64_t nr;      /* system call, -1 unknown */
 	uint64_t start, wake, end; /* wake 0: none */
+	uint64_t thr;    /* its last THR ns were held back by the CPU quota */
 };
 
 struct whycut_span {
@@ -80,6 +84,10 @@ struct whycut_in {
 	size_t nk;
 	const struct whycut_span *stw;
 	size_t nstw;
+	const struct whycut_span *thr; /* the process's threads held by the CPU quota */
+	size_t nthr;
+	const struct whycut_span *rq;  /* ... preempted, waiting in the run queue */
+	size_t nrq;
 	whycut_label_fn label;
 	void *arg;
 };

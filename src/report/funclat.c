@@ -157,8 +157,11 @@ void funclat_print_event(FILE *out, const struct funclat_event *e, bool json)
 		jsonw_kuint(&w, "goid", e->goid);
 		jsonw_kstr(&w, "func", e->func);
 		if (e->path[0]) {
+			char sb[16];
+
 			jsonw_kstr(&w, "method", e->method);
 			jsonw_kstr(&w, "path", e->path);
+			jsonw_kstr(&w, "status", funclat_status_name(e->status, sb, sizeof(sb)));
 		}
 		jsonw_kdouble(&w, "dur_us", funclat_us(e->dur_ns));
 		if (e->has_args) {
@@ -173,9 +176,14 @@ void funclat_print_event(FILE *out, const struct funclat_event *e, bool json)
 		fflush(out);
 		return;
 	}
-	if (e->path[0])
-		fprintf(out, "slow %s %s %s: pid %d tid %d goroutine %" PRIu64, e->method, e->path,
-			fmt_dur(d, sizeof(d), e->dur_ns), (int)e->pid, (int)e->tid, e->goid);
+	if (e->path[0]) {
+		char sb[16];
+
+		fprintf(out, "slow %s %s %s (status %s): pid %d tid %d goroutine %" PRIu64, e->method,
+			e->path, fmt_dur(d, sizeof(d), e->dur_ns),
+			funclat_status_name(e->status, sb, sizeof(sb)), (int)e->pid, (int)e->tid,
+			e->goid);
+	}
 	else
 		fprintf(out, "slow %s %s: pid %d tid %d goroutine %" PRIu64, e->func,
 			fmt_dur(d, sizeof(d), e->dur_ns), (int)e->pid, (int)e->tid, e->goid);

@@ -22,6 +22,8 @@ static size_t http_rows(const struct funclat_routes *r, size_t maxrows,
 		rest->count += r->r[i].count;
 		rest->total_ns += r->r[i].total_ns;
 		hist_merge(&rest->h, &r->r[i].h);
+		for (size_t k = 0; k < r->r[i].nstatus; k++)
+			funclat_route_add_status(rest, r->r[i].status[k].code, r->r[i].status[k].count);
 	}
 	snprintf(rest->path, sizeof(rest->path), "(other routes)");
 	return shown;
@@ -46,17 +48,34 @@ static uint64_t http_requests(const struct funclat_routes *r)
 	return n;
 }
 
+/* "200:180 404:20 unknown:3" into BUF. */
+static const char *http_status_text(const struct funclat_route_report *x, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t k = 0; k < x->nstatus && off < len; k++) {
+		char sb[16];
+
+		off += (size_t)snprintf(buf + off, len - off, "%s%s:%" PRIu64, k ? " " : "",
+					funclat_status_name(x->status[k].code, sb, sizeof(sb)),
+					x->status[k].count);
+	}
+	return buf[0] ? buf : "-";
+}
+
 static void http_text_row(FILE *out, const struct funclat_route_report *x, double secs,
 			  bool pids, size_t w)
 {
-	char p50[32], p99[32], mx[32], pid[16] = "";
+	char p50[32], p99[32], mx[32], pid[16] = "", st[256];
 
 	if (pids)
 		snprintf(pid, sizeof(pid), "%d ", (int)x->pid);
-	fprintf(out, "%s%-7s %-*s %9" PRIu64 " %9.1f %9s %9s %9s\n", pid,
+	fprintf(out, "%s%-7s %-*s %9" PRIu64 " %9.1f %9s %9s %9s  %s\n", pid,
 		x->method[0] ? x->method : "-", (int)w, x->path, x->count,
 		secs > 0 ? (double)x->count / secs : 0.0, fmt_dur(p50, sizeof(p50), hist_quantile(&x->h, 0.5)),
-		fmt_dur(p99, sizeof(p99), hist_quantile(&x->h, 0.99)), fmt_dur(mx, sizeof(mx), x->h.max));
+		fmt_dur(p99, sizeof(p99), hist_quantile(&x->h, 0.99)), fmt_dur(mx, sizeof(mx), x->h.max),
+		http_status_text(x, st, sizeof(st)));
 }
 
 void http_print_text(FILE *out, const struct funclat_routes *r, const struct funclat_report *f,
@@ -73,8 +92,8 @@ void http_print_text(FILE *out, const struct funclat_routes *r, const struct fun
 			w = strlen(r->r[i].path);
 	if (nrest && strlen(rest->path) > w)
 		w = strlen(rest->path);
-	fprintf(out, "%s%-7s %-*s %9s %9s %9s %9s %9s\n", pids ? "PID " : "", "METHOD", (int)w, "PATH",
-		"REQUESTS", "REQ/s", "P50", "P99", "MAX");
+	fprintf(out, "%s%-7s %-*s %9s %9s %9s %9s %9s  %s\n", pids ? "PID " : "", "METHOD", (int)w,
+		"PATH", "REQUESTS", "REQ/s", "P50", "P99", "MAX", "STATUS");
 	for (size_t i = 0; i < shown; i++)
 		http_text_row(out, &r->r[i], r->seconds, pids, w);
 	if (nrest) {
@@ -89,6 +108,12 @@ void http_print_text(FILE *out, const struct funclat_routes *r, const struct fun
 		fprintf(out, "; %" PRIu64 " unwound (the handler panicked)", http_unwound(f));
 	if (f->drops)
 		fprintf(out, "; %" PRIu64 " requests not timed", f->drops);
+	if (f->status_bad)
+		fprintf(out,
+			"; %" PRIu64 " responses did not match net/http's known layout (status unknown)",
+			f->status_bad);
+	if (f->drop_status)
+		fprintf(out, "; %" PRIu64 " statuses not counted (table full)", f->drop_status);
 	fprintf(out, "\n");
 	free(rest);
 }
@@ -110,6 +135,15 @@ static void http_json_row(FILE *out, const struct funclat_route_report *x, doubl
 	jsonw_kdouble(&w, "p90_us", (double)hist_quantile(&x->h, 0.9) / 1e3);
 	jsonw_kdouble(&w, "p99_us", (double)hist_quantile(&x->h, 0.99) / 1e3);
 	jsonw_kdouble(&w, "max_us", (double)x->h.max / 1e3);
+	jsonw_key(&w, "status");
+	jsonw_obj_begin(&w);
+	for (size_t k = 0; k < x->nstatus; k++) {
+		char sb[16];
+
+		jsonw_kuint(&w, funclat_status_name(x->status[k].code, sb, sizeof(sb)),
+			    x->status[k].count);
+	}
+	jsonw_obj_end(&w);
 	jsonw_obj_end(&w);
 }
 
@@ -135,6 +169,8 @@ void http_print_json(FILE *out, const struct funclat_routes *r, const struct fun
 	jsonw_kuint(&w, "routes", r->n);
 	jsonw_kuint(&w, "unwound", http_unwound(f));
 	jsonw_kuint(&w, "drops", f->drops);
+	jsonw_kuint(&w, "status_bad", f->status_bad);
+	jsonw_kuint(&w, "status_drops", f->drop_status);
 	jsonw_kuint(&w, "probe_hits", f->hits);
 	jsonw_kdouble(&w, "est_cpu_cores", f->est_cpu);
 	jsonw_obj_end(&w);

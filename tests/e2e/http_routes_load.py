@@ -5,9 +5,10 @@
   (a PATH ending in '*' is sent COUNT times with 0..COUNT-1 in its place)
 
 Two keep-alive connections. Prints one JSON line {"METHOD PATH": {"sent",
-"ok", "bad"}} (per distinct path) and exits 1 if any response with an
-expected BODY was wrong. Requests expected to fail (BODY "!") must fail:
-the server drops the connection.
+"ok", "bad", "codes": {"STATUS": N}}} (per distinct path) and exits 1 if
+any response with an expected BODY was wrong. Requests expected to fail
+(BODY "!") must fail: the server drops the connection. BODY "*": any
+status is right (the codes are recorded).
 """
 import http.client
 import json
@@ -32,20 +33,25 @@ def main():
         for method, path, body in share:
             key = f"{method} {path}"
             good = False
+            code = None
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(base.hostname, base.port, timeout=10)
                 conn.request(method, path, body=b"" if method == "POST" else None)
                 r = conn.getresponse()
                 data = r.read().decode(errors="replace")
-                good = body != "!" and r.status in (200, 404) and (body is None or data == body)
+                code = r.status
+                good = body == "*" or (body != "!" and r.status in (200, 404) and
+                                       (body is None or data == body))
             except Exception:
                 conn = None
                 good = body == "!"
             with lock:
-                e = res.setdefault(key, {"sent": 0, "ok": 0, "bad": 0})
+                e = res.setdefault(key, {"sent": 0, "ok": 0, "bad": 0, "codes": {}})
                 e["sent"] += 1
                 e["ok" if good else "bad"] += 1
+                if code is not None:
+                    e["codes"][str(code)] = e["codes"].get(str(code), 0) + 1
         if conn is not None:
             conn.close()
 

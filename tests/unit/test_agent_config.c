@@ -92,6 +92,34 @@ static void test_cli_list_replaces_file(void **state)
 	assert_string_equal(c.exes.item[2], "z");
 }
 
+/* funclat and http: off by default; patterns split on spaces and commas; bounds. */
+static void test_latency_keys(void **state)
+{
+	struct agent_config c;
+	char err[512];
+
+	(void)state;
+	agent_config_init(&c);
+	assert_int_equal(c.funclat.n, 0);
+	assert_false(c.http);
+	assert_int_equal(c.funclat_max_funcs, 16);
+	assert_int_equal(conf(&c, "funclat = main.(*Store).Get  *.handle,main.a\nhttp = true\n"
+				  "funclat_max_funcs = 4\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.funclat.n, 3);
+	assert_string_equal(c.funclat.item[0], "main.(*Store).Get");
+	assert_string_equal(c.funclat.item[1], "*.handle");
+	assert_string_equal(c.funclat.item[2], "main.a");
+	assert_true(c.http);
+	assert_int_equal(c.funclat_max_funcs, 4);
+	assert_int_equal(conf(&c, "http = no\n", err, sizeof(err)), 0);
+	assert_false(c.http);
+	assert_int_equal(conf(&c, "funclat_max_funcs = 0\n", err, sizeof(err)), -1);
+	assert_string_equal(err, "a.conf:1: funclat-max-funcs: must be 1..256");
+	assert_int_equal(conf(&c, "http = maybe\n", err, sizeof(err)), -1);
+}
+
 static void test_listen_forms(void **state)
 {
 	struct sockaddr_storage ss;
@@ -118,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_cli_list_replaces_file),
 		cmocka_unit_test(test_listen_forms),
+		cmocka_unit_test(test_latency_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,6 +123,26 @@ static void test_kernel_overrides(void **state)
 	whycut_free(&o);
 }
 
+static void test_throttled_tail(void **state)
+{
+	/* Preempted at 1 ms into the run queue; its group was throttled for the last 2 ms. */
+	struct whycut_kint k[] = { { 11, WHY_K_RUNQ, 0, -1, 1 * MS, 0, 5 * MS, 2 * MS } };
+	/* A tail longer than the interval is the whole interval. */
+	struct whycut_kint l[] = { { 11, WHY_K_RUNQ, 0, -1, 1 * MS, 0, 5 * MS, 9 * MS } };
+	struct whycut_out o;
+
+	(void)state;
+	cut(&o, 0, 6 * MS, NULL, 0, k, 1, NULL, 0);
+	assert_int_equal(part(&o, "runq"), 2 * MS);
+	assert_int_equal(part(&o, "cfs_throttled"), 2 * MS);
+	assert_int_equal(part(&o, "on_cpu"), 2 * MS); /* the running edges reach 4 ms */
+	whycut_free(&o);
+	cut(&o, 0, 6 * MS, NULL, 0, l, 1, NULL, 0);
+	assert_int_equal(part(&o, "cfs_throttled"), 4 * MS);
+	assert_int_equal(part(&o, "runq"), 0);
+	whycut_free(&o);
+}
+
 static void test_stw(void **state)
 {
 	struct whycut_sample s[] = { { 1 * MS, 1, 0, 1, 0 }, { 2 * MS, 1, 0, 1, 0 },
@@ -135,6 +155,25 @@ static void test_stw(void **state)
 	assert_int_equal(part(&o, "gc_stw"), 3 * MS); /* the running edges and runnable */
 	assert_int_equal(part(&o, "lock"), 2 * MS);   /* a lock wait stays a lock wait */
 	assert_int_equal(part(&o, "runnable"), 0);
+	whycut_free(&o);
+}
+
+static void test_process_held(void **state)
+{
+	/* Runnable from 1 to 9 ms: the quota held a thread of the process 2..4, another waited in the run queue 5..7. */
+	struct whycut_sample s[] = { { 1 * MS, 1, 0, 3, 0 }, { 9 * MS, 1, 0, 3, 0 } };
+	struct whycut_span thr[] = { { 2 * MS, 4 * MS } }, rq[] = { { 5 * MS, 7 * MS } };
+	struct whycut_in in = { .start = 0, .end = 10 * MS, .reach_ns = 4 * MS, .s = s, .ns = 2,
+				.thr = thr, .nthr = 1, .rq = rq, .nrq = 1, .label = label };
+	struct whycut_out o;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(whycut(&in, &o), 0);
+	assert_int_equal(sum(&o), 10 * MS);
+	assert_int_equal(part(&o, "cfs_throttled"), 2 * MS);
+	assert_int_equal(part(&o, "runq"), 2 * MS);
+	assert_int_equal(part(&o, "runnable"), 5 * MS); /* 0.5 .. 9.5 less the 4 ms */
 	whycut_free(&o);
 }
 
@@ -160,7 +199,8 @@ static void test_random_sums(void **state)
 			uint64_t a = kt + (uint64_t)(rand() % 3000) * 1000, z = a + (uint64_t)(rand() % 3000) * 1000;
 
 			k[nk++] = (struct whycut_kint){ 1, (uint32_t)(1 + rand() % 5), 0, rand() % 2 ? 0 : -1,
-							a, rand() % 2 ? a + (z - a) / 2 : 0, z };
+							a, rand() % 2 ? a + (z - a) / 2 : 0, z,
+							(uint64_t)(rand() % 4000) * 1000 };
 			kt = z;
 		}
 		for (size_t i = 0; i < nw; i++) {
@@ -209,7 +249,9 @@ int main(void)
 		cmocka_unit_test(test_lock_wait),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_kernel_overrides),
+		cmocka_unit_test(test_throttled_tail),
 		cmocka_unit_test(test_stw),
+		cmocka_unit_test(test_process_held),
 		cmocka_unit_test(test_random_sums),
 		cmocka_unit_test(test_wait_causes),
 	};
