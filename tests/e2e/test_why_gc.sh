@@ -21,16 +21,17 @@
 . "$E2E_DIR/health_lib.sh"
 . "$E2E_DIR/why_lib.sh"
 
-SLOW=${WHY_GC_SLOW:-10}
+SLOW=${WHY_GC_SLOW:-50}
 GOGC_V=${WHY_GC_GOGC:-10}
 LIVE=${WHY_GC_LIVE:-128}
 CHUNK=${WHY_GC_CHUNK:-256}
 SLEEPUS=${WHY_GC_SLEEP:-5000}
 ALLOC=${WHY_GC_ALLOC:-2048}
 BURN=${WHY_GC_BURN:-0.5}
+LOCKALLOC=${WHY_GC_LOCKALLOC:-false}
 wl_build
 wl_start SVC "$TMP/svc.out" "$TMP/svc.err" env GOGC="$GOGC_V" GODEBUG=gctrace=1 GOMAXPROCS=2 \
-	"$TMP/whysvc" -burn "$BURN" -alloc "$ALLOC"
+	"$TMP/whysvc" -burn "$BURN" -alloc "$ALLOC" -lock-alloc="$LOCKALLOC"
 wl_get "admin/alloc?on=1&live=$LIVE&chunk=$CHUNK&sleep=$SLEEPUS" >/dev/null || die "cannot start the storm"
 sleep 2 # its live heap built
 wl_truth0() { :; }

@@ -205,6 +205,7 @@ def main():
         expect = ["io_wait"]
     elif cause == "retrans":
         rt = truth["retrans_segs"]
+        ds_iv = []
         info(f"truth: RetransSegs delta in the service's network namespace {rt:.0f}")
         chk(rt >= 5, "setup: the service retransmitted (>= 5 segments)")
         chk(parts and parts["down_ns"] >= 0.8 * sw, "setup: the slow requests' time is mostly the downstream call")
@@ -341,9 +342,9 @@ def main():
             else:
                 own["on_cpu"] += r.get("alloc_cpu_ns", 0)
             if cause in ("quota",):
-                # the thread's throttled time is neither CPU nor (counted) runq
-                own["cfs_throttled"] = r["burn_ns"] - r.get("burn_cpu_ns", 0) - r.get("burn_rq_ns", 0)
-                names["cfs_throttled"] = ["cfs_throttled"]
+                # schedstat's run_delay counts a throttled thread's wait too
+                # (kernel 6.18): runq and cfs_throttled are one part here
+                names["runq"] = ["runq", "cfs_throttled"]
             o = sorted(own.items(), key=lambda x: -x[1])
             if o[0][1] >= 1.5 * max(o[1][1], 1):
                 clear += 1
@@ -361,12 +362,14 @@ def main():
         # locked to the thread): time the call's thread waited for a CPU,
         # which is runq by definition whatever the goroutine's state
         own_rq = sum((r.get("burn_rq_ns", 0) + r.get("read_rq_ns", 0) + r.get("alloc_rq_ns", 0)) / 1e3 for e, r in matched)
-        why_rq = sum(e.get("parts", {}).get("runq", 0) for e, r in matched)
+        # (schedstat's run_delay also counts a thread held back by its
+        # cgroup's quota: runq + cfs_throttled)
+        why_rq = sum(e.get("parts", {}).get("runq", 0) + e.get("parts", {}).get("cfs_throttled", 0) for e, r in matched)
         if own_rq > 50000:
             chk(why_rq >= 0.8 * own_rq,
-                f"runq {why_rq / 1e3:.1f} ms >= 0.8 x the handler thread's run-queue wait in its steps (schedstat) {own_rq / 1e3:.1f} ms")
+                f"runq+cfs_throttled {why_rq / 1e3:.1f} ms >= 0.8 x the handler thread's run-queue wait in its steps (schedstat) {own_rq / 1e3:.1f} ms")
         else:
-            info(f"runq {why_rq / 1e3:.1f} ms; the handler thread's run-queue wait in its steps (schedstat) {own_rq / 1e3:.1f} ms")
+            info(f"runq+cfs_throttled {why_rq / 1e3:.1f} ms; the handler thread's run-queue wait in its steps (schedstat) {own_rq / 1e3:.1f} ms")
 
     def tot(names, evs=None):
         return sum(e.get("parts", {}).get(n, 0) for e in (ev if evs is None else evs) for n in names)

@@ -15,6 +15,7 @@
 //     own goroutine (it parks in IO wait; net/http's client would park it in
 //     select while its readLoop goroutine waits);
 //   - allocates -alloc KB in 1 KiB pieces.
+//
 // It records, per request, its goroutine id, CLOCK_MONOTONIC start and end
 // and the time of each step; for the CPU work, the page reads and the
 // allocations (run with the goroutine locked to its thread), the thread's
@@ -77,6 +78,7 @@ var (
 	pages      = flag.Int("pages", 32, "server: pages of the file read per request")
 	downstream = flag.String("downstream", "", "server: HOST:PORT of the downstream (GET /d)")
 	allocKB    = flag.Int("alloc", 64, "server: KiB allocated per request")
+	lockAlloc  = flag.Bool("lock-alloc", true, "server: allocate on a locked thread (schedstat of the step)")
 	delayMS    = flag.Float64("delay", 0, "downstream: time each request takes, ms")
 	size       = flag.Int("size", 128, "downstream: response body bytes")
 	url        = flag.String("url", "", "load: URL to GET")
@@ -192,17 +194,17 @@ func calibrate() float64 {
 // --- the server ----------------------------------------------------------------
 
 type record struct {
-	Goid     int64 `json:"goid"`
-	Start    int64 `json:"start_ns"`
-	End      int64 `json:"end_ns"`
-	BurnNS   int64 `json:"burn_ns"`
-	LockNS   int64 `json:"lock_ns"`
-	ReadNS   int64 `json:"read_ns"`
-	Majflt   int64 `json:"majflt"`
-	DownNS   int64 `json:"down_ns"`
-	DownErr  bool  `json:"down_err,omitempty"`
-	AllocNS  int64 `json:"alloc_ns"`
-	ReadTID  int   `json:"read_tid"`
+	Goid    int64 `json:"goid"`
+	Start   int64 `json:"start_ns"`
+	End     int64 `json:"end_ns"`
+	BurnNS  int64 `json:"burn_ns"`
+	LockNS  int64 `json:"lock_ns"`
+	ReadNS  int64 `json:"read_ns"`
+	Majflt  int64 `json:"majflt"`
+	DownNS  int64 `json:"down_ns"`
+	DownErr bool  `json:"down_err,omitempty"`
+	AllocNS int64 `json:"alloc_ns"`
+	ReadTID int   `json:"read_tid"`
 	// per step, the thread's CPU time and run-queue wait (schedstat)
 	BurnCPU  int64 `json:"burn_cpu_ns"`
 	BurnRQ   int64 `json:"burn_rq_ns"`
@@ -329,12 +331,17 @@ func work(w http.ResponseWriter, r *http.Request) {
 	}
 	t5 := mono()
 	var bufs [][]byte
-	rec.AllocCPU, rec.AllocRQ = onThread(func() {
+	alloc := func() {
 		bufs = make([][]byte, 0, *allocKB)
 		for i := 0; i < *allocKB; i++ {
 			bufs = append(bufs, make([]byte, 1024))
 		}
-	})
+	}
+	if *lockAlloc {
+		rec.AllocCPU, rec.AllocRQ = onThread(alloc)
+	} else {
+		alloc()
+	}
 	allocMu.Lock()
 	allocSnk = bufs
 	allocMu.Unlock()
