@@ -9,7 +9,9 @@
 #    cfs_throttled for >= 90% of slow calls, first in the verdict,
 #    explained_share >= 0.8, route "GET /index.html"; cfs_throttled over the
 #    calls <= 1.1 x throttled_time + 5 ms and >= 0.3 x it (caddy's
-#    other threads also queue in throttled periods: its calls see part).
+#    other threads also queue in throttled periods: its calls see part);
+#    gc_stw <= 1.1 x the STW clock of caddy's gctrace (GODEBUG=gctrace=1)
+#    over its whole run + 1 ms.
 # 2. caddy as a reverse proxy (a Caddyfile: admin off, http only) to
 #    tests/go/whysvc -mode downstream -delay 60, whose own clock records each
 #    request; one worker for 8 s: every request is slow. Checks (why --http
@@ -33,7 +35,7 @@ caddy_env=(env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home" XDG_DATA_HOME="$TMP/
 SLOW=30
 wl_cgroup 5000 100000
 port=$(free_port)
-spawn "$TMP/caddy1.out" "$TMP/caddy1.err" "${caddy_env[@]}" /usr/bin/caddy file-server \
+spawn "$TMP/caddy1.out" "$TMP/caddy1.err" "${caddy_env[@]}" GODEBUG=gctrace=1 /usr/bin/caddy file-server \
 	--listen "127.0.0.1:$port" --root "$TMP/www"
 SVC_PID=$SPAWN_PID
 wait_port 127.0.0.1 "$port" "$SVC_PID" || die "caddy file-server not serving: $(tail -3 "$TMP/caddy1.err")"
@@ -43,7 +45,8 @@ wl_truth0() { wl_cg_throttled thr0; }
 wl_truth1() { wl_cg_throttled thr1; }
 wl_run $SLOW 8 "http://127.0.0.1:$port/index.html" --http
 log "cpu.stat: throttled_time +$(((thr1 - thr0) / 1000)) us, nr_throttled +$((thr1_n - thr0_n))"
-wl_check caddy-quota --slow $SLOW --truth throttled_us=$(((thr1 - thr0) / 1000)) --route "GET /index.html"
+wl_check caddy-quota --slow $SLOW --truth throttled_us=$(((thr1 - thr0) / 1000)) --route "GET /index.html" \
+	--gctrace "$TMP/caddy1.err"
 kill "$SVC_PID" 2>/dev/null
 
 # --- 2. a slow upstream ----------------------------------------------------------------

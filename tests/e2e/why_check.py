@@ -242,6 +242,11 @@ def main():
         chk(len(cslow) >= a.min_slow, f"setup: {len(cslow)} client requests >= {a.slow:g} ms")
         expect = ["cfs_throttled"]
         fig = (["cfs_throttled"], 0.3, 1.1, 5000, thr, "cpu.stat throttled_time delta")
+        if a.gctrace:
+            # caddy's start is not on our clock: the pauses of its whole run
+            cyc_all = gc_cycles(a.gctrace, 0)
+            stw_all = sum(c[1] + c[3] for c in cyc_all)
+            info(f"truth: caddy's gctrace: {len(cyc_all)} cycles in its run, STW {ms(stw_all):.1f} ms clock")
     elif cause in ("caddy-upstream",):
         ds = json.load(open(a.dstats))["requests"]
         ds_iv = [(d["start_ns"], d["end_ns"]) for d in ds if d["start_ns"] >= w0 and d["end_ns"] <= w1]
@@ -385,6 +390,9 @@ def main():
         chk(got <= hi * tr + margin, f"{'+'.join(names)} {got / 1e3:.1f} ms <= {hi:g} x {what} {tr / 1e3:.1f} ms + {margin / 1e3:g} ms")
         chk(got >= lo * tr, f"{'+'.join(names)} {got / 1e3:.1f} ms >= {lo:g} x {what} {tr / 1e3:.1f} ms")
 
+    if cause == "caddy-quota" and a.gctrace:
+        g = tot(["gc_stw"])
+        chk(g <= 1.1 * stw_all / 1e3 + 1000, f"gc_stw {g / 1e3:.1f} ms <= 1.1 x caddy's STW clock over its whole run {ms(stw_all):.1f} ms + 1 ms")
     if cause == "lock":
         # per call: the mutex wait is within the call's overlap with the holds
         ov = []
