@@ -28,7 +28,7 @@ CHUNK=${WHY_GC_CHUNK:-256}
 SLEEPUS=${WHY_GC_SLEEP:-5000}
 ALLOC=${WHY_GC_ALLOC:-2048}
 BURN=${WHY_GC_BURN:-0.5}
-LOCKALLOC=${WHY_GC_LOCKALLOC:-false}
+LOCKALLOC=${WHY_GC_LOCKALLOC:-true}
 wl_build
 wl_start SVC "$TMP/svc.out" "$TMP/svc.err" env GOGC="$GOGC_V" GODEBUG=gctrace=1 GOMAXPROCS=2 \
 	"$TMP/whysvc" -burn "$BURN" -alloc "$ALLOC" -lock-alloc="$LOCKALLOC"
@@ -36,7 +36,7 @@ wl_get "admin/alloc?on=1&live=$LIVE&chunk=$CHUNK&sleep=$SLEEPUS" >/dev/null || d
 sleep 2 # its live heap built
 wl_truth0() { :; }
 wl_truth1() { :; }
-wl_run "$SLOW" 8 "http://$SVC_ADDR/work" --func main.work
+wl_run "$SLOW" "${WHY_GC_SECS:-12}" "http://$SVC_ADDR/work" --func main.work
 wl_get 'admin/alloc?on=0' >/dev/null
 log "gctrace: $(grep -c '^gc ' "$TMP/svc.err") cycles since the start"
 wl_check gc --slow "$SLOW" --gctrace "$TMP/svc.err" --svc-mono "$SVC_MONO"

@@ -24,8 +24,8 @@
 //
 // Causes are switched on from outside the handler:
 //   - /admin/alloc?on=1&live=MB&chunk=KB&sleep=US: an allocation storm in
-//     another goroutine (a live heap of pointerful nodes, part of it
-//     replaced in a loop); on=0 stops it and drops the heap;
+//     another goroutine (a live heap of LIVE MB of pointerful nodes, CHUNK KB
+//     of it replaced per round); on=0 stops it and drops the heap;
 //   - /admin/hold?ms=X&gap=Y: another goroutine takes the handler's mutex
 //     for X ms every Y ms and records each hold (its own clock); ms=0 stops;
 //   - the rest (CPU quota, page cache eviction, CPU hogs, packet loss, a
@@ -381,26 +381,34 @@ type node struct {
 	pad  [2]uint64
 }
 
-// storm: a live heap of live MB of pointerful nodes, chunk KB of it
-// replaced per round (garbage), sleep us between rounds.
+// storm: a live heap of live MB of pointerful nodes: half of it a fixed
+// base (never replaced), half of it slots whose nodes point into the base
+// and are replaced, chunk KB per round (garbage: nothing else points at a
+// slot's node), sleep us between rounds. The live heap stays live MB.
 func storm(gen int64, live, chunk, sleepUS int) {
 	const nodeSize = int(unsafe.Sizeof(node{}))
-	n := live << 20 / nodeSize
-	heap := make([]*node, n)
-	for i := range heap {
-		heap[i] = &node{}
+	n := live << 20 / nodeSize / 2
+	if n < 1 {
+		n = 1
+	}
+	base := make([]*node, n)
+	for i := range base {
+		base[i] = &node{}
 		if i > 0 {
-			heap[i].next = heap[i-1]
+			base[i].next = base[i-1]
 		}
 	}
-	per := chunk << 10 / nodeSize
+	slots := make([]*node, n)
 	rng := rand.New(rand.NewSource(1))
+	for i := range slots {
+		slots[i] = &node{next: base[rng.Intn(n)]}
+	}
+	per := chunk << 10 / nodeSize
 	for atomic.LoadInt64(&allocGen) == gen {
 		for i := 0; i < per; i++ {
-			j := rng.Intn(n)
-			nd := &node{next: heap[rng.Intn(n)]}
-			nd.kids[0] = heap[j]
-			heap[j] = nd
+			nd := &node{next: base[rng.Intn(n)]}
+			nd.kids[0] = base[rng.Intn(n)]
+			slots[rng.Intn(n)] = nd
 		}
 		if sleepUS > 0 {
 			time.Sleep(time.Duration(sleepUS) * time.Microsecond)
