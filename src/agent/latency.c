@@ -13,6 +13,7 @@
 #include "../collect/hist.h"
 #include "../core/session.h"
 #include "../core/target.h"
+#include "../output/jsonw.h"
 #include "../output/promtext.h"
 #include "agent.h"
 
@@ -515,5 +516,52 @@ void agent_lat_render(struct agent_lat *f, struct promtext *pt)
 		if (f->col[k].fl)
 			promtext_sample(pt, "goscope_probe_cpu_seconds_total", NULL, 0, &x, 1,
 					(double)f->col[k].hits * FUNCLAT_HIT_COST_NS / 1e9);
+	}
+}
+
+void agent_lat_json(struct agent_lat *f, struct jsonw *w, pid_t pid)
+{
+	struct agent_lat_proc *p = f ? agent_lat_proc_of(f, pid) : NULL;
+
+	if (!p)
+		return;
+	if (p->tg_fn) {
+		jsonw_key(w, "funcs");
+		jsonw_obj_begin(w);
+		for (size_t i = 0; i < p->nfuncs; i++) {
+			jsonw_key(w, p->funcs[i].name);
+			jsonw_obj_begin(w);
+			jsonw_kuint(w, "calls", p->funcs[i].calls);
+			jsonw_kuint(w, "unwound", p->funcs[i].unwound);
+			jsonw_kuint(w, "timed", p->funcs[i].h.count);
+			jsonw_kdouble(w, "seconds", p->funcs[i].h.seconds);
+			jsonw_obj_end(w);
+		}
+		jsonw_obj_end(w);
+	}
+	if (p->tg_http) {
+		jsonw_key(w, "http");
+		jsonw_obj_begin(w);
+		for (size_t i = 0; i < p->nroutes; i++) {
+			struct agent_lat_route *r = &p->routes[i];
+			char key[FUNCLAT_METHOD + FUNCLAT_PATH + 2];
+
+			snprintf(key, sizeof(key), "%s %s", r->method, r->path);
+			jsonw_key(w, key);
+			jsonw_obj_begin(w);
+			jsonw_kuint(w, "requests", r->h.count);
+			jsonw_kdouble(w, "seconds", r->h.seconds);
+			jsonw_key(w, "status");
+			jsonw_obj_begin(w);
+			for (size_t k = 0; k < r->nstatus; k++) {
+				char sb[16];
+
+				jsonw_kuint(w, funclat_status_name(r->status[k].code, sb, sizeof(sb)),
+					    r->status[k].count);
+			}
+			jsonw_obj_end(w);
+			jsonw_obj_end(w);
+		}
+		jsonw_obj_end(w);
 	}
 }
