@@ -13,6 +13,7 @@
 #include "../collect/hist.h"
 #include "../core/session.h"
 #include "../core/target.h"
+#include "../output/jsonw.h"
 #include "../output/promtext.h"
 #include "agent.h"
 
@@ -42,7 +43,7 @@ struct agent_lat_route {
 struct agent_lat_proc {
 	pid_t pid;
 	char exe[64], go_version[32];
-	void *tg_fn, *tg_http;   /* the collectors' handles of this target (its priv) */
+	bool tg_fn, tg_http;     /* the collectors probe this target */
 	struct agent_lat_func *funcs;
 	size_t nfuncs;
 	struct agent_lat_route *routes;
@@ -141,42 +142,30 @@ void agent_lat_close(struct agent_lat *f)
 }
 
 /*
- * Resolve and attach one collector's probes in T. The collector keeps its
- * state of T in t->priv, which is the agent's: it is swapped around the
- * calls and the handle returned (NULL: nothing probed; a process whose
- * binary matches too many functions is said on stderr).
+ * Resolve and attach one collector's probes in T (the collector finds its
+ * state of T by pid). True when something is probed; a process whose
+ * binary matches too many functions is said on stderr.
  */
-static void *agent_lat_attach(struct agent_lat_col *c, struct target *t)
+static bool agent_lat_attach(struct agent_lat_col *c, struct target *t)
 {
-	void *saved = t->priv, *tg = NULL;
 	struct funclat_match m;
 	char err[600];
 
-	t->priv = NULL;
 	if (funclat_resolve(c->fl, t, &m, err, sizeof(err)) == 0 &&
-	    funclat_attach(c->fl, t, err, sizeof(err)) == 0) {
-		tg = t->priv;
-	} else {
-		if (strstr(err, "--max-funcs"))
-			fprintf(stderr,
-				"goscope: agent: %s: pid %d (%s) left out: the patterns match more than funclat-max-funcs = %lld of its functions\n",
-				c->name, (int)t->pid, t->name, c->max_funcs);
-		if (t->priv)
-			funclat_detach(c->fl, t);
-	}
-	t->priv = saved;
-	return tg;
+	    funclat_attach(c->fl, t, err, sizeof(err)) == 0)
+		return true;
+	if (strstr(err, "--max-funcs"))
+		fprintf(stderr,
+			"goscope: agent: %s: pid %d (%s) left out: the patterns match more than funclat-max-funcs = %lld of its functions\n",
+			c->name, (int)t->pid, t->name, c->max_funcs);
+	funclat_detach(c->fl, t); /* resolved but not attached: forget it */
+	return false;
 }
 
-static void agent_lat_detach(struct agent_lat_col *c, struct target *t, void *tg)
+static void agent_lat_detach(struct agent_lat_col *c, struct target *t, bool probed)
 {
-	void *saved = t->priv;
-
-	if (!tg)
-		return;
-	t->priv = tg;
-	funclat_detach(c->fl, t);
-	t->priv = saved;
+	if (probed)
+		funclat_detach(c->fl, t);
 }
 
 void agent_lat_take(struct agent_lat *f, struct target *t, const char *exe, const char *go_version)
@@ -515,5 +504,52 @@ void agent_lat_render(struct agent_lat *f, struct promtext *pt)
 		if (f->col[k].fl)
 			promtext_sample(pt, "goscope_probe_cpu_seconds_total", NULL, 0, &x, 1,
 					(double)f->col[k].hits * FUNCLAT_HIT_COST_NS / 1e9);
+	}
+}
+
+void agent_lat_json(struct agent_lat *f, struct jsonw *w, pid_t pid)
+{
+	struct agent_lat_proc *p = f ? agent_lat_proc_of(f, pid) : NULL;
+
+	if (!p)
+		return;
+	if (p->tg_fn) {
+		jsonw_key(w, "funcs");
+		jsonw_obj_begin(w);
+		for (size_t i = 0; i < p->nfuncs; i++) {
+			jsonw_key(w, p->funcs[i].name);
+			jsonw_obj_begin(w);
+			jsonw_kuint(w, "calls", p->funcs[i].calls);
+			jsonw_kuint(w, "unwound", p->funcs[i].unwound);
+			jsonw_kuint(w, "timed", p->funcs[i].h.count);
+			jsonw_kdouble(w, "seconds", p->funcs[i].h.seconds);
+			jsonw_obj_end(w);
+		}
+		jsonw_obj_end(w);
+	}
+	if (p->tg_http) {
+		jsonw_key(w, "http");
+		jsonw_obj_begin(w);
+		for (size_t i = 0; i < p->nroutes; i++) {
+			struct agent_lat_route *r = &p->routes[i];
+			char key[FUNCLAT_METHOD + FUNCLAT_PATH + 2];
+
+			snprintf(key, sizeof(key), "%s %s", r->method, r->path);
+			jsonw_key(w, key);
+			jsonw_obj_begin(w);
+			jsonw_kuint(w, "requests", r->h.count);
+			jsonw_kdouble(w, "seconds", r->h.seconds);
+			jsonw_key(w, "status");
+			jsonw_obj_begin(w);
+			for (size_t k = 0; k < r->nstatus; k++) {
+				char sb[16];
+
+				jsonw_kuint(w, funclat_status_name(r->status[k].code, sb, sizeof(sb)),
+					    r->status[k].count);
+			}
+			jsonw_obj_end(w);
+			jsonw_obj_end(w);
+		}
+		jsonw_obj_end(w);
 	}
 }

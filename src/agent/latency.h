@@ -11,6 +11,7 @@
 #define GOSCOPE_AGENT_LATENCY_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct agent_config;
 struct agent_lat;
@@ -29,5 +30,13 @@ void agent_lat_drop(struct agent_lat *f, struct target *t);
 void agent_lat_collect(struct agent_lat *f, double seconds);
 
 void agent_lat_render(struct agent_lat *f, struct promtext *pt);
+
+/*
+ * Into the JSON object of process PID being written to W: "funcs": {NAME:
+ * {"calls", "unwound", "timed", "seconds"}} and "http": {"METHOD ROUTE":
+ * {"requests", "seconds", "status": {CODE: N}}}, when probed.
+ */
+struct jsonw;
+void agent_lat_json(struct agent_lat *f, struct jsonw *w, pid_t pid);
 
 #endif

@@ -264,6 +264,7 @@ void agent_json(struct agent *a, struct session *s)
 		for (size_t k = 0; k < p->nreasons; k++)
 			jsonw_kdouble(&a->jw, p->reasons[k].name, p->reasons[k].seconds);
 		jsonw_obj_end(&a->jw);
+		agent_lat_json(a->lat, &a->jw, p->t->pid);
 		jsonw_obj_end(&a->jw);
 	}
 	fflush(a->jl);

@@ -888,10 +888,9 @@ int why_add_target(struct why *w, struct target *t, struct funclat_match *m, cha
 		snprintf(err, errlen, "cannot add pid %d to the scheduler filter", (int)t->pid);
 		goto fail;
 	}
+	/* The pauses are all why needs of gc: its notes on heap figures do not apply. */
 	if (gc_add_target(w->gc, t, &gi, gerr, sizeof(gerr)) != 0)
 		snprintf(note, notelen, "gc_stw not measured: %s", gerr);
-	else if (gi.note[0])
-		snprintf(note, notelen, "%s", gi.note);
 	if (funclat_attach(w->fl, t, err, errlen) != 0)
 		goto fail;
 	{

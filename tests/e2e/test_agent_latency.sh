@@ -19,6 +19,7 @@
 #   200); the request histogram's _count the route's requests, the 20 ms
 #   /slowcode/503 requests above le=0.01;
 # - goscope_probe_hits_total{collector} at least two hits per call/request;
+# - the JSON lines (json_lines) carry the same counts per process;
 # - funclat-max-funcs: a process matching more functions is left out (said
 #   on stderr, no series), and the agent keeps serving;
 # - the cost warning: main.hotFn called in a tight loop (-hot) with its
@@ -44,6 +45,7 @@ exe = flprog, httproutes
 collectors = health
 funclat = main.tiny main.recur main.boom main.goexiter main.sleep5
 http = true
+json_lines = $TMP/agent.jsonl
 CONF
 spawn "$TMP/a.out" "$TMP/a.err" "$GOSCOPE" agent --config "$TMP/agent.conf"
 apid=$SPAWN_PID
@@ -143,6 +145,22 @@ print(("ok   " if good else "BAD  ") + f"/slowcode/503 (20 ms): le=0.01 {b.get('
 sys.exit(0 if ok and good else 1)
 PY
 
+check_v "JSON lines: the same counts in the last object of each process" "$PYTHON" - "$TMP/agent.jsonl" "$FL_PID" "$hr" <<'PY'
+import json, sys
+last = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    last[str(o["pid"])] = o
+f, h = last[sys.argv[2]], last[sys.argv[3]]
+fn = f["funcs"]
+print({k: (v["calls"], v["unwound"]) for k, v in fn.items()})
+print({k: v["status"] for k, v in h["http"].items()})
+ok = (fn["main.tiny"]["calls"] == 20000 and fn["main.boom"]["unwound"] == 50 and
+      fn["main.boom"]["timed"] == 50 and h["http"]["GET /mix"]["status"] == {"200": 30, "404": 20, "500": 10} and
+      h["http"]["GET /empty"]["status"] == {"none": 30} and h["http"]["GET /code/500"]["requests"] == 25)
+sys.exit(0 if ok else 1)
+PY
+
 hits() { awk -v c="$2" 'index($0, "goscope_probe_hits_total{collector=\"" c "\"}") == 1 { print $2 }' "$1"; }
 h=$(hits "$TMP/page" funclat)
 awk -v h="$h" 'BEGIN { exit !(h >= 2 * (20000 + 4200 + 100)) }' &&
@@ -195,8 +213,12 @@ hits = float(re.search(r'^goscope_probe_hits_total\{collector="funclat"\} (\S+)$
 cpu = float(re.search(r'^goscope_probe_cpu_seconds_total\{collector="funclat"\} (\S+)$', page, re.M).group(1))
 calls = float(re.search(r'^goscope_func_calls_total\{pid="' + pid + r'".*func="main.hotFn"\} (\S+)$', page, re.M).group(1))
 print(f"hits {hits:.0f} cpu {cpu:.3f} s calls {calls:.0f}")
-# Hits and calls are read at slightly different instants of a running loop.
-ok = abs(cpu - hits * 15e-6) <= 1e-6 * max(1, hits) and calls > 1000 and abs(hits - 2 * calls) <= 0.01 * hits + 10
+# Hits and calls are read at different instants of a loop making ~70k hits/s:
+# on a busy machine the reader can be descheduled between the two reads for
+# a good part of a second, so the ratio is checked loosely (exits counted:
+# well above one hit per call; never more than two).
+ok = (abs(cpu - hits * 15e-6) <= 1e-6 * max(1, hits) and calls > 1000
+      and 1.6 * calls <= hits <= 2 * calls * 1.2 + 10)
 sys.exit(0 if ok else 1)
 PY
 kill -0 "$FL_PID" && pass "the hot program survived" || fail "the hot program died"

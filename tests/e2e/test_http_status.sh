@@ -19,6 +19,9 @@
 # - esbuild --serve built with Go 1.17 ... 1.26 (stripped: the table): 30
 #   GET /index.html (200) and 10 GET /missing.html (404), exact.
 # - Debian's caddy (Go 1.19, stripped): 60 x 200 and 20 x 404, exact.
+# - Debian's prometheus (stripped; its handlers wrap the writer below
+#   serverHandler): 40 GET /-/healthy (200), 10 GET /api/v1/nothing (404),
+#   10 GET /api/v1/query with no query (400), exact.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/funclat_lib.sh"
 LOAD() { "$PYTHON" "$E2E_DIR/http_routes_load.py" "$@"; }
@@ -164,6 +167,22 @@ if [ -x /usr/bin/caddy ]; then
 		compare caddy "$TMP/caddy.json" "$TMP/caddy.client"
 	else
 		fail "caddy or goscope http did not start: $(tail -2 "$TMP/caddy.err" "$TMP/caddy.json.err" 2>/dev/null)"
+	fi
+fi
+if [ -x /usr/bin/prometheus ]; then
+	printf 'global:\n  scrape_interval: 1h\n' >"$TMP/prom.yml"
+	port=$(free_port)
+	spawn "$TMP/prom.out" "$TMP/prom.err" /usr/bin/prometheus --config.file="$TMP/prom.yml" \
+		--storage.tsdb.path="$TMP/promdata" --web.listen-address="127.0.0.1:$port"
+	prom=$SPAWN_PID
+	if wait_port 127.0.0.1 "$port" "$prom" 60 && http_start "$TMP/prom.json" -p "$prom" --json; then
+		LOAD "http://127.0.0.1:$port" 'GET:/-/healthy:40:*' 'GET:/api/v1/nothing:10:*' \
+			'GET:/api/v1/query:10:*' >"$TMP/prom.client"
+		gs_stop
+		expect_eq "prometheus: goscope http exit status" "$GS_RC" 0
+		compare prometheus "$TMP/prom.json" "$TMP/prom.client"
+	else
+		fail "prometheus or goscope http did not start: $(tail -2 "$TMP/prom.err" "$TMP/prom.json.err" 2>/dev/null)"
 	fi
 fi
 finish
