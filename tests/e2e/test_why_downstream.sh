@@ -13,7 +13,8 @@
 # explained_share >= 0.8, parts add up, calls match the service's requests;
 # io_wait within [0.95, 1.1] x the downstream's own time for those calls
 # (+1 ms a call: loopback and wake-up), and per call >= 0.9 x it - 0.5 ms
-# for >= 90% of calls.
+# for >= 90% of calls. --perfetto: a call slice per slow call on its
+# goroutine's track (start, wall_us), its state slices summing to its parts.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/health_lib.sh"
 . "$E2E_DIR/why_lib.sh"
@@ -24,6 +25,6 @@ wl_start DS "$TMP/ds.out" "$TMP/ds.err" "$TMP/whysvc" -mode downstream -delay 40
 wl_start SVC "$TMP/svc.out" "$TMP/svc.err" env GOMAXPROCS=2 "$TMP/whysvc" -burn 1 -downstream "$DS_ADDR"
 wl_truth0() { :; }
 wl_truth1() { curl -sf "http://$DS_ADDR/stats" >"$TMP/ds.json" || die "cannot read the downstream's records"; }
-wl_run $SLOW 8 "http://$SVC_ADDR/work" --http
-wl_check downstream --slow $SLOW --dstats "$TMP/ds.json" --route "GET /work"
+wl_run $SLOW 8 "http://$SVC_ADDR/work" --http --perfetto "$TMP/why.perfetto.json"
+wl_check downstream --slow $SLOW --dstats "$TMP/ds.json" --route "GET /work" ${WHY_JSON:+--perfetto "$TMP/why.perfetto.json"}
 wl_finish

@@ -82,6 +82,7 @@ def parse_args():
     ap.add_argument("--dstats")
     ap.add_argument("--min-slow", type=int, default=10)
     ap.add_argument("--route")
+    ap.add_argument("--perfetto")
     return ap.parse_args()
 
 
@@ -302,6 +303,9 @@ def main():
     us_sorted = [c.get("us", 0) for c in causes]
     chk(us_sorted == sorted(us_sorted, reverse=True), "verdict: causes ranked by time")
 
+    if a.perfetto:
+        check_perfetto(a.perfetto, ev)
+
     # each event is one of the service's requests (records: the handler itself,
     # inside the traced call), and no slow request is missing
     matched = []
@@ -464,6 +468,43 @@ def main():
             info(f"  call at {s} wall {e['wall_us'] / 1e3:.1f} ms: gc_assist {e['parts'].get('gc_assist', 0) / 1e3:.1f} ms, "
                  f"gc_stw {e['parts'].get('gc_stw', 0) / 1e3:.1f} ms, overlap with cycles {g / 1e3:.1f} ms")
     return finish()
+
+
+def check_perfetto(path, ev):
+    """--perfetto: Chrome trace-event JSON; per slow call a "call" slice on
+    its goroutine's track (tid 1e9 + goid), at its start relative to the
+    first call's and as long as wall_us; "state" slices on that track that
+    tile the call and sum, per name, to the call's parts."""
+    try:
+        d = json.load(open(path))
+    except (OSError, ValueError) as e:
+        chk(False, f"perfetto: {path} is not JSON: {e}")
+        return
+    te = d.get("traceEvents") if isinstance(d, dict) else d
+    chk(isinstance(te, list) and te, f"perfetto: traceEvents, {len(te or [])} events")
+    if not te or not ev:
+        return
+    calls = [x for x in te if x.get("cat") == "call" and x.get("ph") == "X"]
+    chk(len(calls) == len(ev), f"perfetto: {len(calls)} call slices for {len(ev)} slow calls")
+    t0 = min(e["start_ns"] for e in ev)
+    bad_pos = bad_parts = 0
+    for e in ev:
+        tid = 1000000000 + e["goid"]
+        ts = (e["start_ns"] - t0) / 1e3
+        c = [x for x in calls if x.get("tid") == tid and abs(x["ts"] - ts) <= 1 and abs(x["dur"] - e["wall_us"]) <= 1]
+        if len(c) != 1:
+            bad_pos += 1
+            continue
+        st = [x for x in te if x.get("cat") == "state" and x.get("tid") == tid and x["ts"] >= ts - 1 and x["ts"] + x["dur"] <= ts + e["wall_us"] + 1]
+        per = {}
+        for x in st:
+            per[x["name"]] = per.get(x["name"], 0) + x["dur"]
+        for k, v in e.get("parts", {}).items():
+            if abs(per.get(k, 0) - v) > max(2, 0.01 * v):
+                bad_parts += 1
+                break
+    chk(bad_pos == 0, f"perfetto: every call's slice on its goroutine's track at its start, wall_us long ({bad_pos} not)")
+    chk(bad_parts == 0, f"perfetto: every call's state slices sum, per part, to its parts ({bad_parts} do not)")
 
 
 def finish():
