@@ -83,6 +83,17 @@ cpu_quota 30
 cpu_quota 0
 grep -A4 '^slow GET /report' "$work/why.txt" | head -n 5 || true
 sed -n '/^verdict/,$p' "$work/why.txt"
+# Two more causes switched on from outside the handlers (/admin/cause).
+why_cause() { # CAUSE ROUTE WHAT
+	show "goscope why -p $svc --http --route $2 --slow 20 -d 4   (... with $3)"
+	curl -sf "http://127.0.0.1:$port/admin/cause?name=$1" >/dev/null
+	./goscope why -p "$svc" --http --route "$2" --slow 20 -d 4 >"$work/why.txt"
+	curl -sf "http://127.0.0.1:$port/admin/cause?name=none" >/dev/null
+	grep -A4 "^slow GET $2" "$work/why.txt" | head -n 5 || true
+	sed -n '/^verdict/,$p' "$work/why.txt" | head -n 6
+}
+why_cause lock /cache "a goroutine holding the cache's mutex 30 ms of every 40"
+why_cause backend /downstream "the backend answering in 40 ms instead of 5"
 show "goscope info $svc"
 ./goscope info "$svc"
 show "goscope offcpu -p $svc -d 4 -n 5   (where the service's goroutines wait, under load)"

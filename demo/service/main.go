@@ -6,7 +6,9 @@
 // and allocates (/report: `goscope cpu`, `goscope gc`), one that leaks a
 // goroutine per request (/subscribe: `goscope leaks`), a contended mutex
 // (/cache: `goscope contention`), a function worth timing
-// (main.lockedLookup: `goscope funclat`).
+// (main.lockedLookup: `goscope funclat`). /admin/cause?name=lock|backend|none
+// switches a cause of slow requests on from outside the handlers, for
+// `goscope why` to name.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -67,7 +70,11 @@ func callDownstream(addr string) error {
 	return err
 }
 
-// slowBackend answers each connection after 5 ms.
+// backendDelayMS is the slow backend's answer time (5 ms; /admin/cause
+// switches it).
+var backendDelayMS int64 = 5
+
+// slowBackend answers each connection after backendDelayMS.
 func slowBackend(l net.Listener) {
 	for {
 		c, err := l.Accept()
@@ -80,7 +87,7 @@ func slowBackend(l net.Listener) {
 			if _, err := io.ReadFull(c, buf); err != nil {
 				return
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(time.Duration(atomic.LoadInt64(&backendDelayMS)) * time.Millisecond)
 			c.Write([]byte("pong\n"))
 		}(c)
 	}
@@ -122,6 +129,36 @@ func pipeReader(r *os.File) {
 	}
 }
 
+// causeGen ends the cause goroutine of an earlier /admin/cause.
+var causeGen int64
+
+// setCause switches one cause of slow requests on, from outside the
+// handlers (for `goscope why`): "lock" (a goroutine holds cacheMu 30 ms of
+// every 40: /cache waits), "backend" (the backend answers in 40 ms:
+// /downstream waits on its socket), "none".
+func setCause(name string) string {
+	gen := atomic.AddInt64(&causeGen, 1)
+	atomic.StoreInt64(&backendDelayMS, 5)
+	switch name {
+	case "lock":
+		go func() {
+			for atomic.LoadInt64(&causeGen) == gen {
+				cacheMu.Lock()
+				time.Sleep(30 * time.Millisecond)
+				cacheMu.Unlock()
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	case "backend":
+		atomic.StoreInt64(&backendDelayMS, 40)
+	case "none", "":
+		name = "none"
+	default:
+		return "unknown cause " + name + " (lock, backend, none)"
+	}
+	return "cause " + name
+}
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
@@ -145,6 +182,9 @@ func main() {
 		}
 	}()
 
+	http.HandleFunc("/admin/cause", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, setCause(r.URL.Query().Get("name")))
+	})
 	http.HandleFunc("/fast", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
