@@ -23,9 +23,11 @@
 // faults of the page reads (getrusage RUSAGE_THREAD).
 //
 // Causes are switched on from outside the handler:
-//   - /admin/alloc?on=1&live=MB&chunk=KB&sleep=US: an allocation storm in
-//     another goroutine (a live heap of LIVE MB of pointerful nodes, CHUNK KB
-//     of it replaced per round); on=0 stops it and drops the heap;
+//   - /admin/alloc?on=1&live=MB&chunk=KB&sleep=US&copy=MB: an allocation
+//     storm in another goroutine (a live heap of LIVE MB of pointerful nodes,
+//     CHUNK KB of it replaced per round, and with copy= a COPY MB copy per
+//     round: one memmove, which a stop-the-world must wait for); on=0 stops
+//     it and drops the heap;
 //   - /admin/hold?ms=X&gap=Y: another goroutine takes the handler's mutex
 //     for X ms every Y ms and records each hold (its own clock); ms=0 stops;
 //   - the rest (CPU quota, page cache eviction, CPU hogs, packet loss, a
@@ -385,7 +387,11 @@ type node struct {
 // base (never replaced), half of it slots whose nodes point into the base
 // and are replaced, chunk KB per round (garbage: nothing else points at a
 // slot's node), sleep us between rounds. The live heap stays live MB.
-func storm(gen int64, live, chunk, sleepUS int) {
+func storm(gen int64, live, chunk, sleepUS, copyMB int) {
+	var src, dst []byte
+	if copyMB > 0 {
+		src, dst = make([]byte, copyMB<<20), make([]byte, copyMB<<20)
+	}
 	const nodeSize = int(unsafe.Sizeof(node{}))
 	n := live << 20 / nodeSize / 2
 	if n < 1 {
@@ -409,6 +415,11 @@ func storm(gen int64, live, chunk, sleepUS int) {
 			nd := &node{next: base[rng.Intn(n)]}
 			nd.kids[0] = base[rng.Intn(n)]
 			slots[rng.Intn(n)] = nd
+		}
+		if copyMB > 0 {
+			// one runtime.memmove: no safe point inside, so a stop-the-world
+			// requested meanwhile waits for it (the world stays stopping)
+			copy(dst, src)
 		}
 		if sleepUS > 0 {
 			time.Sleep(time.Duration(sleepUS) * time.Microsecond)
@@ -468,7 +479,7 @@ func serve() {
 		on := qint(r, "on", 0)
 		atomic.StoreInt64(&stormOn, int64(on))
 		if on > 0 {
-			go storm(gen, qint(r, "live", 64), qint(r, "chunk", 256), qint(r, "sleep", 500))
+			go storm(gen, qint(r, "live", 64), qint(r, "chunk", 256), qint(r, "sleep", 500), qint(r, "copy", 0))
 		}
 		fmt.Fprintln(w, "ok")
 	})
