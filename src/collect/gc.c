@@ -33,6 +33,7 @@ _Static_assert(GCF_N <= GC_NREADS, "one read per GC figure of runtime.work and g
 #define GC_MEMPROFILE_RATE 524288.0
 
 struct gc_tstate {
+	struct target *t;          /* its target (t->priv is the caller's) */
 	struct uprobe_links probes;
 	bool from_runtime;         /* the reads give the cycle's figures */
 	bool has_cpu;
@@ -58,7 +59,7 @@ struct gc_collector {
 	gc_cycle_fn on_cycle;
 	gc_stw_fn on_stw;
 	void *arg;
-	struct target *targets[GS_MAX_TARGETS];
+	struct gc_tstate *targets[GS_MAX_TARGETS];
 	size_t ntargets;
 };
 
@@ -76,10 +77,18 @@ const char *gc_trigger_name(enum gc_trigger t)
 	}
 }
 
-static struct target *gc_find(struct gc_collector *c, pid_t pid)
+static struct gc_tstate *gc_find(struct gc_collector *c, pid_t pid)
 {
 	for (size_t i = 0; i < c->ntargets; i++)
-		if (c->targets[i]->pid == pid)
+		if (c->targets[i]->t->pid == pid)
+			return c->targets[i];
+	return NULL;
+}
+
+static struct gc_tstate *gc_find_target(struct gc_collector *c, const struct target *t)
+{
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (c->targets[i]->t == t)
 			return c->targets[i];
 	return NULL;
 }
@@ -113,9 +122,9 @@ static void gc_flush_pending(struct gc_collector *c, struct gc_tstate *ts, enum 
 		c->on_stw(&ts->pending, c->arg);
 }
 
-static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct gc_event *e)
+static void gc_on_cycle(struct gc_collector *c, struct gc_tstate *ts, const struct gc_event *e)
 {
-	struct gc_tstate *ts = t->priv;
+	const struct target *t = ts->t;
 	struct gc_cycle cy;
 
 	gc_flush_pending(c, ts, GC_STW_MARK_TERM);
@@ -177,9 +186,9 @@ static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct g
 		c->on_cycle(&cy, c->arg);
 }
 
-static void gc_on_stw(struct gc_collector *c, struct target *t, const struct gc_event *e)
+static void gc_on_stw(struct gc_collector *c, struct gc_tstate *ts, const struct gc_event *e)
 {
-	struct gc_tstate *ts = t->priv;
+	const struct target *t = ts->t;
 	struct gc_stw s;
 
 	gc_flush_pending(c, ts, GC_STW_OTHER);
@@ -234,17 +243,17 @@ static int gc_on_event(void *ctx, void *data, size_t len)
 {
 	struct gc_collector *c = ctx;
 	const struct gc_event *e = data;
-	struct target *t;
+	struct gc_tstate *ts;
 
 	if (len < sizeof(*e))
 		return 0;
-	t = gc_find(c, (pid_t)e->pid);
-	if (!t || !t->priv)
+	ts = gc_find(c, (pid_t)e->pid);
+	if (!ts)
 		return 0;
 	if (e->kind == GC_EV_CYCLE)
-		gc_on_cycle(c, t, e);
+		gc_on_cycle(c, ts, e);
 	else if (e->kind == GC_EV_STW)
-		gc_on_stw(c, t, e);
+		gc_on_stw(c, ts, e);
 	return 0;
 }
 
@@ -437,7 +446,7 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 
 	snprintf(exebuf, sizeof(exebuf), "/proc/%d/exe", (int)t->pid);
 	exe = exebuf;
-	t->priv = ts;
+	ts->t = t;
 	if (bpfload_target_add(c->skel->maps.tslots, c->skel->maps.targets, t->pid, &cfg,
 			       sizeof(cfg)) != 0) {
 		snprintf(err, errlen, "cannot add the target to the BPF map: %s", strerror(errno));
@@ -466,36 +475,36 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 		     why, sizeof(why)) != 0)
 		gc_note(info->note, sizeof(info->note), "sampled allocations not measured (%s%s)",
 			why, "");
-	c->targets[c->ntargets++] = t;
+	c->targets[c->ntargets++] = ts;
+	info->has_heap = ts->from_runtime;
+	info->has_cpu = ts->has_cpu;
 	return 0;
 fail:
 	uprobe_links_destroy(&ts->probes);
 	bpfload_target_remove(c->skel->maps.tslots, c->skel->maps.targets, t->pid);
 	free(ts);
-	t->priv = NULL;
 	return -1;
 }
 
 void gc_remove_target(struct gc_collector *c, struct target *t)
 {
-	struct gc_tstate *ts = t->priv;
+	struct gc_tstate *ts;
 
 	/* Events already in the ring buffer still find the target. */
 	gc_poll(c);
-	if (ts)
-		gc_flush_pending(c, ts, GC_STW_OTHER);
+	ts = gc_find_target(c, t);
+	if (!ts)
+		return;
+	gc_flush_pending(c, ts, GC_STW_OTHER);
 	for (size_t i = 0; i < c->ntargets; i++) {
-		if (c->targets[i] == t) {
+		if (c->targets[i] == ts) {
 			c->targets[i] = c->targets[--c->ntargets];
 			break;
 		}
 	}
-	if (!ts)
-		return;
 	uprobe_links_destroy(&ts->probes);
 	bpfload_target_remove(c->skel->maps.tslots, c->skel->maps.targets, t->pid);
 	free(ts);
-	t->priv = NULL;
 }
 
 int gc_fd(const struct gc_collector *c)
@@ -620,9 +629,9 @@ int gc_read(struct gc_collector *c, struct gc_report *r)
 	memset(r, 0, sizeof(*r));
 	/* A pause held for a while is not a mark termination. */
 	for (size_t i = 0; i < c->ntargets; i++) {
-		struct gc_tstate *ts = c->targets[i]->priv;
+		struct gc_tstate *ts = c->targets[i];
 
-		if (ts && ts->has_pending && session_now() - ts->pending.start_ns > 1000000000ull)
+		if (ts->has_pending && session_now() - ts->pending.start_ns > 1000000000ull)
 			gc_flush_pending(c, ts, GC_STW_OTHER);
 	}
 	bpfload_each_key(c->skel->maps.assists, sizeof(struct gc_assist_key), gc_walk_assist, &w);
@@ -647,7 +656,7 @@ void gc_close(struct gc_collector *c)
 	if (!c)
 		return;
 	while (c->ntargets > 0)
-		gc_remove_target(c, c->targets[c->ntargets - 1]);
+		gc_remove_target(c, c->targets[c->ntargets - 1]->t);
 	ring_buffer__free(c->rb);
 	gc_bpf__destroy(c->skel);
 	free(c);

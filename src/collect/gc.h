@@ -85,6 +85,8 @@ struct gc_alloc {
 struct gc_target_info {
 	pid_t pid;
 	char note[512];          /* "" or the figures not measured, and why */
+	bool has_heap;           /* each cycle will carry the heap figures */
+	bool has_cpu;            /* ... and the CPU split */
 };
 
 struct gc_report {
