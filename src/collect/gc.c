@@ -50,6 +50,10 @@ struct gc_tstate {
 	 */
 	struct gc_stw pending;
 	bool has_pending;
+	/* Assist rounds against the runtime's count (see gc.h), over the cycles seen. */
+	bool seen_cycle;           /* the first cycle began before the probes: not weighed */
+	double round_excess_ns;    /* probe-timed minus the runtime's */
+	uint64_t rounds;
 };
 
 struct gc_collector {
@@ -160,7 +164,12 @@ static void gc_on_cycle(struct gc_collector *c, struct gc_tstate *ts, const stru
 			cy.cpu_background_ns = gc_val(e, GCF_DEDICATED) + gc_val(e, GCF_FRACTIONAL);
 			cy.cpu_idle_ns = gc_val(e, GCF_IDLE);
 			cy.cpu_stw_ns = gc_val(e, GCF_STWPROCS) * (cy.sweep_term_ns + cy.mark_term_ns);
+			if (ts->seen_cycle && e->assist_rounds) {
+				ts->round_excess_ns += (double)e->assist_ns - (double)cy.cpu_assist_ns;
+				ts->rounds += e->assist_rounds;
+			}
 		}
+		ts->seen_cycle = true;
 	} else {
 		/* Timed by the probes: the two GC pauses of this cycle. */
 		const struct gc_stw *a = &ts->sweep, *b = &ts->markterm;
@@ -470,6 +479,10 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 	     gc_probe(ts, gb, exe, t->pid, "runtime.gcAssistAlloc1", c->skel->progs.gc_assist1,
 		      c->skel->progs.gc_assist1_ret, NULL, why, sizeof(why)) != 0))
 		gc_note(info->note, sizeof(info->note), "mark assists not measured (%s%s)", why, "");
+	else if (c->cfg.assists && !ts->has_cpu)
+		gc_note(info->note, sizeof(info->note),
+			"assist times hold the probes' own cost per marking round (%s%s)",
+			"no runtime assist count to weigh them against", "");
 	if (c->cfg.allocs &&
 	    gc_probe(ts, gb, exe, t->pid, "runtime.profilealloc", c->skel->progs.gc_alloc, NULL, NULL,
 		     why, sizeof(why)) != 0)
@@ -546,6 +559,7 @@ static void gc_walk_assist(const void *key, void *arg)
 	struct gc_walk *w = arg;
 	const struct gc_assist_key *k = key;
 	struct gc_assist_val v;
+	struct gc_tstate *ts;
 	int fd = bpf_map__fd(w->c->skel->maps.assists);
 
 	if (bpf_map_lookup_elem(fd, k, &v) != 0)
@@ -567,7 +581,15 @@ static void gc_walk_assist(const void *key, void *arg)
 	memset(a, 0, sizeof(*a));
 	a->pid = (pid_t)k->pid;
 	a->goid = k->goid;
+	a->probe_ns = v.ns;
 	a->ns = v.ns;
+	ts = gc_find(w->c, a->pid);
+	if (ts && ts->rounds && ts->round_excess_ns > 0) {
+		/* The probes' own cost per round, as the runtime's count shows it. */
+		double sub = (double)v.calls1 * ts->round_excess_ns / (double)ts->rounds;
+
+		a->ns = (double)v.ns > sub ? v.ns - (uint64_t)sub : 0;
+	}
 	a->wall_ns = v.wall_ns;
 	a->count = v.count;
 	a->rounds = v.calls1;

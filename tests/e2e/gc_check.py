@@ -17,6 +17,11 @@
       GOMAXPROCS (when goscope gives it) is gctrace's P count.
   gc_check.py assists GOSCOPE_JSON FUNC
       assists were reported, and the largest total is on stacks through FUNC.
+  gc_check.py assist-cpu GCTRACE_FILE GOSCOPE_JSON
+      the assist rows' time ("us") adds up to gctrace's assist CPU (the A of
+      "A+B/C/D ms cpu") summed over the cycles goscope reports, within 20%;
+      the probe-timed rounds ("probe_us") are not less than 80% of it; more
+      than one goroutine assisted.
   gc_check.py ratio FOLDED FUNC_A FUNC_B EXPECTED_PCT
       FUNC_A's share of the bytes under FUNC_A or FUNC_B is EXPECTED_PCT
       within 10 points.
@@ -144,6 +149,30 @@ def assists(args):
           (len(rows), total, 100 * through / total, func, len(goids)))
 
 
+def assist_cpu(args):
+    trace, js = args
+    cpu = re.compile(r"^gc (\d+) .* ms clock, [\d.]+\+([\d.]+)/[\d.]+/[\d.]+\+[\d.]+ ms cpu")
+    truth = {}
+    for line in open(trace, errors="replace"):
+        m = cpu.match(line)
+        if m:
+            truth[int(m.group(1))] = float(m.group(2)) * 1000
+    o = read_json_lines(js)
+    nums = [c["cycle"] for c in o if c.get("event") == "cycle"]
+    rows = [r for r in o if r.get("event") == "assist"]
+    if len(nums) < 10 or any(n not in truth for n in nums):
+        fail("%d cycles, %d not in gctrace" % (len(nums), len([n for n in nums if n not in truth])))
+    want = sum(truth[n] for n in nums)
+    ours = sum(r["us"] for r in rows)
+    probe = sum(r["probe_us"] for r in rows)
+    goids = {r["goid"] for r in rows if r["us"] > 0}
+    msg = ("goscope %.0f us (probe-timed %.0f) over %d assist rows of %d goroutines; gctrace %.0f us"
+           " over gc %d..%d" % (ours, probe, len(rows), len(goids), want, min(nums), max(nums)))
+    if want <= 0 or abs(ours - want) > 0.2 * want or probe < 0.8 * want or len(goids) < 2:
+        fail(msg)
+    print(msg)
+
+
 def ratio(args):
     folded, fa, fb, want = args[0], args[1], args[2], float(args[3])
     a = b = 0
@@ -163,4 +192,5 @@ def ratio(args):
 
 
 if __name__ == "__main__":
-    {"gctrace": gctrace, "timed": timed, "assists": assists, "ratio": ratio}[sys.argv[1]](sys.argv[2:])
+    {"gctrace": gctrace, "timed": timed, "assists": assists, "assist-cpu": assist_cpu,
+     "ratio": ratio}[sys.argv[1]](sys.argv[2:])
