@@ -312,7 +312,7 @@ fail:
 /* Address of runtime global NAME: the symbol table, else decoded from FUNC. */
 static uint64_t gc_global(struct gobin *gb, const char *name, const char *func,
 			  enum goruntime_gcvar var, const struct goruntime_gc_offsets *o,
-			  char *why, size_t whylen)
+			  uint64_t excl_lo, uint64_t excl_hi, char *why, size_t whylen)
 {
 	int offs[GCF_N];
 	size_t n = 0;
@@ -323,7 +323,8 @@ static uint64_t gc_global(struct gobin *gb, const char *name, const char *func,
 	for (int i = 0; i < GCF_N; i++)
 		if (goruntime_gc_fields[i].var == var && o->off[i] >= 0)
 			offs[n++] = o->off[i];
-	if (n >= 3 && goglobals_struct_base(gb, func, offs, n, 3, &a, why, whylen))
+	if (n >= 3 && goglobals_struct_base_excl(gb, func, offs, n, 3, excl_lo, excl_hi, &a, why,
+						 whylen))
 		return a;
 	if (n < 3)
 		snprintf(why, whylen, "%s: no field offsets", name);
@@ -360,7 +361,7 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 	struct gc_target cfg;
 	struct gc_tstate *ts;
 	struct goruntime_gc_offsets o;
-	char why[256] = "";
+	char why[256] = "", whygcc[256] = "";
 	uint64_t work = 0, gcc = 0;
 	const char *exe;
 	char exebuf[64];
@@ -398,10 +399,20 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 			"heap figures and CPU split not measured (%s%s: runtime.work layout unknown without DWARF); phases timed by the pause probes",
 			gobin_go_version(gb), "");
 	} else {
-		work = gc_global(gb, "runtime.work", "runtime.gcMarkTermination", GCV_WORK, &o,
+		int wmax = 0;
+
+		work = gc_global(gb, "runtime.work", "runtime.gcMarkTermination", GCV_WORK, &o, 0, 0,
 				 why, sizeof(why));
+		for (int i = 0; i < GCF_N; i++)
+			if (goruntime_gc_fields[i].var == GCV_WORK && o.off[i] > wmax)
+				wmax = o.off[i];
+		/*
+		 * runtime.work's fields (to its last known one, and the words after
+		 * it that later releases added) are not gcController's.
+		 */
 		gcc = gc_global(gb, "runtime.gcController", "runtime.gcMarkTermination",
-				GCV_GCCONTROLLER, &o, why, sizeof(why));
+				GCV_GCCONTROLLER, &o, work, work ? work + (uint64_t)wmax + 8 + 256 : 0, whygcc,
+				sizeof(whygcc));
 		if (!work)
 			gc_note(info->note, sizeof(info->note),
 				"cycle number and heap figures not measured (runtime.work not found: %s%s)",
@@ -421,7 +432,7 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 		if (!gcc || o.off[GCF_HEAPGOAL] < 0)
 			gc_note(info->note, sizeof(info->note),
 				"heap goal and CPU split not measured (%s%s)",
-				gcc ? "no gcController.lastHeapGoal in this release" : why, "");
+				gcc ? "no gcController.lastHeapGoal in this release" : whygcc, "");
 		cfg.m_preemptoff_off = o.off[GCF_M_PREEMPTOFF];
 	} else {
 		uint64_t gmp;

@@ -416,9 +416,18 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 	o->source = NULL;
 	for (int i = 0; i < GCF_N; i++)
 		o->off[i] = -1;
-	if (minor != 19)
+	if (minor != 19 && minor != 20)
 		return false;
 	memcpy(o->off, go119, sizeof(go119));
+	if (minor == 20) {
+		/*
+		 * Go 1.20 (stripped esbuild 0.17.19, against gctrace): workType lost
+		 * totaltime (userForced 8 bytes later relative to the rest); the same
+		 * gcControllerState words. m.preemptoff not checked: not read.
+		 */
+		o->off[GCF_USERFORCED] = 288;
+		o->off[GCF_M_PREEMPTOFF] = -1;
+	}
 	o->source = "table";
 	return true;
 }
