@@ -416,9 +416,27 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 	o->source = NULL;
 	for (int i = 0; i < GCF_N; i++)
 		o->off[i] = -1;
-	if (minor != 19 && minor != 20)
+	if (minor != 17 && minor != 19 && minor != 20 && minor != 23)
 		return false;
 	memcpy(o->off, go119, sizeof(go119));
+	if (minor == 17) {
+		o->off[GCF_HEAPGOAL] = 24;
+		o->off[GCF_HEAPLIVE] = 32;
+		o->off[GCF_ASSIST] = 72;
+		o->off[GCF_DEDICATED] = 80;
+		o->off[GCF_FRACTIONAL] = 88;
+		o->off[GCF_IDLE] = 96;
+		o->off[GCF_MAXSTACKSCAN] = -1;
+		o->off[GCF_GLOBALSSCAN] = -1;
+		o->off[GCF_M_PREEMPTOFF] = -1;
+	}
+	if (minor == 23) {
+		o->off[GCF_HEAP0] = 400;
+		o->off[GCF_HEAP1] = 408;
+		o->off[GCF_HEAP2] = 416;
+		o->off[GCF_USERFORCED] = -1;
+		o->off[GCF_M_PREEMPTOFF] = -1;
+	}
 	if (minor == 20) {
 		/*
 		 * Go 1.20 (stripped esbuild 0.17.19, against gctrace): workType lost
