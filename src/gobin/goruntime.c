@@ -416,7 +416,7 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 	o->source = NULL;
 	for (int i = 0; i < GCF_N; i++)
 		o->off[i] = -1;
-	if (minor != 17 && minor != 19 && minor != 20 && minor != 23)
+	if (minor != 17 && minor != 19 && minor != 20 && minor != 23 && minor != 25 && minor != 26)
 		return false;
 	memcpy(o->off, go119, sizeof(go119));
 	if (minor == 17) {
@@ -430,7 +430,7 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		o->off[GCF_GLOBALSSCAN] = -1;
 		o->off[GCF_M_PREEMPTOFF] = -1;
 	}
-	if (minor == 23) {
+	if (minor == 23 || minor == 25 || minor == 26) {
 		o->off[GCF_HEAP0] = 400;
 		o->off[GCF_HEAP1] = 408;
 		o->off[GCF_HEAP2] = 416;
