@@ -461,6 +461,10 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 		cfg.reason_src = cfg.m_preemptoff_off >= 0 && cfg.g_m_off >= 0 ? GC_REASON_PREEMPTOFF
 									: GC_REASON_NONE;
 	}
+	if (cfg.reason_src == GC_REASON_NONE)
+		gc_note(info->note, sizeof(info->note),
+			"reasons of pauses other than the GC's not named (%s: m.preemptoff%s not known)",
+			gobin_go_version(gb), " offset");
 	ts->reason_src = (int)cfg.reason_src;
 	cfg.alloc_size_arg = 2; /* profilealloc(mp *m, x unsafe.Pointer, size uintptr) */
 

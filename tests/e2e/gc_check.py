@@ -5,7 +5,9 @@
       every cycle goscope reports is in GODEBUG=gctrace=1's output with the
       same number; no number missing between the first and the last; the
       three clock phases within 20% or 100 us; heap start/end/live and goal
-      within 1 MB (gctrace prints whole MB, rounded down); GOMAXPROCS equal;
+      within 1 MB (gctrace prints whole MB, rounded down); the CPU split
+      (assist, background, idle) where goscope gives it, within what
+      gctrace's rounding leaves; GOMAXPROCS equal;
       "forced" exactly where gctrace says "(forced)".
   gc_check.py timed GCTRACE_FILE GOSCOPE_JSON [--min-cycles N]
       for releases whose runtime.work goscope cannot read (cycles timed by
@@ -35,6 +37,8 @@ GCTRACE = re.compile(
     r"^gc (\d+) @[\d.]+s \d+%: ([\d.]+)\+([\d.]+)\+([\d.]+) ms clock, .*? "
     r"(\d+)->(\d+)->(\d+) MB, (\d+) MB goal, .*?(\d+) P")
 
+GCTRACE_CPU = re.compile(r"^gc \d+ .* ms clock, [\d.]+\+([\d.]+)/([\d.]+)/([\d.]+)\+[\d.]+ ms cpu")
+
 
 def fail(msg):
     print(msg)
@@ -44,13 +48,16 @@ def fail(msg):
 def gctrace(args):
     trace, js = args[0], args[1]
     min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 10
-    truth, forced = {}, set()
+    truth, forced, cpu = {}, set(), {}
     for line in open(trace, errors="replace"):
         m = GCTRACE.match(line)
         if m:
             truth[int(m.group(1))] = [float(x) for x in m.groups()[1:]]
             if "(forced)" in line:
                 forced.add(int(m.group(1)))
+            m2 = GCTRACE_CPU.match(line)
+            if m2:
+                cpu[int(m.group(1))] = [float(x) * 1000 for x in m2.groups()]
     cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
     if len(cycles) < min_cycles:
         fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
@@ -80,6 +87,12 @@ def gctrace(args):
             ours = c[key] / 1048576.0
             if abs(ours - mb) > 1.0:
                 bad.append("gc %d %s %.2f MB vs gctrace %d MB" % (c["cycle"], name, ours, mb))
+        # gctrace prints 2 significant digits below 10 ms, whole ms (truncated) above.
+        for name, key, us in zip(("assist", "background", "idle"),
+                                 ("cpu_assist_us", "cpu_background_us", "cpu_idle_us"),
+                                 cpu.get(c["cycle"], [])):
+            if c.get(key) is not None and abs(c[key] - us) > max(0.1 * us, 1000 if us >= 10000 else 20):
+                bad.append("gc %d CPU %s %.1f us vs gctrace %.3f ms" % (c["cycle"], name, c[key], us / 1000))
         if c["procs"] != int(procs):
             bad.append("gc %d procs %d vs %d" % (c["cycle"], c["procs"], procs))
         if (c["trigger"] == "forced") != (c["cycle"] in forced):
