@@ -306,6 +306,12 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 		p->gc_ok = gc_add_target(a->gc, t, &info, why, sizeof(why)) == 0;
 		/* Measured: the counter is there from the start, at 0 until an assist. */
 		p->gc_has_cpu = p->gc_ok && info.has_cpu;
+		/* The gauges from the start too: the runtime's figures of its last cycle. */
+		if (p->gc_ok && info.has_now) {
+			p->gc_has_heap = true;
+			p->gc_heap_goal = info.heap_goal;
+			p->gc_heap_live = info.heap_live;
+		}
 		if (p->gc_ok && info.note[0] && a->cfg->verbose)
 			fprintf(stderr, "goscope: agent: pid %d: %s\n", (int)t->pid, info.note);
 	}

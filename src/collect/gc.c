@@ -10,6 +10,7 @@
 #include "../gobin/goglobals.h"
 #include "../gobin/gobin.h"
 #include "bpfload.h"
+#include "../proc/procmem.h"
 #include "uprobe.h"
 #include "../core/session.h"
 
@@ -506,6 +507,15 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 	c->targets[c->ntargets++] = ts;
 	info->has_heap = ts->from_runtime;
 	info->has_cpu = ts->has_cpu;
+	if (ts->from_runtime && cfg.reads[GCF_HEAPGOAL] && cfg.reads[GCF_HEAP2]) {
+		/* The figures of the cycle before attaching (the runtime's initial goal if none). */
+		struct procmem pm;
+
+		procmem_init(&pm, t->pid);
+		info->has_now = procmem_u64(&pm, cfg.reads[GCF_HEAPGOAL], &info->heap_goal) &&
+				procmem_u64(&pm, cfg.reads[GCF_HEAP2], &info->heap_live);
+		procmem_close(&pm);
+	}
 	return 0;
 fail:
 	uprobe_links_destroy(&ts->probes);

@@ -100,6 +100,8 @@ struct gc_target_info {
 	char note[512];          /* "" or the figures not measured, and why */
 	bool has_heap;           /* each cycle will carry the heap figures */
 	bool has_cpu;            /* ... and the CPU split */
+	bool has_now;            /* heap_goal, heap_live read at attach (the last cycle's) */
+	uint64_t heap_goal, heap_live;
 };
 
 struct gc_report {
