@@ -157,7 +157,8 @@ int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_
 	}
 	if (cfg->collectors & AGENT_COL_GC) {
 		/* Cycles and pauses only: no assist or allocation probes (per event, not per cycle). */
-		struct gc_config gcfg = { .allocs = false, .assists = false, .verbose = cfg->verbose };
+		struct gc_config gcfg = { .allocs = false, .assists = false, .verbose = cfg->verbose,
+					  .async_detach = true };
 
 		a->gc = gc_open(&gcfg, agent_gc_cycle, agent_gc_stw, a, why, sizeof(why));
 		if (!a->gc)
