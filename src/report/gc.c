@@ -357,8 +357,8 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 			100.0 * (double)s->cpu_gc_ns / (seconds * 1e9 * s->procs), s->procs,
 			fmt_dur(a, sizeof(a), s->cpu_assist_ns));
 	if (r->nassists) {
-		fprintf(out, "  mark assists: %s in total; the largest:\n",
-			fmt_dur(a, sizeof(a), assist_total));
+		fprintf(out, "  mark assists: %s in total (probe-timed %s); the largest:\n",
+			fmt_dur(a, sizeof(a), assist_total), fmt_dur(b, sizeof(b), assist_probe));
 		for (size_t i = 0; i < r->nassists && i < GC_TOP_ASSISTS; i++) {
 			const struct gc_assist *as = &r->assists[i];
 			struct target *t = gc_target_of(targets, ntargets, as->pid);
