@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_gc_esbuild: `goscope gc` on released, stripped Go binaries (esbuild
-# built with Go 1.17, 1.20, 1.23, 1.25 and 1.26; scripts/testbins.sh),
+# built with Go 1.17, 1.20, 1.22, 1.23, 1.25 and 1.26; scripts/testbins.sh),
 # against GODEBUG=gctrace=1 of the same run.
 #
 # esbuild --serve bundles a generated project of 2000 modules with GOGC=5;
@@ -35,7 +35,7 @@ open(d + "/entry.js", "w").write('import {f0} from "./m0.js";\nconsole.log(f0(3)
 PY
 
 ran=0
-for spec in 0.13.15:go1.17 0.17.19:go1.20 0.25.12:go1.23 0.27.7:go1.25 0.28.2:go1.26; do
+for spec in 0.13.15:go1.17 0.17.19:go1.20 0.22.0:go1.22 0.25.12:go1.23 0.27.7:go1.25 0.28.2:go1.26; do
 	ver=${spec%%:*} go=${spec#*:}
 	ES=$TESTBINS/esbuild-$ver/esbuild
 	[ -x "$ES" ] || { log "no $ES (scripts/testbins.sh): skipped"; continue; }
