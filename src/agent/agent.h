@@ -3,7 +3,7 @@
  * Every Go process on the host (and the ones started later: the session
  * rediscovers) gets the cheap collectors — kernel-aggregated syscall
  * statistics, health signals, goroutine counts and sampled blocking by
- * reason — whose figures are accumulated into counters that only grow,
+ * reason, the garbage collector's cycles and pauses — whose figures are accumulated into counters that only grow,
  * rendered as Prometheus text (metrics.c) and optionally JSON lines.
  *
  * Label cardinality is bounded by design: pid, exe and go_version on every
@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "../bpf/syscalls.h"
+#include "../collect/gc.h"
 #include "../collect/leaks.h"
 #include "../collect/offcpu.h"
 #include "../output/jsonw.h"
@@ -35,6 +36,11 @@ struct agent_lat;
 #define AGENT_MAX_SITES 5     /* goscope_goroutine_growth: the top creation sites */
 #define AGENT_NSTATES 10      /* goroutine states, as names_gstatus names them */
 #define AGENT_MAX_ERRNOS 64
+#define AGENT_MAX_STW 24      /* goscope_stw_pauses_total: reasons a process */
+
+/* goscope_gc_pause_seconds{phase}. */
+enum agent_gc_phase { AGENT_GC_SWEEP_TERM, AGENT_GC_MARK_TERM, AGENT_GC_OTHER, AGENT_GC_NPHASES };
+extern const char *const agent_gc_phase_names[AGENT_GC_NPHASES];
 
 /* Prometheus histogram bounds for syscall durations, in seconds. */
 #define AGENT_NLE 14
@@ -84,12 +90,27 @@ struct agent_proc {
 	struct cgroup_stat cg;
 	uint64_t majflt;
 	double runq_seconds;
+	/* The GC (collect/gc: cycle and pause events, a few a cycle). */
+	bool gc_ok;               /* its probes are attached */
+	bool gc_has_heap;         /* heap goal and live read from the runtime */
+	bool gc_has_cpu;          /* the runtime's assist CPU read */
+	uint64_t gc_cycles;       /* cycles ended since the agent attached */
+	uint64_t gc_heap_goal, gc_heap_live; /* at the last cycle */
+	double gc_assist_seconds; /* gcController.assistTime summed over the cycles */
+	struct agent_sys gc_pause[AGENT_GC_NPHASES]; /* count, seconds, le[] */
+	struct {
+		char reason[48];
+		uint64_t count;
+	} stw[AGENT_MAX_STW];
+	size_t nstw;
 };
 
 struct agent {
 	const struct agent_config *cfg;
 	struct sysstat *ss;
 	struct health *h;
+	struct gc_collector *gc;
+	struct session *sess;       /* for the GC callbacks (agent_start) */
 	FILE *jl;
 	struct jsonw jw;
 	size_t ntracked;
@@ -106,6 +127,9 @@ struct agent {
 /* Open the configured collectors (a missing one is said and skipped). */
 int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_t errlen);
 void agent_close(struct agent *a);
+
+/* The session has started: watch the collectors' ring buffers. 0 or -1. */
+int agent_start(struct agent *a, struct session *s);
 
 /* Session callbacks: start tracking T (-1: not wanted or not traceable). */
 int agent_take(struct agent *a, struct target *t, char *err, size_t errlen);

@@ -39,6 +39,11 @@ void agent_le_add(uint64_t le[AGENT_NLE], const struct hist *h)
 	}
 }
 
+const char *const agent_gc_phase_names[AGENT_GC_NPHASES] = { "sweep_termination",
+							     "mark_termination", "other" };
+
+static struct agent_proc *agent_find(struct session *s, pid_t pid);
+
 /*
  * Make S valid UTF-8 in place. Prometheus rejects a whole scrape over one
  * label value that is not, and an executable's name is any bytes (and
@@ -81,6 +86,59 @@ void agent_utf8(char *s)
 	}
 }
 
+/* One GC cycle ended in a tracked process: its count and the runtime's figures. */
+static void agent_gc_cycle(const struct gc_cycle *c, void *arg)
+{
+	struct agent *a = arg;
+	struct agent_proc *p = a->sess ? agent_find(a->sess, c->pid) : NULL;
+
+	if (!p)
+		return;
+	p->gc_cycles++;
+	if (c->has_heap) {
+		p->gc_has_heap = true;
+		p->gc_heap_goal = c->heap_goal;
+		p->gc_heap_live = c->heap_live;
+	}
+	if (c->has_cpu) {
+		p->gc_has_cpu = true;
+		p->gc_assist_seconds += (double)c->cpu_assist_ns / 1e9;
+	}
+}
+
+/* One stop-the-world pause (the GC's two included): the histogram and the reason. */
+static void agent_gc_stw(const struct gc_stw *w, void *arg)
+{
+	struct agent *a = arg;
+	struct agent_proc *p = a->sess ? agent_find(a->sess, w->pid) : NULL;
+	enum agent_gc_phase ph = w->kind == GC_STW_SWEEP_TERM ? AGENT_GC_SWEEP_TERM
+				 : w->kind == GC_STW_MARK_TERM ? AGENT_GC_MARK_TERM
+							       : AGENT_GC_OTHER;
+	double secs = (double)(w->stopping_ns + w->stopped_ns) / 1e9;
+	struct agent_sys *h;
+	char r[sizeof(p->stw[0].reason)];
+	size_t k;
+
+	if (!p)
+		return;
+	h = &p->gc_pause[ph];
+	h->count++;
+	h->seconds += secs;
+	for (k = 0; k < AGENT_NLE; k++)
+		if (secs <= agent_le[k])
+			h->le[k]++;
+	snprintf(r, sizeof(r), "%s", w->reason[0] ? w->reason : "unknown");
+	agent_utf8(r);
+	for (k = 0; k < p->nstw && strcmp(p->stw[k].reason, r) != 0; k++)
+		;
+	if (k == p->nstw) {
+		if (p->nstw == AGENT_MAX_STW)
+			return; /* bounded: a release has about 20 reasons */
+		snprintf(p->stw[p->nstw++].reason, sizeof(r), "%s", r);
+	}
+	p->stw[k].count++;
+}
+
 int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_t errlen)
 {
 	char why[512], missing[512];
@@ -114,6 +172,29 @@ int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_
 		}
 	}
 	a->lat = agent_lat_open(cfg);
+	if (cfg->collectors & AGENT_COL_GC) {
+		/* Cycles and pauses only: no assist or allocation probes (per event, not per cycle). */
+		struct gc_config gcfg = { .allocs = false, .assists = false, .verbose = cfg->verbose,
+					  .async_detach = true };
+
+		a->gc = gc_open(&gcfg, agent_gc_cycle, agent_gc_stw, a, why, sizeof(why));
+		if (!a->gc)
+			fprintf(stderr, "goscope: agent: GC metrics disabled: %s\n", why);
+	}
+	return 0;
+}
+
+static int agent_gc_poll(struct session *s, void *arg)
+{
+	(void)s;
+	return gc_poll(arg) < 0 ? -1 : 0;
+}
+
+int agent_start(struct agent *a, struct session *s)
+{
+	a->sess = s;
+	if (a->gc && session_add_fd(s, gc_fd(a->gc), agent_gc_poll, a->gc) != 0)
+		return -1;
 	return 0;
 }
 
@@ -123,6 +204,8 @@ void agent_close(struct agent *a)
 	health_close(a->h);
 	agent_lat_close(a->lat);
 	a->lat = NULL;
+	gc_close(a->gc);
+	a->gc = NULL;
 	if (a->jl && a->jl != stdout)
 		fclose(a->jl);
 	a->ss = NULL;
@@ -235,6 +318,23 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 		sysstat_add_pid(a->ss, t->pid, t->gb->offsets_known ? t->gb->off.g_goid : -1);
 	if (a->h)
 		health_add_pid(a->h, t->pid);
+	if (a->gc) {
+		struct gc_target_info info;
+		char why[256];
+
+		/* Go < 1.17 or no probe point: no GC series for this process, the rest stays. */
+		p->gc_ok = gc_add_target(a->gc, t, &info, why, sizeof(why)) == 0;
+		/* Measured: the counter is there from the start, at 0 until an assist. */
+		p->gc_has_cpu = p->gc_ok && info.has_cpu;
+		/* The gauges from the start too: the runtime's figures of its last cycle. */
+		if (p->gc_ok && info.has_now) {
+			p->gc_has_heap = true;
+			p->gc_heap_goal = info.heap_goal;
+			p->gc_heap_live = info.heap_live;
+		}
+		if (p->gc_ok && info.note[0] && a->cfg->verbose)
+			fprintf(stderr, "goscope: agent: pid %d: %s\n", (int)t->pid, info.note);
+	}
 	t->priv = p;
 	a->ntracked++;
 	agent_lat_take(a->lat, t, p->exe, p->go_version);
@@ -252,6 +352,8 @@ void agent_drop(struct agent *a, struct target *t)
 		sysstat_remove_pid(a->ss, t->pid);
 	if (a->h)
 		health_remove_pid(a->h, t->pid);
+	if (p->gc_ok)
+		gc_remove_target(a->gc, t);
 	if (p->oc_ok)
 		offcpu_free(&p->oc);
 	leaks_free(p->lk);
@@ -461,6 +563,8 @@ static void agent_collect_proc(struct agent *a, struct agent_proc *p)
 
 void agent_collect(struct agent *a, struct session *s)
 {
+	if (a->gc)
+		gc_poll(a->gc);
 	agent_collect_syscalls(a, s);
 	for (size_t i = 0; i < s->ntargets; i++)
 		if (s->targets[i]->priv && s->targets[i]->state == TARGET_ALIVE)

@@ -144,22 +144,23 @@ static int agent_parse_patterns(const char *val, void *dst, char *err, size_t er
 
 static int agent_parse_collectors(const char *val, void *dst, char *err, size_t errlen)
 {
-	static const char *const names[] = { "syscalls", "health", "offcpu" };
+	static const char *const names[] = { "syscalls", "health", "offcpu", "gc" };
+	const size_t nnames = sizeof(names) / sizeof(names[0]);
 	struct agent_list l = { .n = 0 };
 	int *bits = dst;
 
 	if (agent_parse_list(val, &l, err, errlen) != 0 || l.n == 0) {
-		snprintf(err, errlen, "collectors wants a list of syscalls, health, offcpu");
+		snprintf(err, errlen, "collectors wants a list of syscalls, health, offcpu, gc");
 		return -1;
 	}
 	*bits = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		size_t k;
 
-		for (k = 0; k < 3 && strcmp(l.item[i], names[k]) != 0; k++)
+		for (k = 0; k < nnames && strcmp(l.item[i], names[k]) != 0; k++)
 			;
-		if (k == 3) {
-			snprintf(err, errlen, "unknown collector (syscalls, health, offcpu)");
+		if (k == nnames) {
+			snprintf(err, errlen, "unknown collector (syscalls, health, offcpu, gc)");
 			return -1;
 		}
 		*bits |= 1 << k;
@@ -173,7 +174,7 @@ void agent_config_init(struct agent_config *c)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9464");
 	c->interval = 5;
 	c->offcpu_freq = 2;
-	c->collectors = AGENT_COL_SYSCALLS | AGENT_COL_HEALTH | AGENT_COL_OFFCPU;
+	c->collectors = AGENT_COL_SYSCALLS | AGENT_COL_HEALTH | AGENT_COL_OFFCPU | AGENT_COL_GC;
 	c->max_procs = 256;
 	c->funclat_max_funcs = 16;
 }
@@ -199,7 +200,7 @@ const struct opt *agent_config_table(struct agent_config *c)
 				 "only processes whose cgroup path starts so",
 				 .parse = agent_parse_list };
 	tab[n++] = (struct opt){ "collectors", 0, OPT_FN, &c->collectors, "LIST",
-				 "syscalls, health, offcpu (default: all)",
+				 "syscalls, health, offcpu, gc (default: all)",
 				 .parse = agent_parse_collectors };
 	tab[n++] = (struct opt){ "offcpu-freq", 0, OPT_DOUBLE, &c->offcpu_freq, "HZ",
 				 "goroutine snapshots per second (default 2)", .min = 0.1,

@@ -39,7 +39,7 @@ struct agent_config {
 	bool http;                  /* net/http requests per route and status */
 };
 
-enum { AGENT_COL_SYSCALLS = 1, AGENT_COL_HEALTH = 2, AGENT_COL_OFFCPU = 4 };
+enum { AGENT_COL_SYSCALLS = 1, AGENT_COL_HEALTH = 2, AGENT_COL_OFFCPU = 4, AGENT_COL_GC = 8 };
 
 /* Defaults, and the table that fills C. */
 void agent_config_init(struct agent_config *c);

@@ -184,6 +184,88 @@ void agent_render(struct agent *a, struct session *s, struct promtext *pt)
 			promtext_sample(pt, "goscope_open_fds", lab, 3, NULL, 0, (double)((struct agent_proc *)s->targets[i]->priv)->open_fds);
 		}
 	}
+	if (a->gc) {
+		promtext_family(pt, "goscope_gc_cycles_total", "counter",
+				"GC cycles ended since the agent attached.");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			if (p->gc_ok)
+				promtext_sample(pt, "goscope_gc_cycles_total", lab, 3, NULL, 0,
+						(double)p->gc_cycles);
+		}
+		promtext_family(pt, "goscope_gc_pause_seconds", "histogram",
+				"Stop-the-world pauses (stopping included), by phase: the GC's sweep "
+				"and mark termination, other (any other reason).");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			if (!p->gc_ok)
+				continue;
+			for (int ph = 0; ph < AGENT_GC_NPHASES; ph++) {
+				struct agent_sys *y = &p->gc_pause[ph];
+				struct promtext_label x[2] = { { "phase", agent_gc_phase_names[ph] },
+							       { "le", le } };
+
+				for (size_t k = 0; k < AGENT_NLE; k++) {
+					snprintf(le, sizeof(le), "%g", agent_le[k]);
+					promtext_sample(pt, "goscope_gc_pause_seconds_bucket", lab, 3, x, 2,
+							(double)y->le[k]);
+				}
+				snprintf(le, sizeof(le), "+Inf");
+				promtext_sample(pt, "goscope_gc_pause_seconds_bucket", lab, 3, x, 2,
+						(double)y->count);
+				promtext_sample(pt, "goscope_gc_pause_seconds_sum", lab, 3, x, 1, y->seconds);
+				promtext_sample(pt, "goscope_gc_pause_seconds_count", lab, 3, x, 1,
+						(double)y->count);
+			}
+		}
+		promtext_family(pt, "goscope_gc_heap_goal_bytes", "gauge",
+				"The heap goal at the last GC cycle (the runtime's).");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			if (p->gc_ok && p->gc_has_heap)
+				promtext_sample(pt, "goscope_gc_heap_goal_bytes", lab, 3, NULL, 0,
+						(double)p->gc_heap_goal);
+		}
+		promtext_family(pt, "goscope_gc_heap_live_bytes", "gauge",
+				"The heap marked live by the last GC cycle (the runtime's).");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			if (p->gc_ok && p->gc_has_heap)
+				promtext_sample(pt, "goscope_gc_heap_live_bytes", lab, 3, NULL, 0,
+						(double)p->gc_heap_live);
+		}
+		promtext_family(pt, "goscope_gc_assist_seconds_total", "counter",
+				"CPU time goroutines spent in mark assists, as the runtime accounts it.");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			if (p->gc_ok && p->gc_has_cpu)
+				promtext_sample(pt, "goscope_gc_assist_seconds_total", lab, 3, NULL, 0,
+						p->gc_assist_seconds);
+		}
+		promtext_family(pt, "goscope_stw_pauses_total", "counter",
+				"Stop-the-world pauses, by the release's reason (the GC's included).");
+		AG_FOR_PROCS {
+			struct agent_proc *p = s->targets[i]->priv;
+
+			AG_LABELS(p);
+			for (size_t k = 0; p->gc_ok && k < p->nstw; k++) {
+				struct promtext_label x = { "reason", p->stw[k].reason };
+
+				promtext_sample(pt, "goscope_stw_pauses_total", lab, 3, &x, 1,
+						(double)p->stw[k].count);
+			}
+		}
+	}
 #undef AG_FOR_PROCS
 #undef AG_LABELS
 	agent_lat_render(a->lat, pt);
@@ -259,6 +341,20 @@ void agent_json(struct agent *a, struct session *s)
 			if (p->sys[nr].count && syscalls_name(nr))
 				jsonw_kuint(&a->jw, syscalls_name(nr), p->sys[nr].count);
 		jsonw_obj_end(&a->jw);
+		if (p->gc_ok) {
+			jsonw_kuint(&a->jw, "gc_cycles_total", p->gc_cycles);
+			if (p->gc_has_heap) {
+				jsonw_kuint(&a->jw, "gc_heap_goal_bytes", p->gc_heap_goal);
+				jsonw_kuint(&a->jw, "gc_heap_live_bytes", p->gc_heap_live);
+			}
+			if (p->gc_has_cpu)
+				jsonw_kdouble(&a->jw, "gc_assist_seconds_total", p->gc_assist_seconds);
+			jsonw_key(&a->jw, "stw_pauses_total");
+			jsonw_obj_begin(&a->jw);
+			for (size_t k = 0; k < p->nstw; k++)
+				jsonw_kuint(&a->jw, p->stw[k].reason, p->stw[k].count);
+			jsonw_obj_end(&a->jw);
+		}
 		jsonw_key(&a->jw, "blocked_seconds_total");
 		jsonw_obj_begin(&a->jw);
 		for (size_t k = 0; k < p->nreasons; k++)

@@ -142,6 +142,12 @@ int gc_markterm_ret(struct pt_regs *ctx)
 	e->ts = bpf_ktime_get_ns();
 	e->trigger = t->trigger;
 	e->trigger_ns = t->trigger_ns;
+	/* The cycle's assists (they run during mark only): taken, not cleared, so
+	 * that a round ending now on another CPU is the next cycle's, not lost. */
+	e->assist_ns = t->assist_ns;
+	e->assist_rounds = t->assist_rounds;
+	__sync_fetch_and_add(&t->assist_ns, -e->assist_ns);
+	__sync_fetch_and_add(&t->assist_rounds, -e->assist_rounds);
 	for (int i = 0; i < GC_NREADS; i++) {
 		__u64 a = t->reads[i];
 
@@ -294,6 +300,7 @@ int gc_assist1_ret(struct pt_regs *ctx)
 	struct gc_assist1 *a = bpf_map_lookup_elem(&assist1, &tid);
 	struct gc_assist_cur *cur;
 	struct gc_assist_val *v;
+	struct gc_target *t;
 	__u64 gp;
 
 	if (!a)
@@ -305,6 +312,12 @@ int gc_assist1_ret(struct pt_regs *ctx)
 		if (v) {
 			__sync_fetch_and_add(&v->ns, now - a->start_ns);
 			__sync_fetch_and_add(&v->calls1, 1);
+		}
+		/* Per cycle too: user space weighs them against the runtime's own count. */
+		t = bpf_map_lookup_elem(&targets, &cur->pid);
+		if (t) {
+			__sync_fetch_and_add(&t->assist_ns, now - a->start_ns);
+			__sync_fetch_and_add(&t->assist_rounds, 1);
 		}
 	}
 	bpf_map_delete_elem(&assist1, &tid);

@@ -49,6 +49,8 @@ struct gc_target {
 	__u32 reason;            /* stwReason (GC_REASON_ARG) */
 	__u32 pad1;
 	char reason_str[GC_REASON_LEN];
+	__u64 assist_ns;         /* gcAssistAlloc1 probe-timed, since the last cycle ended */
+	__u64 assist_rounds;     /* ... its calls */
 };
 
 struct gc_event {
@@ -64,6 +66,8 @@ struct gc_event {
 	__u32 reason;
 	__u32 pad;
 	char reason_str[GC_REASON_LEN];
+	/* GC_EV_CYCLE: the marking rounds of the cycle, as the probes timed them */
+	__u64 assist_ns, assist_rounds;
 };
 
 /* Assist time per goroutine and stack. */

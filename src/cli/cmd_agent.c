@@ -79,8 +79,12 @@ static int agent_cmd_report(struct session *s, bool last)
 
 static int agent_cmd_start(struct session *s, char *err, size_t errlen)
 {
-	(void)err;
-	(void)errlen;
+	struct agent_cmd *c = s->arg;
+
+	if (agent_start(&c->a, s) != 0) {
+		snprintf(err, errlen, "cannot watch the GC event ring buffer");
+		return -1;
+	}
 	return agent_cmd_report(s, false);
 }
 

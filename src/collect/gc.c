@@ -10,6 +10,7 @@
 #include "../gobin/goglobals.h"
 #include "../gobin/gobin.h"
 #include "bpfload.h"
+#include "../proc/procmem.h"
 #include "uprobe.h"
 #include "../core/session.h"
 
@@ -19,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@ _Static_assert(GCF_N <= GC_NREADS, "one read per GC figure of runtime.work and g
 #define GC_MEMPROFILE_RATE 524288.0
 
 struct gc_tstate {
+	struct target *t;          /* its target (t->priv is the caller's) */
 	struct uprobe_links probes;
 	bool from_runtime;         /* the reads give the cycle's figures */
 	bool has_cpu;
@@ -49,6 +52,10 @@ struct gc_tstate {
 	 */
 	struct gc_stw pending;
 	bool has_pending;
+	/* Assist rounds against the runtime's count (see gc.h), over the cycles seen. */
+	bool seen_cycle;           /* the first cycle began before the probes: not weighed */
+	double round_excess_ns;    /* probe-timed minus the runtime's */
+	uint64_t rounds;
 };
 
 struct gc_collector {
@@ -58,7 +65,7 @@ struct gc_collector {
 	gc_cycle_fn on_cycle;
 	gc_stw_fn on_stw;
 	void *arg;
-	struct target *targets[GS_MAX_TARGETS];
+	struct gc_tstate *targets[GS_MAX_TARGETS];
 	size_t ntargets;
 };
 
@@ -76,10 +83,18 @@ const char *gc_trigger_name(enum gc_trigger t)
 	}
 }
 
-static struct target *gc_find(struct gc_collector *c, pid_t pid)
+static struct gc_tstate *gc_find(struct gc_collector *c, pid_t pid)
 {
 	for (size_t i = 0; i < c->ntargets; i++)
-		if (c->targets[i]->pid == pid)
+		if (c->targets[i]->t->pid == pid)
+			return c->targets[i];
+	return NULL;
+}
+
+static struct gc_tstate *gc_find_target(struct gc_collector *c, const struct target *t)
+{
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (c->targets[i]->t == t)
 			return c->targets[i];
 	return NULL;
 }
@@ -113,9 +128,9 @@ static void gc_flush_pending(struct gc_collector *c, struct gc_tstate *ts, enum 
 		c->on_stw(&ts->pending, c->arg);
 }
 
-static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct gc_event *e)
+static void gc_on_cycle(struct gc_collector *c, struct gc_tstate *ts, const struct gc_event *e)
 {
-	struct gc_tstate *ts = t->priv;
+	const struct target *t = ts->t;
 	struct gc_cycle cy;
 
 	gc_flush_pending(c, ts, GC_STW_MARK_TERM);
@@ -151,7 +166,12 @@ static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct g
 			cy.cpu_background_ns = gc_val(e, GCF_DEDICATED) + gc_val(e, GCF_FRACTIONAL);
 			cy.cpu_idle_ns = gc_val(e, GCF_IDLE);
 			cy.cpu_stw_ns = gc_val(e, GCF_STWPROCS) * (cy.sweep_term_ns + cy.mark_term_ns);
+			if (ts->seen_cycle && e->assist_rounds) {
+				ts->round_excess_ns += (double)e->assist_ns - (double)cy.cpu_assist_ns;
+				ts->rounds += e->assist_rounds;
+			}
 		}
+		ts->seen_cycle = true;
 	} else {
 		/* Timed by the probes: the two GC pauses of this cycle. */
 		const struct gc_stw *a = &ts->sweep, *b = &ts->markterm;
@@ -177,9 +197,9 @@ static void gc_on_cycle(struct gc_collector *c, struct target *t, const struct g
 		c->on_cycle(&cy, c->arg);
 }
 
-static void gc_on_stw(struct gc_collector *c, struct target *t, const struct gc_event *e)
+static void gc_on_stw(struct gc_collector *c, struct gc_tstate *ts, const struct gc_event *e)
 {
-	struct gc_tstate *ts = t->priv;
+	const struct target *t = ts->t;
 	struct gc_stw s;
 
 	gc_flush_pending(c, ts, GC_STW_OTHER);
@@ -234,17 +254,17 @@ static int gc_on_event(void *ctx, void *data, size_t len)
 {
 	struct gc_collector *c = ctx;
 	const struct gc_event *e = data;
-	struct target *t;
+	struct gc_tstate *ts;
 
 	if (len < sizeof(*e))
 		return 0;
-	t = gc_find(c, (pid_t)e->pid);
-	if (!t || !t->priv)
+	ts = gc_find(c, (pid_t)e->pid);
+	if (!ts)
 		return 0;
 	if (e->kind == GC_EV_CYCLE)
-		gc_on_cycle(c, t, e);
+		gc_on_cycle(c, ts, e);
 	else if (e->kind == GC_EV_STW)
-		gc_on_stw(c, t, e);
+		gc_on_stw(c, ts, e);
 	return 0;
 }
 
@@ -294,7 +314,7 @@ fail:
 /* Address of runtime global NAME: the symbol table, else decoded from FUNC. */
 static uint64_t gc_global(struct gobin *gb, const char *name, const char *func,
 			  enum goruntime_gcvar var, const struct goruntime_gc_offsets *o,
-			  char *why, size_t whylen)
+			  uint64_t excl_lo, uint64_t excl_hi, char *why, size_t whylen)
 {
 	int offs[GCF_N];
 	size_t n = 0;
@@ -305,7 +325,8 @@ static uint64_t gc_global(struct gobin *gb, const char *name, const char *func,
 	for (int i = 0; i < GCF_N; i++)
 		if (goruntime_gc_fields[i].var == var && o->off[i] >= 0)
 			offs[n++] = o->off[i];
-	if (n >= 3 && goglobals_struct_base(gb, func, offs, n, 3, &a, why, whylen))
+	if (n >= 3 && goglobals_struct_base_excl(gb, func, offs, n, 3, excl_lo, excl_hi, &a, why,
+						 whylen))
 		return a;
 	if (n < 3)
 		snprintf(why, whylen, "%s: no field offsets", name);
@@ -342,7 +363,7 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 	struct gc_target cfg;
 	struct gc_tstate *ts;
 	struct goruntime_gc_offsets o;
-	char why[256] = "";
+	char why[256] = "", whygcc[256] = "";
 	uint64_t work = 0, gcc = 0;
 	const char *exe;
 	char exebuf[64];
@@ -380,10 +401,20 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 			"heap figures and CPU split not measured (%s%s: runtime.work layout unknown without DWARF); phases timed by the pause probes",
 			gobin_go_version(gb), "");
 	} else {
-		work = gc_global(gb, "runtime.work", "runtime.gcMarkTermination", GCV_WORK, &o,
+		int wmax = 0;
+
+		work = gc_global(gb, "runtime.work", "runtime.gcMarkTermination", GCV_WORK, &o, 0, 0,
 				 why, sizeof(why));
+		for (int i = 0; i < GCF_N; i++)
+			if (goruntime_gc_fields[i].var == GCV_WORK && o.off[i] > wmax)
+				wmax = o.off[i];
+		/*
+		 * runtime.work's fields (to its last known one, and the words after
+		 * it that later releases added) are not gcController's.
+		 */
 		gcc = gc_global(gb, "runtime.gcController", "runtime.gcMarkTermination",
-				GCV_GCCONTROLLER, &o, why, sizeof(why));
+				GCV_GCCONTROLLER, &o, work, work ? work + (uint64_t)wmax + 8 + 256 : 0, whygcc,
+				sizeof(whygcc));
 		if (!work)
 			gc_note(info->note, sizeof(info->note),
 				"cycle number and heap figures not measured (runtime.work not found: %s%s)",
@@ -403,7 +434,7 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 		if (!gcc || o.off[GCF_HEAPGOAL] < 0)
 			gc_note(info->note, sizeof(info->note),
 				"heap goal and CPU split not measured (%s%s)",
-				gcc ? "no gcController.lastHeapGoal in this release" : why, "");
+				gcc ? "no gcController.lastHeapGoal in this release" : whygcc, "");
 		cfg.m_preemptoff_off = o.off[GCF_M_PREEMPTOFF];
 	} else {
 		uint64_t gmp;
@@ -432,12 +463,16 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 		cfg.reason_src = cfg.m_preemptoff_off >= 0 && cfg.g_m_off >= 0 ? GC_REASON_PREEMPTOFF
 									: GC_REASON_NONE;
 	}
+	if (cfg.reason_src == GC_REASON_NONE)
+		gc_note(info->note, sizeof(info->note),
+			"reasons of pauses other than the GC's not named (%s: m.preemptoff%s not known)",
+			gobin_go_version(gb), " offset");
 	ts->reason_src = (int)cfg.reason_src;
 	cfg.alloc_size_arg = 2; /* profilealloc(mp *m, x unsafe.Pointer, size uintptr) */
 
 	snprintf(exebuf, sizeof(exebuf), "/proc/%d/exe", (int)t->pid);
 	exe = exebuf;
-	t->priv = ts;
+	ts->t = t;
 	if (bpfload_target_add(c->skel->maps.tslots, c->skel->maps.targets, t->pid, &cfg,
 			       sizeof(cfg)) != 0) {
 		snprintf(err, errlen, "cannot add the target to the BPF map: %s", strerror(errno));
@@ -461,41 +496,87 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 	     gc_probe(ts, gb, exe, t->pid, "runtime.gcAssistAlloc1", c->skel->progs.gc_assist1,
 		      c->skel->progs.gc_assist1_ret, NULL, why, sizeof(why)) != 0))
 		gc_note(info->note, sizeof(info->note), "mark assists not measured (%s%s)", why, "");
+	else if (c->cfg.assists && !ts->has_cpu)
+		gc_note(info->note, sizeof(info->note),
+			"assist times hold the probes' own cost per marking round (%s%s)",
+			"no runtime assist count to weigh them against", "");
 	if (c->cfg.allocs &&
 	    gc_probe(ts, gb, exe, t->pid, "runtime.profilealloc", c->skel->progs.gc_alloc, NULL, NULL,
 		     why, sizeof(why)) != 0)
 		gc_note(info->note, sizeof(info->note), "sampled allocations not measured (%s%s)",
 			why, "");
-	c->targets[c->ntargets++] = t;
+	c->targets[c->ntargets++] = ts;
+	info->has_heap = ts->from_runtime;
+	info->has_cpu = ts->has_cpu;
+	if (ts->from_runtime && cfg.reads[GCF_HEAPGOAL] && cfg.reads[GCF_HEAP2]) {
+		/* The figures of the cycle before attaching (the runtime's initial goal if none). */
+		struct procmem pm;
+
+		procmem_init(&pm, t->pid);
+		info->has_now = procmem_u64(&pm, cfg.reads[GCF_HEAPGOAL], &info->heap_goal) &&
+				procmem_u64(&pm, cfg.reads[GCF_HEAP2], &info->heap_live);
+		procmem_close(&pm);
+	}
 	return 0;
 fail:
 	uprobe_links_destroy(&ts->probes);
 	bpfload_target_remove(c->skel->maps.tslots, c->skel->maps.targets, t->pid);
 	free(ts);
-	t->priv = NULL;
 	return -1;
+}
+
+static void *gc_detach_thread(void *arg)
+{
+	struct uprobe_links *l = arg;
+
+	uprobe_links_destroy(l);
+	free(l);
+	return NULL;
+}
+
+/* Detach TS's probes, on a detached thread when configured (else, or if that fails, here). */
+static void gc_detach(struct gc_collector *c, struct gc_tstate *ts)
+{
+	struct uprobe_links *l;
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc = -1;
+
+	if (c->cfg.async_detach && ts->probes.n && (l = malloc(sizeof(*l))) != NULL) {
+		*l = ts->probes;
+		if (pthread_attr_init(&attr) == 0) {
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			rc = pthread_create(&th, &attr, gc_detach_thread, l);
+			pthread_attr_destroy(&attr);
+		}
+		if (rc == 0) {
+			memset(&ts->probes, 0, sizeof(ts->probes));
+			return;
+		}
+		free(l);
+	}
+	uprobe_links_destroy(&ts->probes);
 }
 
 void gc_remove_target(struct gc_collector *c, struct target *t)
 {
-	struct gc_tstate *ts = t->priv;
+	struct gc_tstate *ts;
 
 	/* Events already in the ring buffer still find the target. */
 	gc_poll(c);
-	if (ts)
-		gc_flush_pending(c, ts, GC_STW_OTHER);
+	ts = gc_find_target(c, t);
+	if (!ts)
+		return;
+	gc_flush_pending(c, ts, GC_STW_OTHER);
 	for (size_t i = 0; i < c->ntargets; i++) {
-		if (c->targets[i] == t) {
+		if (c->targets[i] == ts) {
 			c->targets[i] = c->targets[--c->ntargets];
 			break;
 		}
 	}
-	if (!ts)
-		return;
-	uprobe_links_destroy(&ts->probes);
+	gc_detach(c, ts);
 	bpfload_target_remove(c->skel->maps.tslots, c->skel->maps.targets, t->pid);
 	free(ts);
-	t->priv = NULL;
 }
 
 int gc_fd(const struct gc_collector *c)
@@ -537,6 +618,7 @@ static void gc_walk_assist(const void *key, void *arg)
 	struct gc_walk *w = arg;
 	const struct gc_assist_key *k = key;
 	struct gc_assist_val v;
+	struct gc_tstate *ts;
 	int fd = bpf_map__fd(w->c->skel->maps.assists);
 
 	if (bpf_map_lookup_elem(fd, k, &v) != 0)
@@ -558,7 +640,15 @@ static void gc_walk_assist(const void *key, void *arg)
 	memset(a, 0, sizeof(*a));
 	a->pid = (pid_t)k->pid;
 	a->goid = k->goid;
+	a->probe_ns = v.ns;
 	a->ns = v.ns;
+	ts = gc_find(w->c, a->pid);
+	if (ts && ts->rounds && ts->round_excess_ns > 0) {
+		/* The probes' own cost per round, as the runtime's count shows it. */
+		double sub = (double)v.calls1 * ts->round_excess_ns / (double)ts->rounds;
+
+		a->ns = (double)v.ns > sub ? v.ns - (uint64_t)sub : 0;
+	}
 	a->wall_ns = v.wall_ns;
 	a->count = v.count;
 	a->rounds = v.calls1;
@@ -620,9 +710,9 @@ int gc_read(struct gc_collector *c, struct gc_report *r)
 	memset(r, 0, sizeof(*r));
 	/* A pause held for a while is not a mark termination. */
 	for (size_t i = 0; i < c->ntargets; i++) {
-		struct gc_tstate *ts = c->targets[i]->priv;
+		struct gc_tstate *ts = c->targets[i];
 
-		if (ts && ts->has_pending && session_now() - ts->pending.start_ns > 1000000000ull)
+		if (ts->has_pending && session_now() - ts->pending.start_ns > 1000000000ull)
 			gc_flush_pending(c, ts, GC_STW_OTHER);
 	}
 	bpfload_each_key(c->skel->maps.assists, sizeof(struct gc_assist_key), gc_walk_assist, &w);
@@ -647,7 +737,7 @@ void gc_close(struct gc_collector *c)
 	if (!c)
 		return;
 	while (c->ntargets > 0)
-		gc_remove_target(c, c->targets[c->ntargets - 1]);
+		gc_remove_target(c, c->targets[c->ntargets - 1]->t);
 	ring_buffer__free(c->rb);
 	gc_bpf__destroy(c->skel);
 	free(c);

@@ -12,6 +12,17 @@
  * the world stood still, with the release's own reason. Mark assists per
  * goroutine and Go stack, and the runtime's sampled allocations per Go
  * stack, are summed in the kernel and read at each report.
+ *
+ * Assist time. A marking round timed from a uprobe at gcAssistAlloc1's
+ * entry to one at its RET holds part of both traps (the single-step after
+ * the entry handler, the trap before the RET handler): ~14 us a round on
+ * the test VM, where the runtime's own rounds are ~7 us. And the runtime's
+ * count (gcController.assistTime, gctrace's assist figure) leaves out what
+ * each P has not flushed yet (< 5 us) when the next cycle starts. Where the
+ * release exposes the runtime's count, each cycle's probe-timed rounds are
+ * weighed against it: the excess per round, over every cycle seen, is taken
+ * out of each goroutine's rounds, so that the goroutines' assist times add
+ * up to the runtime's. Elsewhere the probe-timed figure is given, and said.
  */
 #ifndef GOSCOPE_COLLECT_GC_H
 #define GOSCOPE_COLLECT_GC_H
@@ -64,7 +75,9 @@ struct gc_stw {
 struct gc_assist {
 	pid_t pid;
 	uint64_t goid;
-	uint64_t ns;        /* marking work (gcAssistAlloc1): the runtime's assist CPU */
+	uint64_t ns;        /* marking work (gcAssistAlloc1) as the runtime counts it:
+			     * probe_ns less the probes' own cost per round (see gc_read) */
+	uint64_t probe_ns;  /* from the entry probe to the RET probe of each round */
 	uint64_t wall_ns;   /* time drafted in gcAssistAlloc, waiting for credit included */
 	uint64_t count;     /* gcAssistAlloc calls */
 	uint64_t rounds;    /* gcAssistAlloc1 calls (a call may mark several rounds) */
@@ -85,6 +98,10 @@ struct gc_alloc {
 struct gc_target_info {
 	pid_t pid;
 	char note[512];          /* "" or the figures not measured, and why */
+	bool has_heap;           /* each cycle will carry the heap figures */
+	bool has_cpu;            /* ... and the CPU split */
+	bool has_now;            /* heap_goal, heap_live read at attach (the last cycle's) */
+	uint64_t heap_goal, heap_live;
 };
 
 struct gc_report {
@@ -99,6 +116,12 @@ struct gc_config {
 	bool allocs;     /* probe the sampled allocations */
 	bool assists;    /* probe mark assists */
 	bool verbose;
+	/*
+	 * Detach a removed target's probes on a thread of their own: closing a
+	 * uprobe waits for an RCU grace period (~0.1 s each on the test VM,
+	 * 1.5 s a target), which an agent's loop must not.
+	 */
+	bool async_detach;
 };
 
 struct gc_collector;

@@ -331,9 +331,17 @@ static size_t gg_func_refs(struct gobin *gb, const char *name, uint64_t *refs, s
 bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, size_t noffs,
 			   size_t min_match, uint64_t *base, char *why, size_t whylen)
 {
+	return goglobals_struct_base_excl(gb, func, offs, noffs, min_match, 0, 0, base, why,
+					  whylen);
+}
+
+bool goglobals_struct_base_excl(struct gobin *gb, const char *func, const int *offs,
+				size_t noffs, size_t min_match, uint64_t excl_lo, uint64_t excl_hi,
+				uint64_t *base, char *why, size_t whylen)
+{
 	enum { MAXREFS = 8192 }; /* gcMarkTermination: ~1500 on arm64 */
 	uint64_t *refs = malloc(MAXREFS * sizeof(*refs));
-	size_t n, best = 0, nbest = 0;
+	size_t n, m = 0, best = 0, best_match = 0, nbest = 0;
 	uint64_t best_base = 0;
 
 	if (!refs) {
@@ -345,32 +353,46 @@ bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, 
 		free(refs);
 		return false;
 	}
+	/* Another struct's fields (one already found) are not this one's. */
+	for (size_t i = 0; i < n; i++)
+		if (refs[i] < excl_lo || refs[i] >= excl_hi)
+			refs[m++] = refs[i];
+	n = m;
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < noffs; k++) {
 			uint64_t b;
-			size_t match = 0;
+			size_t match = 0, score = 0;
 
 			if (offs[k] < 0 || refs[i] < (uint64_t)offs[k])
 				continue;
 			b = refs[i] - (uint64_t)offs[k];
 			if (b == best_base && best)
 				continue;
+			/*
+			 * A field off the 8-byte grid counts twice: a function that
+			 * touches a run of neighbouring words (Go 1.20's
+			 * gcMarkTermination reads most of runtime.work) fits the
+			 * 8-byte fields at several bases, a 4-byte one at one only.
+			 */
 			for (size_t j = 0; j < noffs; j++)
-				if (offs[j] >= 0 && gg_has(refs, n, b + (uint64_t)offs[j]))
+				if (offs[j] >= 0 && gg_has(refs, n, b + (uint64_t)offs[j])) {
 					match++;
-			if (match > best) {
-				best = match;
+					score += offs[j] % 8 ? 2 : 1;
+				}
+			if (score > best) {
+				best = score;
+				best_match = match;
 				best_base = b;
 				nbest = 1;
-			} else if (match == best && b != best_base) {
+			} else if (score == best && b != best_base) {
 				nbest++;
 			}
 		}
 	}
 	free(refs);
-	if (best < min_match || nbest != 1) {
+	if (best_match < min_match || nbest != 1) {
 		snprintf(why, whylen, "no unique struct base in %s (%zu of %zu fields at best)", func,
-			 best, noffs);
+			 best_match, noffs);
 		return false;
 	}
 	*base = best_base;

@@ -55,11 +55,17 @@ bool goglobals_semtable(struct gobin *gb, uint64_t size, uint64_t *addr, char *w
  * The address of a runtime global struct (runtime.work, runtime.gcController)
  * in a stripped binary: the one base B such that at least MIN_MATCH of
  * B + OFFS[i] (fields at known offsets, -1 ignored) are data addresses the
- * function FUNC references. False with a reason in WHY when no base, or
- * more than one, fits.
+ * function FUNC references (a field whose offset is not a multiple of 8
+ * weighs twice). False with a reason in WHY when no base, or more than
+ * one, fits best.
  */
 bool goglobals_struct_base(struct gobin *gb, const char *func, const int *offs, size_t noffs,
 			   size_t min_match, uint64_t *base, char *why, size_t whylen);
+
+/* The same, leaving out the references in [EXCL_LO, EXCL_HI) (a struct already found). */
+bool goglobals_struct_base_excl(struct gobin *gb, const char *func, const int *offs,
+				size_t noffs, size_t min_match, uint64_t excl_lo, uint64_t excl_hi,
+				uint64_t *base, char *why, size_t whylen);
 
 /*
  * The runtime's stwReasonStrings (Go 1.21+): entry i names stwReason i, the

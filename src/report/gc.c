@@ -255,6 +255,7 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 		      struct target *const *targets, size_t ntargets, double seconds, bool json)
 {
 	uint64_t *p = NULL, p50 = 0, p99 = 0, pmax = 0, assist_total = 0, alloc_total = 0;
+	uint64_t assist_probe = 0;
 	char verdict[256], a[32], b[32], c[32], d[32];
 	const unsigned sflags = STACK_PC_FIRST | STACK_SKIP_RUNTIME;
 
@@ -270,8 +271,10 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 		qsort(r->assists, r->nassists, sizeof(*r->assists), gc_cmp_assist);
 	if (r->nallocs)
 		qsort(r->allocs, r->nallocs, sizeof(*r->allocs), gc_cmp_alloc);
-	for (size_t i = 0; i < r->nassists; i++)
+	for (size_t i = 0; i < r->nassists; i++) {
 		assist_total += r->assists[i].ns;
+		assist_probe += r->assists[i].probe_ns;
+	}
 	for (size_t i = 0; i < r->nallocs; i++)
 		alloc_total += r->allocs[i].bytes;
 	gc_verdict(s, seconds, verdict, sizeof(verdict));
@@ -288,6 +291,7 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 			jsonw_kint(&w, "pid", as->pid);
 			jsonw_kuint(&w, "goid", as->goid);
 			jsonw_kdouble(&w, "us", gc_us(as->ns));
+			jsonw_kdouble(&w, "probe_us", gc_us(as->probe_ns));
 			jsonw_kdouble(&w, "wall_us", gc_us(as->wall_ns));
 			jsonw_kuint(&w, "count", as->count);
 			jsonw_kuint(&w, "rounds", as->rounds);
@@ -329,6 +333,7 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 		if (s->has_cpu)
 			jsonw_kdouble(&w, "runtime_assist_us", gc_us(s->cpu_assist_ns));
 		jsonw_kdouble(&w, "assist_us", gc_us(assist_total));
+		jsonw_kdouble(&w, "assist_probe_us", gc_us(assist_probe));
 		jsonw_kuint(&w, "alloc_bytes", alloc_total);
 		jsonw_kstr(&w, "verdict", verdict);
 		jsonw_kuint(&w, "dropped_events", r->drops_events);
@@ -352,8 +357,8 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 			100.0 * (double)s->cpu_gc_ns / (seconds * 1e9 * s->procs), s->procs,
 			fmt_dur(a, sizeof(a), s->cpu_assist_ns));
 	if (r->nassists) {
-		fprintf(out, "  mark assists: %s in total; the largest:\n",
-			fmt_dur(a, sizeof(a), assist_total));
+		fprintf(out, "  mark assists: %s in total (probe-timed %s); the largest:\n",
+			fmt_dur(a, sizeof(a), assist_total), fmt_dur(b, sizeof(b), assist_probe));
 		for (size_t i = 0; i < r->nassists && i < GC_TOP_ASSISTS; i++) {
 			const struct gc_assist *as = &r->assists[i];
 			struct target *t = gc_target_of(targets, ntargets, as->pid);

@@ -27,7 +27,7 @@ found, and exits 0 when every check holds, 1 otherwise.
   labels --from T0 --to T1 [--pid P=EXE=GOVERSION]...
       /api/v1/series of every goscope_ series between T0 and T1: label names
       only from the bounded set (pid, exe, go_version, syscall, errno,
-      reason, le, source, state, created_by (at most 5 sites a process), plus Prometheus' job and instance); the
+      reason, le, source, state, created_by (at most 5 sites a process), phase, plus Prometheus' job and instance); the
       per-process families carry non-empty pid, exe and go_version; the
       agent-wide ones carry no pid; each --pid has the given exe and
       go_version on all its series.
@@ -55,7 +55,7 @@ import urllib.parse
 import urllib.request
 
 ALLOWED_LABELS = {"__name__", "job", "instance", "pid", "exe", "go_version", "syscall",
-                  "errno", "reason", "le", "source", "state", "created_by"}
+                  "errno", "reason", "le", "source", "state", "created_by", "phase"}
 AGENT_WIDE = {"goscope_tracked_processes", "goscope_dropped_events_total",
               "goscope_scrapes_total"}
 

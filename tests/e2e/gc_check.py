@@ -5,7 +5,9 @@
       every cycle goscope reports is in GODEBUG=gctrace=1's output with the
       same number; no number missing between the first and the last; the
       three clock phases within 20% or 100 us; heap start/end/live and goal
-      within 1 MB (gctrace prints whole MB, rounded down); GOMAXPROCS equal;
+      within 1 MB (gctrace prints whole MB, rounded down); the CPU split
+      (assist, background, idle) where goscope gives it, within what
+      gctrace's rounding leaves; GOMAXPROCS equal;
       "forced" exactly where gctrace says "(forced)".
   gc_check.py timed GCTRACE_FILE GOSCOPE_JSON [--min-cycles N]
       for releases whose runtime.work goscope cannot read (cycles timed by
@@ -17,6 +19,11 @@
       GOMAXPROCS (when goscope gives it) is gctrace's P count.
   gc_check.py assists GOSCOPE_JSON FUNC
       assists were reported, and the largest total is on stacks through FUNC.
+  gc_check.py assist-cpu GCTRACE_FILE GOSCOPE_JSON
+      the assist rows' time ("us") adds up to gctrace's assist CPU (the A of
+      "A+B/C/D ms cpu") summed over the cycles goscope reports, within 20%;
+      the probe-timed rounds ("probe_us") are not less than 80% of it; more
+      than one goroutine assisted.
   gc_check.py ratio FOLDED FUNC_A FUNC_B EXPECTED_PCT
       FUNC_A's share of the bytes under FUNC_A or FUNC_B is EXPECTED_PCT
       within 10 points.
@@ -30,6 +37,8 @@ GCTRACE = re.compile(
     r"^gc (\d+) @[\d.]+s \d+%: ([\d.]+)\+([\d.]+)\+([\d.]+) ms clock, .*? "
     r"(\d+)->(\d+)->(\d+) MB, (\d+) MB goal, .*?(\d+) P")
 
+GCTRACE_CPU = re.compile(r"^gc \d+ .* ms clock, [\d.]+\+([\d.]+)/([\d.]+)/([\d.]+)\+[\d.]+ ms cpu")
+
 
 def fail(msg):
     print(msg)
@@ -39,13 +48,16 @@ def fail(msg):
 def gctrace(args):
     trace, js = args[0], args[1]
     min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 10
-    truth, forced = {}, set()
+    truth, forced, cpu = {}, set(), {}
     for line in open(trace, errors="replace"):
         m = GCTRACE.match(line)
         if m:
             truth[int(m.group(1))] = [float(x) for x in m.groups()[1:]]
             if "(forced)" in line:
                 forced.add(int(m.group(1)))
+            m2 = GCTRACE_CPU.match(line)
+            if m2:
+                cpu[int(m.group(1))] = [float(x) * 1000 for x in m2.groups()]
     cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
     if len(cycles) < min_cycles:
         fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
@@ -75,6 +87,12 @@ def gctrace(args):
             ours = c[key] / 1048576.0
             if abs(ours - mb) > 1.0:
                 bad.append("gc %d %s %.2f MB vs gctrace %d MB" % (c["cycle"], name, ours, mb))
+        # gctrace prints 2 significant digits below 10 ms, whole ms (truncated) above.
+        for name, key, us in zip(("assist", "background", "idle"),
+                                 ("cpu_assist_us", "cpu_background_us", "cpu_idle_us"),
+                                 cpu.get(c["cycle"], [])):
+            if c.get(key) is not None and abs(c[key] - us) > max(0.1 * us, 1000 if us >= 10000 else 20):
+                bad.append("gc %d CPU %s %.1f us vs gctrace %.3f ms" % (c["cycle"], name, c[key], us / 1000))
         if c["procs"] != int(procs):
             bad.append("gc %d procs %d vs %d" % (c["cycle"], c["procs"], procs))
         if (c["trigger"] == "forced") != (c["cycle"] in forced):
@@ -144,6 +162,30 @@ def assists(args):
           (len(rows), total, 100 * through / total, func, len(goids)))
 
 
+def assist_cpu(args):
+    trace, js = args
+    cpu = re.compile(r"^gc (\d+) .* ms clock, [\d.]+\+([\d.]+)/[\d.]+/[\d.]+\+[\d.]+ ms cpu")
+    truth = {}
+    for line in open(trace, errors="replace"):
+        m = cpu.match(line)
+        if m:
+            truth[int(m.group(1))] = float(m.group(2)) * 1000
+    o = read_json_lines(js)
+    nums = [c["cycle"] for c in o if c.get("event") == "cycle"]
+    rows = [r for r in o if r.get("event") == "assist"]
+    if len(nums) < 10 or any(n not in truth for n in nums):
+        fail("%d cycles, %d not in gctrace" % (len(nums), len([n for n in nums if n not in truth])))
+    want = sum(truth[n] for n in nums)
+    ours = sum(r["us"] for r in rows)
+    probe = sum(r["probe_us"] for r in rows)
+    goids = {r["goid"] for r in rows if r["us"] > 0}
+    msg = ("goscope %.0f us (probe-timed %.0f) over %d assist rows of %d goroutines; gctrace %.0f us"
+           " over gc %d..%d" % (ours, probe, len(rows), len(goids), want, min(nums), max(nums)))
+    if want <= 0 or abs(ours - want) > 0.2 * want or probe < 0.8 * want or len(goids) < 2:
+        fail(msg)
+    print(msg)
+
+
 def ratio(args):
     folded, fa, fb, want = args[0], args[1], args[2], float(args[3])
     a = b = 0
@@ -163,4 +205,5 @@ def ratio(args):
 
 
 if __name__ == "__main__":
-    {"gctrace": gctrace, "timed": timed, "assists": assists, "ratio": ratio}[sys.argv[1]](sys.argv[2:])
+    {"gctrace": gctrace, "timed": timed, "assists": assists, "assist-cpu": assist_cpu,
+     "ratio": ratio}[sys.argv[1]](sys.argv[2:])

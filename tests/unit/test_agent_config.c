@@ -28,7 +28,7 @@ static void test_defaults_and_file(void **state)
 	agent_config_init(&c);
 	assert_string_equal(c.listen, "127.0.0.1:9464");
 	assert_true(c.interval == 5 && c.offcpu_freq == 2 && c.max_procs == 256);
-	assert_int_equal(c.collectors, AGENT_COL_SYSCALLS | AGENT_COL_HEALTH | AGENT_COL_OFFCPU);
+	assert_int_equal(c.collectors, AGENT_COL_SYSCALLS | AGENT_COL_HEALTH | AGENT_COL_OFFCPU | AGENT_COL_GC);
 	assert_int_equal(conf(&c, "# a comment\n\nlisten = 0.0.0.0:1234  # why\n"
 				  "offcpu_freq = 5\nmax-processes=7\ncollectors = health, offcpu\n"
 				  "exe = a, b,,c\njson_lines = /tmp/x.jsonl\n",
@@ -53,8 +53,8 @@ static void test_file_errors(void **state)
 		{ "interval = inf\n", "a.conf:1: interval: not a number" },
 		{ "color = blue\n", "a.conf:1: color: unknown setting" },
 		{ "config = /etc/x\n", "a.conf:1: config: unknown setting" },
-		{ "collectors = gpu\n", "a.conf:1: collectors: unknown collector (syscalls, health, offcpu)" },
-		{ "collectors = ,\n", "a.conf:1: collectors: collectors wants a list of syscalls, health, offcpu" },
+		{ "collectors = gpu\n", "a.conf:1: collectors: unknown collector (syscalls, health, offcpu, gc)" },
+		{ "collectors = ,\n", "a.conf:1: collectors: collectors wants a list of syscalls, health, offcpu, gc" },
 		{ "listen = 127.0.0.1\n", "a.conf:1: listen: want ADDR:PORT" },
 		{ "listen = 1.2.3.4:70000\n", "a.conf:1: listen: bad port (want ADDR:PORT, PORT 1 to 65535)" },
 		{ "max_processes = 0\n", "a.conf:1: max-processes: must be 1..4096" },
