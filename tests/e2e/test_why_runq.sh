@@ -4,8 +4,8 @@
 # the service threads' schedstat run_delay.
 #
 # Setup: tests/go/whysvc (GOMAXPROCS 1, handler main.work with 5 ms of CPU
-# work) pinned to the last CPU with taskset, with two busy loops pinned to
-# the same CPU: each request's CPU work shares that CPU three ways. The load
+# work) pinned to the last CPU with taskset, with three busy loops pinned to
+# the same CPU: each request's CPU work shares that CPU four ways. The load
 # client runs on CPU 0. One client worker, closed loop, 8 s. Truth: the sum
 # of run_delay (field 2 of /proc/SVC/task/*/schedstat) over the load, and
 # the service's own records (slow requests spend their time in their CPU
@@ -26,7 +26,7 @@ command -v taskset >/dev/null || skip "no taskset"
 cpu=$(($(nproc) - 1))
 wl_build
 wl_start SVC "$TMP/svc.out" "$TMP/svc.err" env GOMAXPROCS=1 taskset -c "$cpu" "$TMP/whysvc" -burn 5
-wl_hogs "$cpu" 2
+wl_hogs "$cpu" "${WHY_RUNQ_HOGS:-3}"
 LOAD_EXEC=(taskset -c 0)
 sleep 0.5
 
