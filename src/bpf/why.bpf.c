@@ -134,6 +134,19 @@ static __always_inline void why_leave(struct task_struct *prev, bool btf)
 	o.start = bpf_ktime_get_ns();
 	o.nr = -1;
 	o.thr0 = why_thr_time(prev, &o.cfs_rq);
+	if (key.g && !bpf_map_lookup_elem(&watched, &key)) {
+		/* On g0 (the system stack: an assist marking, a stack growth...), the
+		 * goroutine the thread works for is m.curg. */
+		struct why_target *t0 = bpf_map_lookup_elem(&targets, &tgid);
+		__u64 m = 0, curg = 0;
+
+		if (t0 && t0->g_m_off > 0 && t0->m_curg_off > 0 &&
+		    !bpf_probe_read_user(&m, sizeof(m), (void *)(key.g + t0->g_m_off)) && m &&
+		    !bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + t0->m_curg_off)) && curg &&
+		    curg != key.g) {
+			key.g = curg;
+		}
+	}
 	if (!key.g || !bpf_map_lookup_elem(&watched, &key)) {
 		/* Another thread of the target: only whether it is preempted (the quota, or not). */
 		if (gs_task_state(prev) == GS_TASK_RUNNING)

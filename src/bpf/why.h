@@ -11,6 +11,8 @@
 /* Per target (the targets hash of lib/target.bpf.h). */
 struct why_target {
 	__s32 status_off; /* runtime.g atomicstatus */
+	__s32 g_m_off;    /* runtime.g m */
+	__s32 m_curg_off; /* runtime.m curg */
 	__u32 pad;
 };
 

@@ -864,7 +864,8 @@ int why_add_target(struct why *w, struct target *t, struct funclat_match *m, cha
 		   size_t notelen, char *err, size_t errlen)
 {
 	struct why_tgt *tg = calloc(1, sizeof(*tg)), **nt;
-	struct why_target v = { .status_off = t->gb->off.g_atomicstatus };
+	struct why_target v = { .status_off = t->gb->off.g_atomicstatus,
+				.g_m_off = t->gb->off.g_m, .m_curg_off = t->gb->off.m_curg };
 	struct gc_target_info gi;
 	char gerr[300];
 	uint64_t mf;
