@@ -117,6 +117,47 @@ static __always_inline __s64 why_syscall_nr(struct task_struct *t, bool btf)
 #endif
 }
 
+/*
+ * Is T asleep in a system call made without entersyscall (the runtime's
+ * raw calls on the system stack: futex, mmap, madvise...)? Its saved user
+ * pc follows the syscall instruction; a page fault's is the faulting
+ * instruction. *NR gets the call.
+ */
+static __always_inline bool why_raw_syscall(struct task_struct *t, bool btf, __s64 *nr)
+{
+	struct pt_regs *regs;
+
+	if (!btf)
+		return false;
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!regs)
+		return false;
+#if defined(__TARGET_ARCH_x86)
+	{
+		__u16 ins = 0;
+		__u64 ip = BPF_CORE_READ(regs, ip);
+
+		if (ip < 2 || bpf_probe_read_user(&ins, sizeof(ins), (void *)(ip - 2)) || ins != 0x050f)
+			return false; /* 0f 05: syscall */
+		*nr = (__s64)BPF_CORE_READ(regs, orig_ax);
+		return true;
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	{
+		__u32 ins = 0;
+		__u64 pc = BPF_CORE_READ(regs, pc);
+
+		if (pc < 4 || bpf_probe_read_user(&ins, sizeof(ins), (void *)(pc - 4)) ||
+		    ins != 0xd4000001)
+			return false; /* svc #0 */
+		*nr = (__s64)BPF_CORE_READ(regs, syscallno);
+		return true;
+	}
+#else
+	return false;
+#endif
+}
+
 static __always_inline void why_leave(struct task_struct *prev, bool btf)
 {
 	__u32 tgid = BPF_CORE_READ(prev, tgid), tid;
@@ -168,6 +209,8 @@ static __always_inline void why_leave(struct task_struct *prev, bool btf)
 		if (status == WHY_GSYSCALL) {
 			o.kind = WHY_K_SYSCALL;
 			o.nr = why_syscall_nr(prev, btf);
+		} else if (why_raw_syscall(prev, btf, &o.nr)) {
+			o.kind = WHY_K_SYSCALL;
 		} else {
 			o.kind = status == WHY_GRUNNING ? WHY_K_FAULT : WHY_K_OTHER;
 		}

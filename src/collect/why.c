@@ -511,6 +511,7 @@ static void why_on_slow(const struct funclat_event *e, void *arg)
 		.s = x ? x->s : NULL, .ns = x ? x->ns : 0,
 		.k = x ? x->k : NULL, .nk = x ? x->nk : 0,
 		.stw = stw, .nstw = nstw, .thr = thr, .nthr = nthr, .rq = rq, .nrq = nrq,
+		.rq_min = tg && tg->procs > 0 ? (size_t)tg->procs : 1,
 		.label = why_label, .arg = &lc,
 	};
 	if (whycut(&in, &o) != 0)

@@ -144,6 +144,16 @@ static bool whycut_in_span(const struct whycut_span *sp, size_t n, uint64_t t)
 	return false;
 }
 
+/* How many of the N spans contain T. */
+static size_t whycut_in_spans(const struct whycut_span *sp, size_t n, uint64_t t)
+{
+	size_t k = 0;
+
+	for (size_t j = 0; j < n; j++)
+		k += t >= sp[j].start && t < sp[j].end;
+	return k;
+}
+
 /* A point of the timeline: a sample, or the call's running edge (s NULL). */
 struct whycut_pt {
 	uint64_t ts;
@@ -285,7 +295,8 @@ int whycut(const struct whycut_in *in, struct whycut_out *o)
 			if (!strcmp(cause, "runnable")) {
 				if (whycut_in_span(in->thr, in->nthr, mid))
 					snprintf(cause, sizeof(cause), "cfs_throttled");
-				else if (whycut_in_span(in->rq, in->nrq, mid))
+				else if (whycut_in_spans(in->rq, in->nrq, mid) >=
+					 (in->rq_min ? in->rq_min : 1))
 					snprintf(cause, sizeof(cause), "runq");
 			}
 			if (!strcmp(cause, "on_cpu") || !strcmp(cause, "runnable"))

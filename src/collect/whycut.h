@@ -14,8 +14,8 @@
  *  2. else the nearest sample within reach: its state (the caller's label),
  *     with on_cpu and runnable turned into gc_stw inside a stop-the-world
  *     window, and runnable into cfs_throttled while a thread of the
- *     process was held by the CPU quota, or into runq while one waited in
- *     the run queue (the Ps' threads could not run). The goroutine is running at start and end (it executes the
+ *     process was held by the CPU quota, or into runq while RQ_MIN of them
+ *     (GOMAXPROCS: every P's thread) waited in the run queue at once. The goroutine is running at start and end (it executes the
  *     entry and the RET), as if sampled there. Two consecutive samples in
  *     the same state with the same transition counter (trackingSeq) cover
  *     all the time between them; otherwise they meet in the middle, each
@@ -88,6 +88,7 @@ struct whycut_in {
 	size_t nthr;
 	const struct whycut_span *rq;  /* ... preempted, waiting in the run queue */
 	size_t nrq;
+	size_t rq_min;                 /* runnable is runq when this many wait at once (GOMAXPROCS) */
 	whycut_label_fn label;
 	void *arg;
 };

@@ -37,7 +37,7 @@ ALLOC=${WHY_GC_ALLOC:-2048}
 BURN=${WHY_GC_BURN:-0.5}
 LOCKALLOC=${WHY_GC_LOCKALLOC:-true}
 wl_build
-wl_start SVC "$TMP/svc.out" "$TMP/svc.err" env GOGC="$GOGC_V" GODEBUG=gctrace=1 GOMAXPROCS=2 \
+wl_start SVC "$TMP/svc.out" "$TMP/svc.err" nice -n -10 env GOGC="$GOGC_V" GODEBUG=gctrace=1 GOMAXPROCS=2 \
 	"$TMP/whysvc" -burn "$BURN" -alloc "$ALLOC" -lock-alloc="$LOCKALLOC"
 wl_get "admin/alloc?on=1&live=$LIVE&chunk=$CHUNK&sleep=$SLEEPUS&copy=${WHY_GC_COPY:-0}" >/dev/null || die "cannot start the storm"
 sleep 2 # its live heap built

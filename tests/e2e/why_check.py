@@ -294,11 +294,15 @@ def main():
     tw = sum(e["wall_us"] for e in ev)
     info(f"why parts over its {len(ev)} slow calls ({tw / 1e3:.0f} ms): " +
          ", ".join(f"{k} {x / 1e3:.1f} ms" for k, x in sorted(agg.items(), key=lambda x: -x[1])))
-    chk(ev and ntop >= 0.9 * len(ev), f"why: top is {'/'.join(expect)} for {ntop} of {len(ev)} slow calls (want >= 90%)")
+    # On a busy machine a call of the injected cause can spend more time in the
+    # run queue than in the cause itself (the kernel's count for the handler's
+    # thread says so): such a call named runq is right, not a miss. Counted
+    # apart, from the service's own per-request cut, once the calls are matched.
+    top_line = (len(ev), ntop)
     causes = v.get("causes") or []
     info("verdict: " + ", ".join(f"{c.get('cause')} {c.get('us', 0) / 1e3:.1f} ms ({c.get('share', 0):.0%})" for c in causes[:6]) +
          f"; explained_share {v.get('explained_share')}, slow_calls {v.get('slow_calls')}, drops {v.get('drops')}")
-    chk(causes and causes[0].get("cause") in expect, f"verdict: first cause {causes[0].get('cause') if causes else None}, want {'/'.join(expect)}")
+    first = causes[0].get("cause") if causes else None
     chk(isinstance(v.get("explained_share"), (int, float)) and v["explained_share"] >= 0.8,
         f"verdict: explained_share {v.get('explained_share')} >= 0.8")
     chk(v.get("slow_calls") == len(ev), f"verdict: slow_calls {v.get('slow_calls')} = the {len(ev)} slow events")
@@ -369,6 +373,7 @@ def main():
              f"{agree} agree; disagreements (own->why): {dis}")
         chk(clear == 0 or agree >= 0.9 * clear, f"why's top agrees with the service's own cut for {agree} of {clear} clear calls (want >= 90%)")
 
+
         # the kernel's own count of the handler thread's run-queue wait in
         # its CPU work, page reads and allocations (schedstat, goroutine
         # locked to the thread): time the call's thread waited for a CPU,
@@ -382,6 +387,31 @@ def main():
                 f"runq+cfs_throttled {why_rq / 1e3:.1f} ms >= 0.8 x the handler thread's run-queue wait in its steps (schedstat) {own_rq / 1e3:.1f} ms")
         else:
             info(f"runq+cfs_throttled {why_rq / 1e3:.1f} ms; the handler thread's run-queue wait in its steps (schedstat) {own_rq / 1e3:.1f} ms")
+
+    # The top and the verdict, the busy machine allowed for: a call named runq
+    # whose own cut has more run-queue wait than the cause counts as right.
+    busy = 0
+    own_runq = own_cause = 0
+    ckey = "gc" if cause == "gc" else {"lock": "lock", "downstream": "io_wait",
+                                       "fault": "major_fault"}.get(cause)
+    for e, r in matched:
+        own = {"runq": r.get("burn_rq_ns", 0) + r.get("read_rq_ns", 0) + r.get("alloc_rq_ns", 0),
+               "major_fault": r["read_ns"] - r.get("read_cpu_ns", 0) - r.get("read_rq_ns", 0),
+               "lock": r["lock_ns"], "io_wait": r["down_ns"], "gc": r["alloc_ns"] - r.get("alloc_rq_ns", 0)}
+        own_runq += own["runq"]
+        own_cause += own.get(ckey, 0) if ckey else 0
+        if e.get("top") not in expect and e.get("top") in ("runq", "runnable") and ckey and own["runq"] >= own.get(ckey, 0):
+            busy += 1
+    n, nt = top_line
+    if busy:
+        info(f"{busy} calls named runq whose own cut has more run-queue wait than {cause}: right on a busy machine")
+    chk(n and nt + busy >= 0.9 * n, f"why: top is {'/'.join(expect)} for {nt} of {n} slow calls, "
+        f"runq with the run queue the larger part in the service's own cut for {busy} (want >= 90% together)")
+    load_first = first in ("runq", "runnable") and ckey and own_runq >= own_cause
+    if load_first:
+        info(f"verdict: runq first, and the service's own cut has more run-queue wait ({own_runq / 1e6:.0f} ms) "
+             f"than {cause} ({own_cause / 1e6:.0f} ms) in these calls")
+    chk(first in expect or load_first, f"verdict: first cause {first}, want {'/'.join(expect)}")
 
     def tot(names, evs=None):
         return sum(e.get("parts", {}).get(n, 0) for e in (ev if evs is None else evs) for n in names)
@@ -464,7 +494,10 @@ def main():
         info(f"major_fault: why {mfw / 1e3:.1f} ms; the handler's own page-read time in those calls {rd / 1e3:.1f} ms, "
              f"their majflt {sum(x[2] for x in rows)}")
         chk(mfw <= 1.05 * rd + 1000, f"major_fault {mfw / 1e3:.1f} ms <= 1.05 x the page reads' own time {rd / 1e3:.1f} ms + 1 ms")
-        chk(mfw >= 0.6 * rd, f"major_fault {mfw / 1e3:.1f} ms >= 0.6 x the page reads' own time {rd / 1e3:.1f} ms")
+        # the reads' time asleep (their time minus their thread's CPU and
+        # run-queue wait, schedstat): what a fault holds the thread for
+        asleep = sum(max(0, r["read_ns"] - r.get("read_cpu_ns", 0) - r.get("read_rq_ns", 0)) / 1e3 for e, r in matched)
+        chk(mfw >= 0.6 * asleep, f"major_fault {mfw / 1e3:.1f} ms >= 0.6 x the page reads' time asleep {asleep / 1e3:.1f} ms")
         # the reads' time off CPU and off the run queue (schedstat around them):
         # the thread asleep on its faults' reads
         off = sum((r["read_ns"] - r.get("read_cpu_ns", 0) - r.get("read_rq_ns", 0)) / 1e3 for e, r in matched)

@@ -175,6 +175,13 @@ static void test_process_held(void **state)
 	assert_int_equal(part(&o, "runq"), 2 * MS);
 	assert_int_equal(part(&o, "runnable"), 5 * MS); /* 0.5 .. 9.5 less the 4 ms */
 	whycut_free(&o);
+	/* With 2 Ps, one thread in the run queue leaves the other P: still runnable. */
+	in.rq_min = 2;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(whycut(&in, &o), 0);
+	assert_int_equal(part(&o, "runq"), 0);
+	assert_int_equal(part(&o, "runnable"), 7 * MS);
+	whycut_free(&o);
 }
 
 static void test_random_sums(void **state)
