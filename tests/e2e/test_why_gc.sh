@@ -9,8 +9,12 @@
 # 256 KiB of slots per round (garbage and pointer writes), sleeping 5 ms
 # between rounds: GC runs nearly all the time. The handler allocates 2 MiB
 # per request (in 1 KiB pieces; "a little" does not make a handler assist
-# enough to be slow), on a thread it stays locked to, so that the step's
-# thread CPU time and run-queue wait are known (/proc/thread-self/schedstat).
+# enough to be slow). Not on a locked thread by default (WHY_GC_LOCKALLOC=true
+# locks it, so that the step's thread CPU time and run-queue wait are known
+# from /proc/thread-self/schedstat): a locked goroutine parked in an assist
+# wait is woken through its own M, whose run-queue wait before the goroutine
+# runs again belongs to no goroutine in the kernel's view (why sees the
+# goroutine still waiting), and real handlers are not locked.
 # One client worker, closed loop, 12 s. Truth: gctrace's lines (each
 # cycle's start, its STW and mark clock times, its assist CPU), aligned on
 # CLOCK_MONOTONIC by the service's start; the allocation step's schedstat.
@@ -35,7 +39,7 @@ CHUNK=${WHY_GC_CHUNK:-256}
 SLEEPUS=${WHY_GC_SLEEP:-5000}
 ALLOC=${WHY_GC_ALLOC:-2048}
 BURN=${WHY_GC_BURN:-0.5}
-LOCKALLOC=${WHY_GC_LOCKALLOC:-true}
+LOCKALLOC=${WHY_GC_LOCKALLOC:-false}
 wl_build
 wl_start SVC "$TMP/svc.out" "$TMP/svc.err" nice -n -10 env GOGC="$GOGC_V" GODEBUG=gctrace=1 GOMAXPROCS=2 \
 	"$TMP/whysvc" -burn "$BURN" -alloc "$ALLOC" -lock-alloc="$LOCKALLOC"
