@@ -8,7 +8,9 @@
 # in the thread's own syscall path: tracepoint slow path + BPF programs.
 #
 #   untraced    sysloop alone
-#   goscope     goscope syscalls -p PID (per-CPU array by syscall number)
+#   goscope     goscope syscalls -p PID (default: sampled, attached 20% of
+#               the time; per-CPU array by syscall number)
+#   goscope --exact   the same attached all the time
 #   goscope --by goid   (per-CPU hash keyed by goroutine, goid read per call)
 #   syscount    libbpf-tools syscount -L -p PID
 #   bpftrace    bench/syscalls.bt PID
@@ -66,7 +68,8 @@ one() {
 	case $mode in
 	untraced) ;;
 	goscope) "$GOSCOPE" syscalls -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
-	goscope_goid) "$GOSCOPE" syscalls -p "$srv" --by goid >"$out" 2>"$out.err" & tr=$! ;;
+	goscope_exact) "$GOSCOPE" syscalls -p "$srv" --exact >"$out" 2>"$out.err" & tr=$! ;;
+	goscope_goid) "$GOSCOPE" syscalls -p "$srv" --exact --by goid >"$out" 2>"$out.err" & tr=$! ;;
 	goscope_base) "$BASE" syscalls -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
 	syscount) syscount -L -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
 	bpftrace) bpftrace bench/syscalls.bt "$srv" >"$out" 2>"$out.err" & tr=$! ;;
@@ -86,7 +89,7 @@ one() {
 	bench_median $(sed -n "$((l0 + 3)),$((l0 + 12))p" "$work/loop.out" | sed 's/.*ns_per_call=//')
 }
 
-modes=(untraced goscope goscope_goid)
+modes=(untraced goscope goscope_exact goscope_goid)
 BASE=${BENCH_GOSCOPE_BASE:-}
 if [ -n "$BASE" ]; then
 	cp "$BASE" "$work/goscope-base"
@@ -115,8 +118,9 @@ echo
 		med=$(bench_median ${ns[$m]})
 		case $m in
 		untraced) name="untraced" ;;
-		goscope) name="goscope syscalls -p (default)" ;;
-		goscope_goid) name="goscope syscalls -p --by goid" ;;
+		goscope) name="goscope syscalls -p (default: sampled)" ;;
+		goscope_exact) name="goscope syscalls -p --exact" ;;
+		goscope_goid) name="goscope syscalls -p --exact --by goid" ;;
 		goscope_base) name="goscope syscalls -p (BENCH_GOSCOPE_BASE)" ;;
 		syscount) name="libbpf-tools syscount -L -p" ;;
 		bpftrace) name="bpftrace bench/syscalls.bt" ;;
