@@ -104,7 +104,8 @@ static const char *syscalls_dur_cell(char *buf, size_t n, const struct syscalls_
 static void syscalls_print_row(FILE *out, const struct syscalls_report *r,
 			       const struct sysstat_row *row, bool multi)
 {
-	char nbuf[32], ebuf[16], tot[32], avg[32], p50[32], p95[32], p99[32], mx[32], cnt[32];
+	char nbuf[32], ebuf[16], tot[40], avg[40], p50[32], p95[32], p99[32], mx[32], cnt[32];
+	char tb[32], ab[32];
 	bool few = r->samp.sampled && row->seen < SYSCALLS_FEW_SEEN;
 
 	if (multi)
@@ -113,9 +114,12 @@ static void syscalls_print_row(FILE *out, const struct syscalls_report *r,
 	if (r->by != SC_BY_NONE)
 		fprintf(out, " %8" PRIu64, row->id);
 	snprintf(cnt, sizeof(cnt), "%s%" PRIu64, few ? "~" : "", row->count);
-	fprintf(out, " %9s %7" PRIu64 " %10s %9s %9s %9s %9s %9s ", cnt, row->errors,
-		fmt_dur(tot, sizeof(tot), row->total_ns),
-		fmt_dur(avg, sizeof(avg), row->count ? row->total_ns / row->count : 0),
+	/* with untimed calls (longer than a window, counted as a window) TOTAL and AVG are at least */
+	fmt_dur(tb, sizeof(tb), row->total_ns);
+	fmt_dur(ab, sizeof(ab), row->count ? row->total_ns / row->count : 0);
+	snprintf(tot, sizeof(tot), "%s%s", row->untimed ? ">" : "", tb);
+	snprintf(avg, sizeof(avg), "%s%s", row->untimed ? ">" : "", ab);
+	fprintf(out, " %9s %7" PRIu64 " %10s %9s %9s %9s %9s %9s ", cnt, row->errors, tot, avg,
 		syscalls_dur_cell(p50, sizeof(p50), r, row, hist_quantile(&row->h, 0.50)),
 		syscalls_dur_cell(p95, sizeof(p95), r, row, hist_quantile(&row->h, 0.95)),
 		syscalls_dur_cell(p99, sizeof(p99), r, row, hist_quantile(&row->h, 0.99)),

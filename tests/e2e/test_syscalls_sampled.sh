@@ -96,7 +96,7 @@ if around "$TMP/s.txt" -d 3; then
 		fail "text: no 'sampled:' line: $(head -4 "$TMP/s.txt")"
 	fi
 	l=$(awk '$1 == "pselect6"' "$TMP/s.txt")
-	if grep -q '>100ms' <<<"$l"; then
+	if grep -qE '>100(\.0+)?ms' <<<"$l"; then
 		pass "text: pselect6 (150 ms calls) reads '>100ms': $l"
 	else
 		fail "text: pselect6 row without '>100ms': '$l'"
