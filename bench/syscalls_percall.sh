@@ -23,7 +23,8 @@
 #               version before a change)
 #
 # Each mode in turn per round; per mode the median over rounds of the
-# mean of 10 reports (200k calls each) taken after the tracer is ready,
+# mean of 10 reports (200k calls each; 200 for the sampled modes, ~10 s
+# of ~20 windows) taken after the tracer is ready,
 # and the cost over untraced. Environment: BENCH_ROUNDS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,7 +75,7 @@ ready() {
 
 # one MODE: the mean ns/call of 10 reports with MODE's tracer attached.
 one() {
-	local mode=$1 out=$work/tr.out l0 n=600
+	local mode=$1 out=$work/tr.out l0 n=600 k
 	tr=""
 	case $mode in
 	untraced) ;;
@@ -88,8 +89,10 @@ one() {
 	bpftrace) bpftrace bench/syscalls.bt "$srv" >"$out" 2>"$out.err" & tr=$! ;;
 	esac
 	[ -n "$tr" ] && { ready "$mode" "$tr" "$out.err" "$out" || { echo 0; return; }; }
+	# sampled: reports (~50 ms each) over ~10 s, about 20 windows
+	case $mode in goscope | goscope_other) k=200 ;; *) k=10 ;; esac
 	l0=$(wc -l <"$work/loop.out")
-	while [ "$(wc -l <"$work/loop.out")" -lt $((l0 + 12)) ] && [ $n -gt 0 ]; do
+	while [ "$(wc -l <"$work/loop.out")" -lt $((l0 + k + 2)) ] && [ $n -gt 0 ]; do
 		sleep 0.1
 		n=$((n - 1))
 	done
@@ -101,7 +104,7 @@ one() {
 	# skip the first two (the round may have started before the attach)
 	# the mean, not the median: with the default (sampled) view a report
 	# falls in or out of a window, and the cost is the average over time
-	sed -n "$((l0 + 3)),$((l0 + 12))p" "$work/loop.out" | sed 's/.*ns_per_call=//' |
+	sed -n "$((l0 + 3)),$((l0 + k + 2))p" "$work/loop.out" | sed 's/.*ns_per_call=//' |
 		awk '{ s += $1; n++ } END { printf "%.1f", n ? s / n : 0 }'
 }
 
