@@ -26,7 +26,10 @@
 # counted), and the requests completed per CPU second the server used
 # (steadier than req/s on a shared machine: a tracer's cost in the server's
 # own syscalls shows there; its cost in wrk's and other processes' calls
-# does not). perf trace and strace (slow, known) run only with
+# does not) and per CPU second of the server and wrk together (wrk's from
+# /usr/bin/time: the host-wide slow path on wrk's calls shows there too;
+# on a quiet machine, where server and wrk share the 2 cores, saturated
+# throughput follows it). perf trace and strace (slow, known) run only with
 # BENCH_SLOW_TRACERS=1. For the in-kernel tracers (goscope, syscount, bpftrace) the
 # cost of their BPF programs is measured directly too, with run-time
 # statistics on (BPF_ENABLE_STATS, as kernel.bpf_stats_enabled=1) during
@@ -123,7 +126,7 @@ run_mode() {
 		;;
 	esac
 	s0=$(cpu_secs "$srv")
-	wrkout=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
+	wrkout=$(/usr/bin/time -f '%U %S' -o "$out.wrktime" wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
 	if [ -n "$bc" ]; then
 		wait "$bc" || true
 		bpf=$(cat "$out.bpf")
@@ -138,7 +141,9 @@ run_mode() {
 	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') \
 $(awk -v c="$( [ -n "$tr" ] && calls_seen "$mode" "$out" || echo 0)" -v r="${reqs:-0}" \
 		'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }') $bpf \
-$(awk -v r="${reqs:-0}" -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f", (b > a ? r / (b - a) : 0) }')"
+$(awk -v r="${reqs:-0}" -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f", (b > a ? r / (b - a) : 0) }') \
+$(awk -v r="${reqs:-0}" -v a="$s0" -v b="$s1" -v w="$(awk '{ print $1 + $2 }' "$out.wrktime" 2>/dev/null || echo 0)" \
+		'BEGIN { printf "%.0f", (b - a + w > 0 ? r / (b - a + w) : 0) }')"
 }
 
 modes=(baseline goscope goscope_exact)
@@ -148,13 +153,13 @@ if [ -n "${BENCH_SLOW_TRACERS:-}" ]; then
 	command -v perf >/dev/null && modes+=(perftrace)
 	command -v strace >/dev/null && modes+=(strace)
 fi
-declare -A rps cpu calls ratio blind bcores bnsrun rpc rpcr
+declare -A rps cpu calls ratio blind bcores bnsrun rpc rpcr rpw rpwr
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$ROUNDS"); do
 	for m in "${modes[@]}"; do
-		read -r q c n bc bruns bns pc < <(run_mode "$m" "$r")
-		[ "$m" = baseline ] && b=$q && bpc=$pc
-		echo "round $r $m: $q req/s, tracer CPU $c s/s, $n calls reported per request, BPF $bc cores $bruns runs/s $bns ns/run, $pc req per server CPU s ($(uptime | sed 's/.*load/load/'))" >&2
+		read -r q c n bc bruns bns pc pw < <(run_mode "$m" "$r")
+		[ "$m" = baseline ] && b=$q && bpc=$pc && bpw=$pw
+		echo "round $r $m: $q req/s, tracer CPU $c s/s, $n calls reported per request, BPF $bc cores $bruns runs/s $bns ns/run, $pc req per server CPU s, $pw per server+wrk CPU s ($(uptime | sed 's/.*load/load/'))" >&2
 		# A tracer that reported no call did not trace (perf trace -p,
 		# sometimes, on this kernel): the round says nothing about its cost.
 		if [ "$m" != baseline ] && [ "$n" = 0.0 ]; then
@@ -171,6 +176,8 @@ for r in $(seq "$ROUNDS"); do
 		ratio[$m]="${ratio[$m]:-} $(awk -v a="$q" -v b="$b" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
 		rpc[$m]="${rpc[$m]:-} $pc"
 		rpcr[$m]="${rpcr[$m]:-} $(awk -v a="$pc" -v b="$bpc" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		rpw[$m]="${rpw[$m]:-} $pw"
+		rpwr[$m]="${rpwr[$m]:-} $(awk -v a="$pw" -v b="$bpw" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
 	done
 done
 
@@ -180,10 +187,10 @@ echo
 echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s. Load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 {
-	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\treq per server CPU s:\tvs untraced, same round:\ttracer CPU (cores):\tBPF (cores):\tBPF ns/run:\tcalls seen per request:\trounds:\n'
+	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\treq per server CPU s:\tvs untraced, same round:\treq per CPU s, server + wrk:\tvs untraced, same round:\ttracer CPU (cores):\tBPF (cores):\tBPF ns/run:\tcalls seen per request:\trounds:\n'
 	for m in "${modes[@]}"; do
 		if [ -z "${rps[$m]:-}" ]; then
-			printf '%s\t-\t-\t-\t-\t-\t-\t-\t-\t0.0\t0 of %s (saw no calls)\n' "$m" "$ROUNDS"
+			printf '%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t0.0\t0 of %s (saw no calls)\n' "$m" "$ROUNDS"
 			continue
 		fi
 		med=$(bench_median ${rps[$m]})
@@ -202,11 +209,13 @@ echo
 		bcm=-
 		bnm=-
 		[ -n "${bcores[$m]:-}" ] && bcm=$(bench_median ${bcores[$m]}) && bnm=$(bench_median ${bnsrun[$m]})
-		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
+		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
 			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
 			"$(awk -v r="$rr" 'BEGIN { printf "%.1f%%", 100 * r }')" \
 			"$(bench_median ${rpc[$m]})" \
 			"$(awk -v r="$(bench_median ${rpcr[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_median ${rpw[$m]})" \
+			"$(awk -v r="$(bench_median ${rpwr[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
 			"$([ "$m" = baseline ] && echo - || echo "$c")" "$bcm" "$bnm" \
 			"$([ "$m" = baseline ] && echo - || echo "$n")" \
 			"$((ROUNDS - ${blind[$m]:-0}))$([ -n "${blind[$m]:-}" ] && echo " (${blind[$m]} saw no calls)")"
