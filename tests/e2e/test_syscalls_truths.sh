@@ -138,6 +138,8 @@ print(",".join(sorted({str(o["pid"]) for o in map(json.loads, open(sys.argv[1]))
 		wait "$gs"
 		fail "goscope in the pid namespace never attached: $(head -3 "$TMP/ns.json.err")"
 	fi
+	# the namespace's init outlives unshare when unshare is killed: stop it here
+	kill "$hostpid" 2>/dev/null
 else
 	log "no unshare/nsenter: pid namespace check not run"
 fi
