@@ -4,10 +4,11 @@
 #
 #   baseline    the server alone under wrk
 #   goscope     goscope syscalls -p PID (default view: sampled, the
-#               tracepoints attached 20% of the time in 100 ms windows;
+#               tracepoints attached 10% of the time in 100 ms windows;
 #               per-syscall counts, errnos and latency histograms aggregated
 #               in the kernel, scaled)
 #   goscope --exact   the same attached all the time (every call)
+#   goscope --duty 20 (with BENCH_DUTY20=1) attached 20% of the time
 #   syscount    libbpf-tools syscount -L -p PID (counts and total latency
 #               per syscall, in the kernel)
 #   bpftrace    bench/syscalls.bt PID (per-syscall counts, errors and a
@@ -111,6 +112,7 @@ run_mode() {
 	baseline) ;;
 	goscope) "$GOSCOPE" syscalls -p "$srv" --json >"$out" 2>"$out.err" & tr=$! ;;
 	goscope_exact) "$GOSCOPE" syscalls -p "$srv" --exact --json >"$out" 2>"$out.err" & tr=$! ;;
+	goscope_d20) "$GOSCOPE" syscalls -p "$srv" --duty 20 --json >"$out" 2>"$out.err" & tr=$! ;;
 	syscount) syscount -L -T 400 -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
 	bpftrace) bpftrace bench/syscalls.bt "$srv" >"$out" 2>"$out.err" & tr=$! ;;
 	perftrace) perf trace -s -p "$srv" -o "$out" >/dev/null 2>"$out.err" & tr=$! ;;
@@ -120,7 +122,7 @@ run_mode() {
 	sleep 1
 	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
 	case $mode in
-	goscope | goscope_exact | syscount | bpftrace)
+	goscope | goscope_exact | goscope_d20 | syscount | bpftrace)
 		bench_bpf_cost "$tr" $((SECS - 1)) >"$out.bpf" &
 		bc=$!
 		;;
@@ -147,6 +149,7 @@ $(awk -v r="${reqs:-0}" -v a="$s0" -v b="$s1" -v w="$(awk '{ print $1 + $2 }' "$
 }
 
 modes=(baseline goscope goscope_exact)
+[ -n "${BENCH_DUTY20:-}" ] && modes+=(goscope_d20)
 command -v syscount >/dev/null && modes+=(syscount)
 command -v bpftrace >/dev/null && modes+=(bpftrace)
 if [ -n "${BENCH_SLOW_TRACERS:-}" ]; then
@@ -201,6 +204,7 @@ echo
 		baseline) name="untraced" ;;
 		goscope) name="goscope syscalls -p (default: sampled)" ;;
 		goscope_exact) name="goscope syscalls -p --exact" ;;
+		goscope_d20) name="goscope syscalls -p --duty 20" ;;
 		syscount) name="libbpf-tools syscount -L -p" ;;
 		bpftrace) name="bpftrace bench/syscalls.bt" ;;
 		perftrace) name="perf trace -s -p" ;;

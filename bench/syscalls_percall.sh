@@ -8,15 +8,16 @@
 # in the thread's own syscall path: tracepoint slow path + BPF programs.
 #
 #   untraced    sysloop alone
-#   goscope     goscope syscalls -p PID (default: sampled, attached 20% of
-#               the time; per-CPU array by syscall number)
+#   goscope     goscope syscalls -p PID (default: sampled, attached 10% of
+#               the time; per-CPU array by syscall number; the figures in
+#               bench/RESULTS.md of 2026-11-30 06:07 were taken at 20%)
 #   goscope --exact   the same attached all the time
 #   goscope --by goid   (per-CPU hash keyed by goroutine, goid read per call)
 #   goscope, another target / --exact, another target: goscope traces a
 #               stopped copy of sysloop, not this one: the host-wide cost
 #               every process pays while the tracepoints are attached (the
 #               syscall slow path and the programs' rejection), all the time
-#               with --exact, 20% of the time by default
+#               with --exact, 10% of the time by default
 #   syscount    libbpf-tools syscount -L -p PID
 #   bpftrace    bench/syscalls.bt PID
 #   goscope (BENCH_GOSCOPE_BASE)  another goscope binary, when set (the

@@ -20,7 +20,7 @@
 
 #define SCC_MAX_RATE_ALERTS 64
 /* The default view's share of time with the tracepoints attached. */
-#define SCC_DUTY_PCT 20
+#define SCC_DUTY_PCT 10
 
 struct scc_list {
 	uint32_t spec[SC_NR_MAX];
@@ -179,7 +179,7 @@ int cmd_syscalls(int argc, char **argv)
 		"Per-syscall counts, errors (by errno) and latency (p50/p95/p99/max) of Go\n"
 		"processes, aggregated in the kernel from the raw_syscalls tracepoints; the\n"
 		"runtime's waits on goroutine 0 (idle threads, network poller, sysmon) are shown apart.\n"
-		"By default sampled: the tracepoints are attached 20% of the time (100 ms windows\n"
+		"By default sampled: the tracepoints are attached 10% of the time (100 ms windows\n"
 		"at random times; while attached every syscall of every process on the host is\n"
 		"slower) and counts are scaled, so they are estimates; calls longer than a window\n"
 		"are counted but not timed. --exact (implied by --slow and --rules) sees every call.",
@@ -204,7 +204,7 @@ int cmd_syscalls(int argc, char **argv)
 		{ "slow", 0, OPT_FN, c, "MS", "print every call slower than MS ms with its arguments, result and Go stack", .parse = scc_parse_slow },
 		{ "rules", 0, OPT_STR, &c->rules_path, "FILE", "alert on connect/sendto/bind/listen/accept and rates FILE forbids" },
 		{ "exact", 0, OPT_FLAG, &c->exact, NULL, "trace every call (exact counts and latency; costs every syscall on the host ~175 ns more)" },
-		{ "duty", 0, OPT_DOUBLE, &c->duty_pct, "PCT", "sampled: attach PCT% of the time (default 20; 100 = --exact)", .min = 1, .max = 100 },
+		{ "duty", 0, OPT_DOUBLE, &c->duty_pct, "PCT", "sampled: attach PCT% of the time (default 10; 100 = --exact)", .min = 1, .max = 100 },
 		{ "hist", 0, OPT_FLAG, &c->hist, NULL, "print a latency histogram per row" },
 		{ "top", 'n', OPT_INT, &c->top, "N", "rows shown per report section (default 25)", .min = 1, .max = 1000000 },
 		{ NULL },
