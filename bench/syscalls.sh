@@ -3,8 +3,12 @@
 # untraced server and against peers, all measured in the same run:
 #
 #   baseline    the server alone under wrk
-#   goscope     goscope syscalls -p PID (default view: per-syscall counts,
-#               errnos and latency histograms aggregated in the kernel)
+#   goscope     goscope syscalls -p PID (default view: sampled, the
+#               tracepoints attached 10% of the time in 100 ms windows;
+#               per-syscall counts, errnos and latency histograms aggregated
+#               in the kernel, scaled)
+#   goscope --exact   the same attached all the time (every call)
+#   goscope --duty 20 (with BENCH_DUTY20=1) attached 20% of the time
 #   syscount    libbpf-tools syscount -L -p PID (counts and total latency
 #               per syscall, in the kernel)
 #   bpftrace    bench/syscalls.bt PID (per-syscall counts, errors and a
@@ -20,7 +24,14 @@
 # the system calls the tracer reported per request wrk completed (a tool
 # that saw nothing costs nothing: this column shows which ones did the
 # work; a round where a tracer reported none is left out of its figures and
-# counted). For the in-kernel tracers (goscope, syscount, bpftrace) the
+# counted), and the requests completed per CPU second the server used
+# (steadier than req/s on a shared machine: a tracer's cost in the server's
+# own syscalls shows there; its cost in wrk's and other processes' calls
+# does not) and per CPU second of the server and wrk together (wrk's from
+# /usr/bin/time: the host-wide slow path on wrk's calls shows there too;
+# on a quiet machine, where server and wrk share the 2 cores, saturated
+# throughput follows it). perf trace and strace (slow, known) run only with
+# BENCH_SLOW_TRACERS=1. For the in-kernel tracers (goscope, syscount, bpftrace) the
 # cost of their BPF programs is measured directly too, with run-time
 # statistics on (BPF_ENABLE_STATS, as kernel.bpf_stats_enabled=1) during
 # wrk: the CPU they take (cores) and the average run in ns (two runs per
@@ -44,7 +55,7 @@ bench_serve "$PORT"
 # calls_seen MODE FILE: the system calls the tracer's report counts.
 calls_seen() {
 	case $1 in
-	goscope) awk -F'"count":' 'NF > 1 { split($2, a, ","); s += a[1] } END { print s + 0 }' "$2" ;;
+	goscope*) awk -F'"count":' 'NF > 1 { split($2, a, ","); s += a[1] } END { print s + 0 }' "$2" ;;
 	syscount) awk 'f && $2 ~ /^[0-9]+$/ { s += $2 } /^SYSCALL/ { f = 1 } END { print s + 0 }' "$2" ;;
 	bpftrace) awk -F': ' '/^@calls\[/ { s += $2 } END { print s + 0 }' "$2" ;;
 	perftrace) awk '$1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { s += $2 }
@@ -95,11 +106,13 @@ stop_tracer() {
 # req/s, the tracer's CPU seconds per second and the calls it reported
 # per request.
 run_mode() {
-	local mode=$1 out=$work/$1.$2.out tr="" rps reqs cpu0=0 cpu1=0 wrkout bc="" bpf="- - -"
+	local mode=$1 out=$work/$1.$2.out tr="" rps reqs cpu0=0 cpu1=0 wrkout bc="" bpf="- - -" s0 s1
 
 	case $mode in
 	baseline) ;;
 	goscope) "$GOSCOPE" syscalls -p "$srv" --json >"$out" 2>"$out.err" & tr=$! ;;
+	goscope_exact) "$GOSCOPE" syscalls -p "$srv" --exact --json >"$out" 2>"$out.err" & tr=$! ;;
+	goscope_d20) "$GOSCOPE" syscalls -p "$srv" --duty 20 --json >"$out" 2>"$out.err" & tr=$! ;;
 	syscount) syscount -L -T 400 -p "$srv" >"$out" 2>"$out.err" & tr=$! ;;
 	bpftrace) bpftrace bench/syscalls.bt "$srv" >"$out" 2>"$out.err" & tr=$! ;;
 	perftrace) perf trace -s -p "$srv" -o "$out" >/dev/null 2>"$out.err" & tr=$! ;;
@@ -109,16 +122,18 @@ run_mode() {
 	sleep 1
 	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
 	case $mode in
-	goscope | syscount | bpftrace)
+	goscope | goscope_exact | goscope_d20 | syscount | bpftrace)
 		bench_bpf_cost "$tr" $((SECS - 1)) >"$out.bpf" &
 		bc=$!
 		;;
 	esac
-	wrkout=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
+	s0=$(cpu_secs "$srv")
+	wrkout=$(/usr/bin/time -f '%U %S' -o "$out.wrktime" wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
 	if [ -n "$bc" ]; then
 		wait "$bc" || true
 		bpf=$(cat "$out.bpf")
 	fi
+	s1=$(cpu_secs "$srv")
 	rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$wrkout")
 	reqs=$(awk '/requests in/ { print $1 }' <<<"$wrkout")
 	if [ -n "$tr" ]; then
@@ -127,21 +142,27 @@ run_mode() {
 	fi
 	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') \
 $(awk -v c="$( [ -n "$tr" ] && calls_seen "$mode" "$out" || echo 0)" -v r="${reqs:-0}" \
-		'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }') $bpf"
+		'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }') $bpf \
+$(awk -v r="${reqs:-0}" -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f", (b > a ? r / (b - a) : 0) }') \
+$(awk -v r="${reqs:-0}" -v a="$s0" -v b="$s1" -v w="$(awk '{ print $1 + $2 }' "$out.wrktime" 2>/dev/null || echo 0)" \
+		'BEGIN { printf "%.0f", (b - a + w > 0 ? r / (b - a + w) : 0) }')"
 }
 
-modes=(baseline goscope)
+modes=(baseline goscope goscope_exact)
+[ -n "${BENCH_DUTY20:-}" ] && modes+=(goscope_d20)
 command -v syscount >/dev/null && modes+=(syscount)
 command -v bpftrace >/dev/null && modes+=(bpftrace)
-command -v perf >/dev/null && modes+=(perftrace)
-command -v strace >/dev/null && modes+=(strace)
-declare -A rps cpu calls ratio blind bcores bnsrun
+if [ -n "${BENCH_SLOW_TRACERS:-}" ]; then
+	command -v perf >/dev/null && modes+=(perftrace)
+	command -v strace >/dev/null && modes+=(strace)
+fi
+declare -A rps cpu calls ratio blind bcores bnsrun rpc rpcr rpw rpwr
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$ROUNDS"); do
 	for m in "${modes[@]}"; do
-		read -r q c n bc bruns bns < <(run_mode "$m" "$r")
-		[ "$m" = baseline ] && b=$q
-		echo "round $r $m: $q req/s, tracer CPU $c s/s, $n calls reported per request, BPF $bc cores $bruns runs/s $bns ns/run ($(uptime | sed 's/.*load/load/'))" >&2
+		read -r q c n bc bruns bns pc pw < <(run_mode "$m" "$r")
+		[ "$m" = baseline ] && b=$q && bpc=$pc && bpw=$pw
+		echo "round $r $m: $q req/s, tracer CPU $c s/s, $n calls reported per request, BPF $bc cores $bruns runs/s $bns ns/run, $pc req per server CPU s, $pw per server+wrk CPU s ($(uptime | sed 's/.*load/load/'))" >&2
 		# A tracer that reported no call did not trace (perf trace -p,
 		# sometimes, on this kernel): the round says nothing about its cost.
 		if [ "$m" != baseline ] && [ "$n" = 0.0 ]; then
@@ -156,6 +177,10 @@ for r in $(seq "$ROUNDS"); do
 			bnsrun[$m]="${bnsrun[$m]:-} $bns"
 		fi
 		ratio[$m]="${ratio[$m]:-} $(awk -v a="$q" -v b="$b" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		rpc[$m]="${rpc[$m]:-} $pc"
+		rpcr[$m]="${rpcr[$m]:-} $(awk -v a="$pc" -v b="$bpc" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		rpw[$m]="${rpw[$m]:-} $pw"
+		rpwr[$m]="${rpwr[$m]:-} $(awk -v a="$pw" -v b="$bpw" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
 	done
 done
 
@@ -165,10 +190,10 @@ echo
 echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s. Load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 {
-	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\ttracer CPU (cores):\tBPF (cores):\tBPF ns/run:\tcalls seen per request:\trounds:\n'
+	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\treq per server CPU s:\tvs untraced, same round:\treq per CPU s, server + wrk:\tvs untraced, same round:\ttracer CPU (cores):\tBPF (cores):\tBPF ns/run:\tcalls seen per request:\trounds:\n'
 	for m in "${modes[@]}"; do
 		if [ -z "${rps[$m]:-}" ]; then
-			printf '%s\t-\t-\t-\t-\t-\t-\t0.0\t0 of %s (saw no calls)\n' "$m" "$ROUNDS"
+			printf '%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t0.0\t0 of %s (saw no calls)\n' "$m" "$ROUNDS"
 			continue
 		fi
 		med=$(bench_median ${rps[$m]})
@@ -177,7 +202,9 @@ echo
 		n=$(bench_median ${calls[$m]})
 		case $m in
 		baseline) name="untraced" ;;
-		goscope) name="goscope syscalls -p (default)" ;;
+		goscope) name="goscope syscalls -p (default: sampled)" ;;
+		goscope_exact) name="goscope syscalls -p --exact" ;;
+		goscope_d20) name="goscope syscalls -p --duty 20" ;;
 		syscount) name="libbpf-tools syscount -L -p" ;;
 		bpftrace) name="bpftrace bench/syscalls.bt" ;;
 		perftrace) name="perf trace -s -p" ;;
@@ -186,9 +213,13 @@ echo
 		bcm=-
 		bnm=-
 		[ -n "${bcores[$m]:-}" ] && bcm=$(bench_median ${bcores[$m]}) && bnm=$(bench_median ${bnsrun[$m]})
-		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
+		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
 			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
 			"$(awk -v r="$rr" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_median ${rpc[$m]})" \
+			"$(awk -v r="$(bench_median ${rpcr[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_median ${rpw[$m]})" \
+			"$(awk -v r="$(bench_median ${rpwr[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
 			"$([ "$m" = baseline ] && echo - || echo "$c")" "$bcm" "$bnm" \
 			"$([ "$m" = baseline ] && echo - || echo "$n")" \
 			"$((ROUNDS - ${blind[$m]:-0}))$([ -n "${blind[$m]:-}" ] && echo " (${blind[$m]} saw no calls)")"

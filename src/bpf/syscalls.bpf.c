@@ -14,6 +14,13 @@
  * returns EINPROGRESS is counted with its outcome, read from the program's
  * getsockopt(SOL_SOCKET, SO_ERROR) at its exit. When asked, one event per
  * slow call or per call the network rules check, with the Go stack.
+ *
+ * Sampled (the default view of `goscope syscalls`): user space attaches
+ * both programs only during short windows (any program on raw_syscalls
+ * puts every task of the host on the syscall slow path) and numbers them
+ * (`window`). sys_exit then counts every call that ends in a window, its
+ * number read from the registers; it is timed only when it also began in
+ * the same window (its entry stamp carries the window's number).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -56,8 +63,13 @@ const volatile bool idle_split = true;
 const volatile __s32 nr_connect = -1;
 const volatile __s32 nr_getsockopt = -1;
 
+/* Attached by windows (user space numbers them in `window`). */
+const volatile bool sampled = false;
+
 /* The single target's goid offset (set by user space after load). */
 __s32 single_goid_off = -1;
+/* The current sampling window's number (user space, before each attach). */
+__u64 window = 0;
 
 /* Traced processes: tgid -> offset of goid in their runtime.g (-1: unknown). */
 GS_TARGET_MAPS(struct sc_target);
@@ -204,6 +216,7 @@ static __always_inline void sc_enter(struct pt_regs *regs, long id, struct sc_st
 	st->nr = (__u64)id;
 	if (need_args || sc_outcome_nr(id))
 		sc_args(regs, st);
+	st->win = window;
 	st->ts = bpf_ktime_get_ns();
 }
 
@@ -331,23 +344,28 @@ static __always_inline bool sc_outcome(struct sc_start *st, long ret, __u32 tgid
 	return false;
 }
 
-static __always_inline void sc_exit(void *ctx, long ret, struct sc_start *st, __u64 pid_tgid)
+/*
+ * Account one call of number NR that returned RET. ST: its entry (stamp
+ * and arguments), or NULL when its entry was not seen (sampled: it began
+ * before the window): then it is counted, not timed.
+ */
+static __always_inline void sc_account(void *ctx, long ret, __u32 nr, struct sc_start *st,
+				       __u64 pid_tgid)
 {
-	__u64 now = bpf_ktime_get_ns(), dur;
+	__u64 dur = 0;
 	struct sc_key key = {};
 	struct sc_stats *s;
-	__u32 spec = 0, nr;
+	__u32 spec = 0;
 	__u64 goid = 0;
 	__s32 goid_off = -1;
 	long counted = ret;
 
-	if (!st->ts)
-		return;
-	dur = now - st->ts;
-	st->ts = 0;
-	nr = (__u32)st->nr;
 	if (nr >= SC_NR_MAX)
 		return;
+	if (st) {
+		dur = bpf_ktime_get_ns() - st->ts;
+		st->ts = 0;
+	}
 	spec = sc_spec(nr);
 	key.tgid = pid_tgid >> 32;
 	key.nr = nr;
@@ -367,26 +385,73 @@ static __always_inline void sc_exit(void *ctx, long ret, struct sc_start *st, __
 		return;
 	if (shared) {
 		__sync_fetch_and_add(&s->count, 1);
-		__sync_fetch_and_add(&s->total_ns, dur);
-		__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur)], 1);
+		if (st) {
+			__sync_fetch_and_add(&s->total_ns, dur);
+			__sync_fetch_and_add(&s->hist[gs_hist_bucket(dur)], 1);
+		}
 	} else {
 		s->count++;
-		s->total_ns += dur;
-		s->hist[gs_hist_bucket(dur)]++;
+		if (st) {
+			s->total_ns += dur;
+			s->hist[gs_hist_bucket(dur)]++;
+		}
 	}
-	/* Racy when shared: a lost max (min) is within its bucket. */
-	if (dur > s->max_ns)
-		s->max_ns = dur;
-	if (!s->min_ns || dur < s->min_ns)
-		s->min_ns = dur;
-	if (sc_outcome_nr(nr) && sc_outcome(st, ret, key.tgid, &key))
-		counted = 0;
+	if (st) {
+		/* Racy when shared: a lost max (min) is within its bucket. */
+		if (dur > s->max_ns)
+			s->max_ns = dur;
+		if (!s->min_ns || dur < s->min_ns)
+			s->min_ns = dur;
+	}
+	if (sc_outcome_nr(nr)) {
+		if (st && sc_outcome(st, ret, key.tgid, &key))
+			counted = 0;
+		else if (!st && nr == (__u32)nr_connect && ret == -SC_EINPROGRESS)
+			counted = 0; /* its outcome is unknown: not an error */
+	}
 	if (counted < 0 && counted >= -4095)
 		sc_count_err(&key, s, (int)-counted);
+	if (!st)
+		return;
 	if (slow_ns && dur >= slow_ns)
 		sc_event(ctx, st, ret, dur, SC_EV_SLOW, spec, goid, pid_tgid);
 	else if (net_events && (spec & SC_SPEC_NET))
 		sc_event(ctx, st, ret, dur, SC_EV_NET, spec, goid, pid_tgid);
+}
+
+/* The system call number in REGS (sys_exit's first argument). */
+static __always_inline long sc_regs_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return (long)BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return (long)BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+/* sys_exit: ST is the thread's entry slot (NULL: none). */
+static __always_inline void sc_exit(struct bpf_raw_tracepoint_args *ctx, struct sc_start *st,
+				    __u64 pid_tgid)
+{
+	long ret = (long)ctx->args[1];
+	long id;
+
+	if (!sampled) {
+		if (st && st->ts)
+			sc_account(ctx, ret, (__u32)st->nr, st, pid_tgid);
+		return;
+	}
+	if (st && st->ts && st->win == window) {
+		sc_account(ctx, ret, (__u32)st->nr, st, pid_tgid);
+		return;
+	}
+	if (st)
+		st->ts = 0;
+	id = sc_regs_nr((struct pt_regs *)ctx->args[0]);
+	if (id >= 0 && sc_wanted(id))
+		sc_account(ctx, ret, (__u32)id, NULL, pid_tgid);
 }
 
 SEC("raw_tp/sys_enter")
@@ -416,8 +481,7 @@ int sys_exit_ts(struct bpf_raw_tracepoint_args *ctx)
 	if (!gs_is_target_tgid(pid_tgid >> 32))
 		return 0;
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), NULL, 0);
-	if (st)
-		sc_exit(ctx, (long)ctx->args[1], st, pid_tgid);
+	sc_exit(ctx, st, pid_tgid);
 	return 0;
 }
 
@@ -447,10 +511,9 @@ int sys_exit_hash(struct bpf_raw_tracepoint_args *ctx)
 	if (!gs_is_target_tgid(pid_tgid >> 32))
 		return 0;
 	st = bpf_map_lookup_elem(&starts_hash, &tid);
-	if (st) {
-		sc_exit(ctx, (long)ctx->args[1], st, pid_tgid);
+	sc_exit(ctx, st, pid_tgid);
+	if (st)
 		bpf_map_delete_elem(&starts_hash, &tid);
-	}
 	return 0;
 }
 

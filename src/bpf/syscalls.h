@@ -88,6 +88,7 @@ struct sc_start {
 	unsigned long long ts;
 	unsigned long long nr;
 	unsigned long long args[6];
+	unsigned long long win; /* sampled: the window the call entered in */
 };
 
 struct sc_event {

@@ -13,11 +13,14 @@
 #include "../output/jsonw.h"
 #include "../report/syscalls.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define SCC_MAX_RATE_ALERTS 64
+/* The default view's share of time with the tracepoints attached. */
+#define SCC_DUTY_PCT 10
 
 struct scc_list {
 	uint32_t spec[SC_NR_MAX];
@@ -31,6 +34,8 @@ struct scc {
 	bool slow_set;
 	const char *rules_path;
 	bool hist;
+	bool exact;
+	double duty_pct;
 	long long top;
 	struct scc_list list;
 	struct netrules rules;
@@ -79,6 +84,26 @@ static int scc_events(struct session *s, void *arg)
 	return sysstat_poll(((struct scc *)s->arg)->ss, 0) < 0 ? -1 : 0;
 }
 
+static int scc_tick(struct session *s, void *arg)
+{
+	(void)arg;
+	if (sysstat_sampler_tick(((struct scc *)s->arg)->ss) != 0) {
+		session_error(s, "cannot attach to the raw_syscalls tracepoints: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int scc_start(struct session *s, char *err, size_t errlen)
+{
+	if (sysstat_sampler_start(((struct scc *)s->arg)->ss) != 0) {
+		snprintf(err, errlen, "cannot attach to the raw_syscalls tracepoints: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int scc_take(struct session *s, struct target *t, char *err, size_t errlen)
 {
 	struct scc *c = s->arg;
@@ -114,6 +139,7 @@ static int scc_report(struct session *s, bool last)
 	}
 	r.rows = rows;
 	r.errs = errs;
+	sysstat_sampling(c->ss, &r.samp);
 	r.secs = session_window_s(s);
 	for (size_t i = 0; i < s->ntargets && np < OPTS_MAX_PIDS; i++)
 		pids[np++] = s->targets[i]->pid;
@@ -139,7 +165,7 @@ static int scc_report(struct session *s, bool last)
 }
 
 static const struct session_ops scc_ops = {
-	.take = scc_take, .drop = scc_drop, .report = scc_report,
+	.start = scc_start, .take = scc_take, .drop = scc_drop, .report = scc_report,
 };
 
 int cmd_syscalls(int argc, char **argv)
@@ -148,10 +174,15 @@ int cmd_syscalls(int argc, char **argv)
 	static const struct opts_cmd cmd = {
 		"syscalls",
 		"[-p PID ...] [-d SEC] [-i SEC] [-e LIST|GROUP] [--by syscall|tid|goid]\n"
-		"                        [--slow MS] [--rules FILE] [--hist] [-n N] [--json] [-o FILE]",
+		"                        [--exact | --duty PCT] [--slow MS] [--rules FILE] [--hist] [-n N]\n"
+		"                        [--json] [-o FILE]",
 		"Per-syscall counts, errors (by errno) and latency (p50/p95/p99/max) of Go\n"
 		"processes, aggregated in the kernel from the raw_syscalls tracepoints; the\n"
-		"runtime's waits on goroutine 0 (idle threads, network poller, sysmon) are shown apart.",
+		"runtime's waits on goroutine 0 (idle threads, network poller, sysmon) are shown apart.\n"
+		"By default sampled: the tracepoints are attached 10% of the time (100 ms windows\n"
+		"at random times; while attached every syscall of every process on the host is\n"
+		"slower) and counts are scaled, so they are estimates; calls longer than a window\n"
+		"are counted but not timed. --exact (implied by --slow and --rules) sees every call.",
 		"groups for -e: file, net, time, sync, mem, proc",
 	};
 	struct scc *c = calloc(1, sizeof(*c));
@@ -165,12 +196,15 @@ int cmd_syscalls(int argc, char **argv)
 		return 1;
 	}
 	c->top = 25;
+	c->duty_pct = SCC_DUTY_PCT;
 	sysstat_default_spec(c->list.spec);
 	const struct opt own[] = {
 		{ "syscalls", 'e', OPT_FN, &c->list, "LIST", "only these syscalls: names and groups, comma-separated", .parse = scc_parse_e },
 		{ "by", 0, OPT_CHOICE, &c->by, "KEY", "break down by syscall (default), tid or goid", .choices = by_names },
 		{ "slow", 0, OPT_FN, c, "MS", "print every call slower than MS ms with its arguments, result and Go stack", .parse = scc_parse_slow },
 		{ "rules", 0, OPT_STR, &c->rules_path, "FILE", "alert on connect/sendto/bind/listen/accept and rates FILE forbids" },
+		{ "exact", 0, OPT_FLAG, &c->exact, NULL, "trace every call (exact counts and latency; costs every syscall on the host ~175 ns more)" },
+		{ "duty", 0, OPT_DOUBLE, &c->duty_pct, "PCT", "sampled: attach PCT% of the time (default 10; 100 = --exact)", .min = 1, .max = 100 },
 		{ "hist", 0, OPT_FLAG, &c->hist, NULL, "print a latency histogram per row" },
 		{ "top", 'n', OPT_INT, &c->top, "N", "rows shown per report section (default 25)", .min = 1, .max = 1000000 },
 		{ NULL },
@@ -198,11 +232,16 @@ int cmd_syscalls(int argc, char **argv)
 	so.filter = c->list.filter;
 	so.verbose = c->so.verbose;
 	so.single = c->so.pids.n == 1;
+	/* --slow and --rules look at every call */
+	if (!c->exact && !c->slow_set && !c->rules_path && c->duty_pct < 100)
+		so.duty = c->duty_pct / 100;
 	if (sysstat_open(&c->ss, &so, scc_on_event, &s, err, sizeof(err)) != 0) {
 		session_error(&s, "%s", err);
 		goto out;
 	}
 	if (session_add_fd(&s, sysstat_event_fd(c->ss), scc_events, NULL) != 0 ||
+	    (sysstat_sampler_fd(c->ss) >= 0 &&
+	     session_add_fd(&s, sysstat_sampler_fd(c->ss), scc_tick, NULL) != 0) ||
 	    session_open_targets(&s) != 0)
 		goto out;
 	rc = session_run(&s);

@@ -5,6 +5,18 @@
  * and turns the sums into deltas against the previous read kept here, so
  * intervals need no map deletes (which would race with the kernel's
  * updates).
+ *
+ * Sampled (sysstat_opts.duty): the two programs are attached only during
+ * windows (a bpf_link each, created and destroyed), one window at a random
+ * offset in each period, so that no periodic behaviour of the program
+ * lines up with them. The time attached is measured around each window;
+ * a read scales what the kernel saw by wall / attached time. Calls are
+ * counted at exit; a call is timed only if it also began in the window,
+ * which a call of length L does with probability sum(max(0, W_i - L)) /
+ * sum(W_i) over the windows W_i: each latency bucket is weighted by the
+ * inverse, and the calls counted but not accounted for by the weighted
+ * buckets are those longer than a window (shown in the window's bucket,
+ * as `untimed`).
  */
 #include "sysstat.h"
 
@@ -20,7 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -29,6 +44,10 @@
  * single-target array 2.8 MB a CPU.
  */
 #define SYSSTAT_PERCPU_MAX_CPUS 32
+/* A sampling window's default length. */
+#define SYSSTAT_WINDOW_MS 100
+/* A latency bucket's weight is capped (calls nearly as long as a window). */
+#define SYSSTAT_MAX_WEIGHT 20.0
 
 struct sysstat_prev {
 	struct sc_key key;
@@ -64,6 +83,21 @@ struct sysstat {
 	struct sysstat_err *errs;
 	size_t nerrs, errs_cap;
 	int read_rc;
+	/* sampling */
+	bool sampled;
+	double duty;
+	uint64_t window_ns, period_ns;
+	int tfd;
+	bool on;
+	struct bpf_link *links[2];
+	uint64_t t_on;            /* when the open window (or its part) began */
+	uint64_t period_start;
+	uint64_t last_read;       /* monotonic ns */
+	uint64_t *wins;           /* lengths of the windows since the last read */
+	size_t nwins, wins_cap;
+	uint64_t rng;
+	double scale;             /* of the current read */
+	struct sysstat_sampling samp;
 };
 
 _Static_assert(GS_HIST_BUCKETS <= HIST_BUCKETS, "kernel histogram larger than hist.h's");
@@ -76,6 +110,132 @@ static uint64_t sysstat_key_hash(const void *k, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
 	return h;
+}
+
+static uint64_t sysstat_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t sysstat_rand(struct sysstat *s)
+{
+	/* xorshift64: placement of windows only */
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+static int sysstat_arm(struct sysstat *s, uint64_t at)
+{
+	struct itimerspec its = { .it_value = { (time_t)(at / 1000000000ull),
+						(long)(at % 1000000000ull) } };
+
+	return timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Close the sampler's part of the interval that ends now (T). */
+static int sysstat_win_push(struct sysstat *s, uint64_t t)
+{
+	if (s->nwins == s->wins_cap) {
+		size_t cap = s->wins_cap ? s->wins_cap * 2 : 64;
+		uint64_t *n = realloc(s->wins, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		s->wins = n;
+		s->wins_cap = cap;
+	}
+	s->wins[s->nwins++] = t > s->t_on ? t - s->t_on : 0;
+	return 0;
+}
+
+static int sysstat_attach(struct sysstat *s)
+{
+	struct bpf_program *p[2];
+
+	p[0] = s->task_storage ? s->skel->progs.sys_enter_ts : s->skel->progs.sys_enter_hash;
+	p[1] = s->task_storage ? s->skel->progs.sys_exit_ts : s->skel->progs.sys_exit_hash;
+	s->skel->bss->window++;
+	for (int i = 0; i < 2; i++) {
+		s->links[i] = bpf_program__attach(p[i]);
+		if (!s->links[i]) {
+			int e = errno;
+
+			for (int j = 0; j < i; j++) {
+				bpf_link__destroy(s->links[j]);
+				s->links[j] = NULL;
+			}
+			s->links[i] = NULL;
+			errno = e;
+			return -1;
+		}
+	}
+	s->on = true;
+	s->t_on = sysstat_now();
+	return 0;
+}
+
+static void sysstat_detach(struct sysstat *s)
+{
+	uint64_t t = sysstat_now();
+
+	/* stamps left behind carry this window's number: the next one does not use them */
+	for (int i = 1; i >= 0; i--) {
+		bpf_link__destroy(s->links[i]);
+		s->links[i] = NULL;
+	}
+	s->on = false;
+	sysstat_win_push(s, t);
+}
+
+int sysstat_sampler_fd(const struct sysstat *s)
+{
+	return s->sampled ? s->tfd : -1;
+}
+
+int sysstat_sampler_start(struct sysstat *s)
+{
+	if (!s->sampled)
+		return 0;
+	s->last_read = sysstat_now();
+	s->period_start = s->last_read;
+	if (sysstat_attach(s) != 0)
+		return -1;
+	return sysstat_arm(s, s->t_on + s->window_ns);
+}
+
+int sysstat_sampler_tick(struct sysstat *s)
+{
+	uint64_t exp, now;
+
+	if (!s->sampled)
+		return 0;
+	if (read(s->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		return -1;
+	now = sysstat_now();
+	if (s->on) {
+		uint64_t next;
+
+		sysstat_detach(s);
+		/* the next period's window, at a random offset in it */
+		do
+			s->period_start += s->period_ns;
+		while (s->period_start + s->period_ns <= now);
+		next = s->period_start + sysstat_rand(s) % (s->period_ns - s->window_ns + 1);
+		return sysstat_arm(s, next > now ? next : now + 1);
+	}
+	if (sysstat_attach(s) != 0)
+		return -1;
+	return sysstat_arm(s, s->t_on + s->window_ns);
+}
+
+void sysstat_sampling(const struct sysstat *s, struct sysstat_sampling *out)
+{
+	*out = s->samp;
 }
 
 static int sysstat_on_event(void *ctx, void *data, size_t len)
@@ -106,6 +266,13 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 	}
 	s->fn = fn;
 	s->arg = arg;
+	s->tfd = -1;
+	s->sampled = o->duty > 0 && o->duty < 1 && !o->slow_ns && !o->net_events;
+	s->duty = s->sampled ? o->duty : 1;
+	s->window_ns = (uint64_t)(o->window_ms ? o->window_ms : SYSSTAT_WINDOW_MS) * 1000000ull;
+	s->period_ns = (uint64_t)((double)s->window_ns / s->duty);
+	s->rng = sysstat_now() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	s->scale = 1;
 	s->ncpu = libbpf_num_possible_cpus();
 	if (s->ncpu <= 0) {
 		snprintf(err, errlen, "cannot count the CPUs: %s", strerror(-s->ncpu));
@@ -141,6 +308,7 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 		s->skel->rodata->gs_pidns_ino = ino;
 	}
 	s->skel->rodata->shared = s->shared;
+	s->skel->rodata->sampled = s->sampled;
 	bpf_map__set_max_entries(s->skel->maps.slots, s->single ? SC_SLOTS : 1);
 	if (s->shared)
 		bpf_map__set_max_entries(s->skel->maps.stats, 1);
@@ -164,7 +332,18 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 			bpf_map__update_elem(s->skel->maps.argspec, &nr, sizeof(nr), &o->spec[nr],
 					     sizeof(o->spec[nr]), BPF_ANY);
 	}
-	rc = syscalls_bpf__attach(s->skel);
+	if (s->sampled) {
+		s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		rc = s->tfd < 0 ? -errno : 0;
+		/* one window now: a failure to attach is reported here, not later */
+		if (!rc && sysstat_attach(s) != 0)
+			rc = -errno;
+		else if (!rc)
+			sysstat_detach(s);
+		s->nwins = 0;
+	} else {
+		rc = syscalls_bpf__attach(s->skel);
+	}
 	if (rc) {
 		snprintf(err, errlen, "cannot attach to the raw_syscalls tracepoints: %s",
 			 strerror(-rc));
@@ -186,6 +365,11 @@ void sysstat_close(struct sysstat *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	for (int i = 0; i < 2; i++)
+		bpf_link__destroy(s->links[i]);
+	if (s->tfd >= 0)
+		close(s->tfd);
+	free(s->wins);
 	syscalls_bpf__destroy(s->skel);
 	free(s->pcpu);
 	free(s->pcpu_u64);
@@ -321,6 +505,67 @@ static void sysstat_sum(const struct sysstat *s, struct sc_stats *v)
 	}
 }
 
+/*
+ * Sampled: turn row R (what the programs saw in the windows) into the
+ * estimate for the whole interval (see the header comment).
+ */
+static void sysstat_estimate(const struct sysstat *s, struct sysstat_row *r)
+{
+	double wsum = 0, timed_seen = 0, straddle = 0, extra_ns = 0, untimed;
+	uint64_t wmax = 0;
+
+	for (size_t j = 0; j < s->nwins; j++) {
+		wsum += (double)s->wins[j];
+		if (s->wins[j] > wmax)
+			wmax = s->wins[j];
+	}
+	r->seen = r->count;
+	r->h.count = 0;
+	for (unsigned i = 0; i < GS_HIST_BUCKETS; i++) {
+		double lo, hi, mid, den = 0, w, est;
+
+		if (!r->h.b[i])
+			continue;
+		lo = (double)hist_bucket_low(i);
+		hi = i + 1 < HIST_BUCKETS ? (double)hist_bucket_low(i + 1) : lo;
+		mid = (lo + hi) / 2;
+		for (size_t j = 0; j < s->nwins; j++)
+			if ((double)s->wins[j] > mid)
+				den += (double)s->wins[j] - mid;
+		w = den > 0 ? wsum / den : SYSSTAT_MAX_WEIGHT;
+		if (w > SYSSTAT_MAX_WEIGHT)
+			w = SYSSTAT_MAX_WEIGHT;
+		timed_seen += r->h.b[i] * w;
+		straddle += r->h.b[i] * (w - 1);
+		extra_ns += r->h.b[i] * (w - 1) * mid;
+		est = r->h.b[i] * w * s->scale;
+		r->h.b[i] = est >= UINT32_MAX ? UINT32_MAX : (uint32_t)llround(est);
+		r->h.count += r->h.b[i];
+	}
+	r->total_ns = (uint64_t)llround(((double)r->total_ns + extra_ns) * s->scale);
+	/*
+	 * Calls seen but not accounted for by the weighted buckets began before
+	 * their window: longer than it. Not when within the noise of the
+	 * weights (3 sigma of the straddling calls they add back).
+	 */
+	untimed = (double)r->seen - timed_seen;
+	if (wmax && untimed >= 1 + 3 * sqrt(straddle)) {
+		uint64_t u = (uint64_t)llround(untimed * s->scale);
+		unsigned b = hist_bucket(wmax);
+
+		r->untimed = u;
+		r->h.b[b] += u > UINT32_MAX - r->h.b[b] ? UINT32_MAX - r->h.b[b] : (uint32_t)u;
+		r->h.count += u;
+		r->total_ns += u * wmax;
+		if (r->max_ns < wmax)
+			r->max_ns = wmax;
+	}
+	r->count = (uint64_t)llround((double)r->count * s->scale);
+	r->errors = (uint64_t)llround((double)r->errors * s->scale);
+	r->h.sum = r->total_ns;
+	r->h.max = r->max_ns;
+}
+
 /* Append the delta of KEY's cumulative statistics V since the last read. */
 static int sysstat_delta(struct sysstat *s, const struct sc_key *key, const struct sc_stats *v)
 {
@@ -389,6 +634,9 @@ static int sysstat_delta(struct sysstat *s, const struct sc_key *key, const stru
 	p->errors = v->errors;
 	p->total_ns = v->total_ns;
 	memcpy(p->hist, v->hist, sizeof(p->hist));
+	r->seen = r->count;
+	if (s->sampled)
+		sysstat_estimate(s, r);
 	return 0;
 }
 
@@ -445,7 +693,9 @@ static void sysstat_err_key(const void *k, void *arg)
 	}
 	s->errs[s->nerrs++] = (struct sysstat_err){
 		.tgid = ek->tgid, .nr = ek->nr, .id = ek->id,
-		.idle = (ek->flags & SC_KEY_IDLE) != 0, .err = ek->err, .count = c - p->count,
+		.idle = (ek->flags & SC_KEY_IDLE) != 0, .err = ek->err,
+		.count = s->sampled ? (uint64_t)llround((double)(c - p->count) * s->scale)
+				    : c - p->count,
 	};
 	p->count = c;
 }
@@ -455,6 +705,28 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 {
 	s->nrows = s->nerrs = 0;
 	s->read_rc = 0;
+	if (s->sampled) {
+		uint64_t now = sysstat_now(), traced = 0;
+
+		if (s->on) {
+			/* the open window's part so far; calls begun before now are not timed after */
+			if (sysstat_win_push(s, now) != 0)
+				return -1;
+			s->t_on = now;
+			s->skel->bss->window++;
+		}
+		for (size_t j = 0; j < s->nwins; j++)
+			traced += s->wins[j];
+		s->scale = traced ? (double)(now - s->last_read) / (double)traced : 0;
+		s->samp = (struct sysstat_sampling){
+			.sampled = true, .duty = s->duty, .wall_s = (double)(now - s->last_read) / 1e9,
+			.traced_s = (double)traced / 1e9, .scale = s->scale,
+			.window_s = (double)s->window_ns / 1e9, .windows = (unsigned)s->nwins,
+		};
+		s->last_read = now;
+	} else {
+		s->samp = (struct sysstat_sampling){ .duty = 1, .scale = 1 };
+	}
 	if (s->single) {
 		for (uint32_t slot = 0; slot < SC_SLOTS && s->read_rc == 0; slot++) {
 			struct sc_key key = { .tgid = (uint32_t)s->single_pid };
@@ -476,6 +748,7 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 				 sizeof(struct sc_key), sysstat_stats_key, s);
 	}
 	bpfload_each_key(s->skel->maps.errs, sizeof(struct sc_errkey), sysstat_err_key, s);
+	s->nwins = 0;
 	*rows = s->rows;
 	*nrows = s->nrows;
 	*errs = s->errs;

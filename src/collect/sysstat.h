@@ -33,6 +33,26 @@ struct sysstat_opts {
 	 * one pid only.
 	 */
 	bool single;
+	/*
+	 * Sampled when 0 < DUTY < 1: the programs are attached only during
+	 * windows of WINDOW_MS (default 100) placed at random in periods of
+	 * WINDOW_MS / DUTY, and each read scales what they saw to the whole
+	 * interval (sysstat_sampler_*). 0 (or >= 1): attached all the time.
+	 * Events (slow_ns, net_events) need every call: not with sampling.
+	 */
+	double duty;
+	unsigned window_ms;
+};
+
+/* How the last sysstat_read's figures were obtained. */
+struct sysstat_sampling {
+	bool sampled;         /* false: every call (exact) */
+	double duty;          /* asked for */
+	double wall_s;        /* the interval read */
+	double traced_s;      /* of it, with the programs attached */
+	double scale;         /* wall_s / traced_s: what counts were multiplied by */
+	double window_s;      /* a window's length */
+	unsigned windows;     /* windows (or parts of one) in the interval */
 };
 
 /* One aggregated (process, syscall, runtime-or-user, tid|goid) row. */
@@ -46,6 +66,13 @@ struct sysstat_row {
 	uint64_t total_ns;
 	uint64_t max_ns;
 	struct hist h;
+	/*
+	 * Sampled: calls the programs saw (count is the estimate, scaled),
+	 * and the estimated calls longer than a window (not timed: in h's
+	 * bucket of the window's length).
+	 */
+	uint64_t seen;
+	uint64_t untimed;
 };
 
 /* Errno counts of one row. */
@@ -85,6 +112,19 @@ int sysstat_event_fd(const struct sysstat *s);
  */
 int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 		 struct sysstat_err **errs, size_t *nerrs);
+
+/*
+ * The sampler (sysstat_opts.duty): a timer descriptor, readable when a
+ * window opens or closes (-1 when not sampled); sysstat_sampler_start
+ * opens the first window now; sysstat_sampler_tick, when the descriptor
+ * is readable, opens or closes one. 0, or -1 (attach failed, errno).
+ */
+int sysstat_sampler_fd(const struct sysstat *s);
+int sysstat_sampler_start(struct sysstat *s);
+int sysstat_sampler_tick(struct sysstat *s);
+
+/* How the figures of the last sysstat_read were obtained. */
+void sysstat_sampling(const struct sysstat *s, struct sysstat_sampling *out);
 
 /* Events or entries the kernel side could not record, by enum sc_drop. */
 uint64_t sysstat_drops(struct sysstat *s, int why);

@@ -16,6 +16,8 @@
 
 /* Frames of a slow call's stack shown in text (the rest elided, root kept). */
 #define SYSCALLS_TEXT_FRAMES 64
+/* Sampled: a count seen fewer times than this is marked '~' (estimate). */
+#define SYSCALLS_FEW_SEEN 10
 
 static int syscalls_cmp_rows(const void *a, const void *b)
 {
@@ -75,23 +77,53 @@ static void syscalls_print_header(FILE *out, const struct syscalls_report *r, bo
 		"COUNT", "ERRORS", "TOTAL", "AVG", "P50", "P95", "P99", "MAX", "ERRNOS");
 }
 
+/*
+ * Sampled, a quantile V of ROW in its untimed calls (longer than a
+ * window, put in the window's bucket) reads ">" the window.
+ */
+static bool syscalls_untimed_q(const struct syscalls_report *r, const struct sysstat_row *row,
+			       uint64_t v)
+{
+	uint64_t w = (uint64_t)(r->samp.window_s * 1e9);
+
+	return row->untimed && w && hist_bucket(v) >= hist_bucket(w);
+}
+
+/* A duration cell: ">100ms" for untimed calls. */
+static const char *syscalls_dur_cell(char *buf, size_t n, const struct syscalls_report *r,
+				     const struct sysstat_row *row, uint64_t v)
+{
+	char d[32];
+
+	if (!syscalls_untimed_q(r, row, v))
+		return fmt_dur(buf, n, v);
+	snprintf(buf, n, ">%s", fmt_dur(d, sizeof(d), (uint64_t)(r->samp.window_s * 1e9)));
+	return buf;
+}
+
 static void syscalls_print_row(FILE *out, const struct syscalls_report *r,
 			       const struct sysstat_row *row, bool multi)
 {
-	char nbuf[32], ebuf[16], tot[32], avg[32], p50[32], p95[32], p99[32], mx[32];
+	char nbuf[32], ebuf[16], tot[40], avg[40], p50[32], p95[32], p99[32], mx[32], cnt[32];
+	char tb[32], ab[32];
+	bool few = r->samp.sampled && row->seen < SYSCALLS_FEW_SEEN;
 
 	if (multi)
 		fprintf(out, "%7u ", row->tgid);
 	fprintf(out, "%-16s", names_syscall(row->nr, nbuf, sizeof(nbuf)));
 	if (r->by != SC_BY_NONE)
 		fprintf(out, " %8" PRIu64, row->id);
-	fprintf(out, " %9" PRIu64 " %7" PRIu64 " %10s %9s %9s %9s %9s %9s ", row->count, row->errors,
-		fmt_dur(tot, sizeof(tot), row->total_ns),
-		fmt_dur(avg, sizeof(avg), row->count ? row->total_ns / row->count : 0),
-		fmt_dur(p50, sizeof(p50), hist_quantile(&row->h, 0.50)),
-		fmt_dur(p95, sizeof(p95), hist_quantile(&row->h, 0.95)),
-		fmt_dur(p99, sizeof(p99), hist_quantile(&row->h, 0.99)),
-		fmt_dur(mx, sizeof(mx), row->max_ns));
+	snprintf(cnt, sizeof(cnt), "%s%" PRIu64, few ? "~" : "", row->count);
+	/* with untimed calls (longer than a window, counted as a window) TOTAL and AVG are at least */
+	fmt_dur(tb, sizeof(tb), row->total_ns);
+	fmt_dur(ab, sizeof(ab), row->count ? row->total_ns / row->count : 0);
+	snprintf(tot, sizeof(tot), "%s%s", row->untimed ? ">" : "", tb);
+	snprintf(avg, sizeof(avg), "%s%s", row->untimed ? ">" : "", ab);
+	fprintf(out, " %9s %7" PRIu64 " %10s %9s %9s %9s %9s %9s ", cnt, row->errors, tot, avg,
+		syscalls_dur_cell(p50, sizeof(p50), r, row, hist_quantile(&row->h, 0.50)),
+		syscalls_dur_cell(p95, sizeof(p95), r, row, hist_quantile(&row->h, 0.95)),
+		syscalls_dur_cell(p99, sizeof(p99), r, row, hist_quantile(&row->h, 0.99)),
+		syscalls_dur_cell(mx, sizeof(mx), r, row, row->max_ns));
 	for (size_t j = 0; j < r->nerrs; j++)
 		if (syscalls_errs_of(&r->errs[j], row))
 			fprintf(out, " %s:%" PRIu64, names_errno(r->errs[j].err, ebuf, sizeof(ebuf)),
@@ -127,6 +159,17 @@ void syscalls_print_table(FILE *out, const struct syscalls_report *r)
 		fprintf(out, "%s pid %d %s", i ? "," : ":", (int)r->targets[i]->pid,
 			r->targets[i]->exe);
 	fputc('\n', out);
+	if (r->samp.sampled) {
+		char w[32];
+
+		fprintf(out, "sampled: tracepoints attached %.1f%% of the time (%u windows of %s at "
+			     "random times, %.2f s of %.2f s): COUNT, ERRORS, TOTAL are estimates (seen "
+			     "x %.2f); ~: seen fewer than %d times; latency from calls that began and "
+			     "ended in a window, >%s: longer; --exact for every call\n",
+			r->samp.wall_s > 0 ? 100 * r->samp.traced_s / r->samp.wall_s : 0,
+			r->samp.windows, fmt_dur(w, sizeof(w), (uint64_t)(r->samp.window_s * 1e9)),
+			r->samp.traced_s, r->samp.wall_s, r->samp.scale, SYSCALLS_FEW_SEEN, w);
+	}
 	if (r->nrows == 0)
 		fprintf(out, "(no system calls seen)\n");
 	if (nuser > 0 || r->nrows == 0)
@@ -163,6 +206,12 @@ void syscalls_print_json(struct jsonw *w, const struct syscalls_report *r)
 			jsonw_kuint(w, "goid", row->id);
 		jsonw_kbool(w, "runtime_idle", row->idle);
 		jsonw_kuint(w, "count", row->count);
+		if (r->samp.sampled) {
+			jsonw_kuint(w, "count_seen", row->seen);
+			jsonw_kbool(w, "estimate", true);
+			jsonw_kbool(w, "few_seen", row->seen < SYSCALLS_FEW_SEEN);
+			jsonw_kuint(w, "untimed", row->untimed);
+		}
 		jsonw_kuint(w, "errors", row->errors);
 		jsonw_key(w, "errnos");
 		jsonw_obj_begin(w);
@@ -184,6 +233,14 @@ void syscalls_print_json(struct jsonw *w, const struct syscalls_report *r)
 	jsonw_obj_begin(w);
 	jsonw_kstr(w, "event", "summary");
 	jsonw_kdouble(w, "seconds", r->secs);
+	jsonw_kstr(w, "method", r->samp.sampled ? "sampled" : "exact");
+	if (r->samp.sampled) {
+		jsonw_kdouble(w, "duty", r->samp.duty);
+		jsonw_kdouble(w, "traced_seconds", r->samp.traced_s);
+		jsonw_kdouble(w, "scale", r->samp.scale);
+		jsonw_kdouble(w, "window_ms", r->samp.window_s * 1e3);
+		jsonw_kuint(w, "windows", r->samp.windows);
+	}
 	jsonw_kuint(w, "dropped_stats", r->drops[SC_DROP_STATS]);
 	jsonw_kuint(w, "dropped_errnos", r->drops[SC_DROP_ERRS]);
 	jsonw_kuint(w, "dropped_events", r->drops[SC_DROP_EVENTS]);

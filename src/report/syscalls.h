@@ -33,6 +33,7 @@ struct syscalls_report {
 	bool hist;                       /* --hist */
 	size_t top;                      /* rows per section */
 	const char *rules_path;          /* --rules FILE, or NULL */
+	struct sysstat_sampling samp;    /* how the figures were obtained */
 };
 
 /* User goroutines' rows first, then goroutine 0's; each by total time. */

@@ -52,6 +52,12 @@ tests/e2e/test_syscalls_*.sh tests. Each subcommand prints what it compared
   deeptext FILE --syscall S --elided N --last F | --truncated
       the same in text: "(N frames elided)" and the root frame F last, or
       "(deeper frames not captured)" last.
+  sampled FILE --truth openat=A,enoent=E,close=C,clock_nanosleep=S,pselect6=P
+          --short-p50-us X [--tol 0.25] [--duty 0.10] [--exact --secs D --slop-s 0.3]
+      tests/go/syscallrate's calls against its own counts (see
+      test_syscalls_sampled.sh for the tolerances); with --exact every
+      count within 1% + SLOP_S seconds of calls (the snapshots bracket the
+      window) and no sampling fields.
   server FILE --requests N --need A,B|C
       text table of a server under load: rows A and B (or C) are there, at
       least N reads and N writes, nothing dropped.
@@ -654,6 +660,96 @@ def cmd_deeptext(a):
     done()
 
 
+def cmd_sampled(a):
+    rows, _, summ = load(a.file)
+    truth = {k: int(v) for k, v in (x.split("=") for x in a.truth.split(","))}
+    if len(summ) != 1:
+        bad("%d summary objects, want 1" % len(summ))
+        done()
+    sm = summ[0]
+    for k in ("dropped_stats", "dropped_errnos", "dropped_starts"):
+        if sm.get(k):
+            bad("summary %s = %s" % (k, sm[k]))
+    user = [r for r in rows if not r.get("runtime_idle")]
+
+    def row(sc):
+        rs = [r for r in user if r["syscall"] == sc]
+        if len(rs) != 1:
+            bad("%d rows for %s" % (len(rs), sc))
+            return None
+        return rs[0]
+    if a.exact:
+        if sm.get("method") != "exact" or any("count_seen" in r for r in rows):
+            bad("--exact: method %s, sampling fields in rows" % sm.get("method"))
+        for sc in ("openat", "close", "clock_nanosleep", "pselect6"):
+            r = row(sc)
+            if not r:
+                continue
+            t = truth[sc]
+            tol = 0.01 * t + t / a.secs * a.slop_s + 2
+            print("exact %s: %d, the program counted %d (tolerance %.0f)" % (sc, r["count"], t, tol))
+            if abs(r["count"] - t) > tol:
+                bad("%s: %d, the program counted %d: more than %.0f apart" % (sc, r["count"], t, tol))
+        r = row("openat")
+        if r:
+            e = r["errnos"].get("ENOENT", 0)
+            tol = 0.01 * truth["enoent"] + truth["enoent"] / a.secs * a.slop_s + 2
+            print("exact openat ENOENT: %d, the program counted %d" % (e, truth["enoent"]))
+            if abs(e - truth["enoent"]) > tol:
+                bad("openat ENOENT %d, the program counted %d" % (e, truth["enoent"]))
+        done()
+    duty = sm.get("traced_seconds", 0) / sm["seconds"] if sm.get("seconds") else 0
+    print("sampled: attached %.1f%% of %.2f s in %s windows of %s ms, scale %.3f" % (
+        100 * duty, sm.get("seconds", 0), sm.get("windows"), sm.get("window_ms"), sm.get("scale", 0)))
+    if sm.get("method") != "sampled":
+        bad("method %s, want sampled" % sm.get("method"))
+    if not 0.75 * a.duty <= duty <= 1.5 * a.duty:
+        bad("attached %.1f%% of the time, want %.1f-%.1f%% (%.0f%% asked)" % (
+            100 * duty, 75 * a.duty, 150 * a.duty, 100 * a.duty))
+    for r in rows:
+        exp = r["count_seen"] * sm["scale"]
+        if abs(r["count"] - exp) > 1 or not r.get("estimate"):
+            bad("%s: count %d, count_seen %d x scale %.3f = %.1f (estimate %s)" % (
+                r["syscall"], r["count"], r["count_seen"], sm["scale"], exp, r.get("estimate")))
+        if r.get("few_seen") != (r["count_seen"] < 10):
+            bad("%s: few_seen %s with %d seen" % (r["syscall"], r.get("few_seen"), r["count_seen"]))
+    for sc in ("openat", "close", "clock_nanosleep"):
+        r = row(sc)
+        if not r:
+            continue
+        t = truth[sc]
+        print("%s: estimate %d (%d seen), the program counted %d: %+.1f%%" % (
+            sc, r["count"], r["count_seen"], t, 100 * (r["count"] / t - 1) if t else 0))
+        if not t or abs(r["count"] - t) > a.tol * t:
+            bad("%s: estimate %d, the program counted %d: more than %.0f%% apart" % (
+                sc, r["count"], t, 100 * a.tol))
+    r = row("openat")
+    if r and r["count"]:
+        share, tshare = r["errnos"].get("ENOENT", 0) / r["count"], truth["enoent"] / truth["openat"]
+        print("openat ENOENT share %.3f, the program's %.3f" % (share, tshare))
+        if abs(share - tshare) > 0.1:
+            bad("openat ENOENT share %.3f, the program's %.3f" % (share, tshare))
+        if abs(r["errors"] - r["errnos"].get("ENOENT", 0)) > 1:
+            bad("openat errors %d, ENOENT %d" % (r["errors"], r["errnos"].get("ENOENT", 0)))
+    r = row("clock_nanosleep")
+    if r:
+        t = a.short_p50_us
+        print("clock_nanosleep p50 %.1f us, the program measured %.1f us" % (r["p50_us"], t))
+        if abs(r["p50_us"] - t) > 0.15 * t + t / 32:
+            bad("clock_nanosleep p50 %.1f us, the program measured %.1f us: more than 15%% apart" % (
+                r["p50_us"], t))
+        if r.get("untimed"):
+            bad("clock_nanosleep: %d untimed calls (1 ms calls in 100 ms windows)" % r["untimed"])
+    r = row("pselect6")
+    if r:
+        w = sm["window_ms"] * 1e3
+        print("pselect6 (longer than a window): %d estimated, %d seen, untimed %d, p50 %.0f us" % (
+            r["count"], r["count_seen"], r["untimed"], r["p50_us"]))
+        if r["count_seen"] < 1 or r["untimed"] < 1 or r["p50_us"] < w * (1 - 1 / 16.0):
+            bad("pselect6: want seen, untimed and p50 >= the window (%.0f us)" % w)
+    done()
+
+
 def main():
     p = argparse.ArgumentParser()
     sp = p.add_subparsers(dest="cmd", required=True)
@@ -745,6 +841,15 @@ def main():
     c.add_argument("--elided", type=int, default=0)
     c.add_argument("--last")
     c.add_argument("--truncated", action="store_true")
+    c = sp.add_parser("sampled")
+    c.add_argument("file")
+    c.add_argument("--truth", required=True)
+    c.add_argument("--short-p50-us", type=float, default=0)
+    c.add_argument("--tol", type=float, default=0.25)
+    c.add_argument("--duty", type=float, default=0.10)
+    c.add_argument("--exact", action="store_true")
+    c.add_argument("--secs", type=float, default=1)
+    c.add_argument("--slop-s", type=float, default=0.3)
     c = sp.add_parser("server")
     c.add_argument("file")
     c.add_argument("--requests", type=int, required=True)

@@ -55,12 +55,15 @@ diet_trigger() {
 # OUT, stderr to OUT.err) around exactly one run of the diet: started, seen
 # attached, the diet triggered and finished, then goscope left to end (ARGS
 # should hold -d). Sets GS_RC; false if goscope ended before the diet did
-# (the counts would be short) or never attached.
+# (the counts would be short) or never attached. With --exact: the diet is
+# one burst, which the default (sampled) view sees whole, in part or not
+# at all; exact counts are compared with exact truths (test_syscalls_sampled
+# checks the sampled view on steady programs).
 diet_round() {
 	local out=$1 gs
 	shift
 	rm -f "$out.err" # a ready line left by an earlier run must not count
-	"$GOSCOPE" syscalls -p "$DIET_PID" "$@" >"$out" 2>"$out.err" &
+	"$GOSCOPE" syscalls -p "$DIET_PID" --exact "$@" >"$out" 2>"$out.err" &
 	gs=$!
 	if ! gs_wait_attached "$gs" "$out.err"; then
 		wait "$gs"

@@ -42,7 +42,7 @@ load_under() {
 	GS_RC=$?
 }
 
-if load_under "$TMP/table" -d 6; then
+if load_under "$TMP/table" -d 6 --exact; then
 	expect_eq "syscalls -p caddy -d 6 under wrk: exit status" "$GS_RC" 0
 	check_v "table: read, write, epoll_pwait, futex, accept4; >= 1 read and 1 write per request ($REQS); no drops" \
 		SCCHECK server "$TMP/table" --requests "${REQS:-0}" \
@@ -52,7 +52,7 @@ else
 	fail "syscalls -p caddy -d 6 around wrk (exit $GS_RC): $(head -3 "$TMP/table.err")"
 fi
 
-if load_under "$TMP/goid.json" -d 6 --by goid --json; then
+if load_under "$TMP/goid.json" -d 6 --exact --by goid --json; then
 	expect_eq "syscalls --by goid --json on caddy: exit status" "$GS_RC" 0
 	"$GOSCOPE" goroutines "$caddy" >"$TMP/goroutines" 2>"$TMP/goroutines.err" ||
 		fail "goscope goroutines caddy: $(head -3 "$TMP/goroutines.err")"

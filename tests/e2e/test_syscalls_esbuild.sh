@@ -50,7 +50,7 @@ under_load() {
 	GS_RC=$?
 }
 
-under_load "$TMP/goid.json" -d 4 --by goid --json
+under_load "$TMP/goid.json" -d 4 --exact --by goid --json
 expect_eq "syscalls --by goid --json on esbuild: exit status ($REQS curl requests)" "$GS_RC" 0
 "$GOSCOPE" goroutines "$es" >"$TMP/goroutines" 2>"$TMP/goroutines.err" ||
 	fail "goscope goroutines esbuild: $(head -3 "$TMP/goroutines.err")"

@@ -33,7 +33,7 @@ wait_summaries() {
 }
 
 out=$TMP/iv.json
-"$GOSCOPE" syscalls -p "$DIET_PID" -i 1 --json -e clock_nanosleep >"$out" 2>"$out.err" &
+"$GOSCOPE" syscalls -p "$DIET_PID" --exact -i 1 --json -e clock_nanosleep >"$out" 2>"$out.err" &
 gs=$!
 gs_wait_attached "$gs" "$out.err" || die "goscope -i 1 never attached: $(head -3 "$out.err")"
 diet_trigger USR1 || die "first run did not finish"
@@ -52,7 +52,7 @@ check_v "-i 1: $S calls of 25 ms in intervals 1-$split, $S of 2 ms after; each i
 	--long-req-us 25000
 
 # text: one table per interval
-"$GOSCOPE" syscalls -p "$DIET_PID" -i 1 -d 3 -e clock_nanosleep >"$TMP/iv.txt" 2>"$TMP/iv.txt.err" &
+"$GOSCOPE" syscalls -p "$DIET_PID" --exact -i 1 -d 3 -e clock_nanosleep >"$TMP/iv.txt" 2>"$TMP/iv.txt.err" &
 gs=$!
 gs_wait_attached "$gs" "$TMP/iv.txt.err" || die "goscope -i 1 -d 3 never attached"
 diet_trigger USR1 || die "third run did not finish"

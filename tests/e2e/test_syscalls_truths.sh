@@ -121,7 +121,7 @@ if command -v unshare >/dev/null && command -v nsenter >/dev/null; then
 	nspid=$(sed -n 's/^syscalldiet: ready pid=\([0-9]*\).*/\1/p' "$TMP/ns.out")
 	hostpid=$(pgrep -P "$ushare" | head -1)
 	log "syscalldiet: pid $nspid in its namespace, $hostpid on the host"
-	nsenter --target "$hostpid" --pid --mount -- "$GOSCOPE" syscalls -p "$nspid" -d 4 --json \
+	nsenter --target "$hostpid" --pid --mount -- "$GOSCOPE" syscalls -p "$nspid" --exact -d 4 --json \
 		>"$TMP/ns.json" 2>"$TMP/ns.json.err" &
 	gs=$!
 	if gs_wait_attached "$gs" "$TMP/ns.json.err"; then
@@ -138,6 +138,8 @@ print(",".join(sorted({str(o["pid"]) for o in map(json.loads, open(sys.argv[1]))
 		wait "$gs"
 		fail "goscope in the pid namespace never attached: $(head -3 "$TMP/ns.json.err")"
 	fi
+	# the namespace's init outlives unshare when unshare is killed: stop it here
+	kill "$hostpid" 2>/dev/null
 else
 	log "no unshare/nsenter: pid namespace check not run"
 fi
