@@ -81,39 +81,13 @@ static int agent_parse_path(const char *val, void *dst, char *err, size_t errlen
 	return 0;
 }
 
-static int agent_parse_list(const char *val, void *dst, char *err, size_t errlen)
-{
-	struct agent_list *l = dst;
-	const char *p = val;
-
-	if (l->from_file) {
-		l->n = 0; /* the command line's list replaces the file's */
-		l->from_file = false;
-	}
-	while (*p) {
-		size_t n;
-
-		while (*p == ',' || isspace((unsigned char)*p))
-			p++;
-		n = strcspn(p, ",");
-		while (n && isspace((unsigned char)p[n - 1]))
-			n--;
-		if (!n)
-			continue;
-		if (l->n >= AGENT_MAX_FILTERS || n >= sizeof(l->item[0])) {
-			snprintf(err, errlen, "at most %d names of %zu bytes", AGENT_MAX_FILTERS,
-				 sizeof(l->item[0]) - 1);
-			return -1;
-		}
-		memcpy(l->item[l->n], p, n);
-		l->item[l->n++][n] = 0;
-		p += n;
-	}
-	return 0;
-}
-
-/* Patterns: separated by spaces or commas; the command line's replace the file's. */
-static int agent_parse_patterns(const char *val, void *dst, char *err, size_t errlen)
+/*
+ * VAL's items into the list at DST, split at commas (and at blanks too
+ * when BLANKS; otherwise blanks around an item are trimmed). The command
+ * line's list replaces the file's. WHAT names the items in the error.
+ */
+static int agent_split_list(const char *val, void *dst, bool blanks, const char *what, char *err,
+			    size_t errlen)
 {
 	struct agent_list *l = dst;
 	const char *p = val;
@@ -127,11 +101,13 @@ static int agent_parse_patterns(const char *val, void *dst, char *err, size_t er
 
 		while (*p == ',' || isspace((unsigned char)*p))
 			p++;
-		n = strcspn(p, ", \t");
+		n = strcspn(p, blanks ? ", \t" : ",");
+		while (!blanks && n && isspace((unsigned char)p[n - 1]))
+			n--;
 		if (!n)
 			continue;
 		if (l->n >= AGENT_MAX_FILTERS || n >= sizeof(l->item[0])) {
-			snprintf(err, errlen, "at most %d patterns of %zu bytes", AGENT_MAX_FILTERS,
+			snprintf(err, errlen, "at most %d %s of %zu bytes", AGENT_MAX_FILTERS, what,
 				 sizeof(l->item[0]) - 1);
 			return -1;
 		}
@@ -140,6 +116,17 @@ static int agent_parse_patterns(const char *val, void *dst, char *err, size_t er
 		p += n;
 	}
 	return 0;
+}
+
+static int agent_parse_list(const char *val, void *dst, char *err, size_t errlen)
+{
+	return agent_split_list(val, dst, false, "names", err, errlen);
+}
+
+/* Patterns: separated by spaces or commas. */
+static int agent_parse_patterns(const char *val, void *dst, char *err, size_t errlen)
+{
+	return agent_split_list(val, dst, true, "patterns", err, errlen);
 }
 
 static int agent_parse_collectors(const char *val, void *dst, char *err, size_t errlen)
