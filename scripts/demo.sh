@@ -38,7 +38,7 @@ request = function()
   return wrk.format("GET", paths[(i % #paths) + 1])
 end
 LUA
-wrk -t2 -c32 -d55s -s "$work/load.lua" "http://127.0.0.1:$port/" >"$work/wrk.log" 2>&1 &
+wrk -t2 -c32 -d70s -s "$work/load.lua" "http://127.0.0.1:$port/" >"$work/wrk.log" 2>&1 &
 load=$!
 sleep 1
 
