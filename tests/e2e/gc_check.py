@@ -48,9 +48,14 @@ def fail(msg):
 def gctrace(args):
     trace, js = args[0], args[1]
     min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 10
-    truth, forced, cpu = {}, set(), {}
+    truth, forced, cpu, garbled = {}, set(), {}, set()
     for line in open(trace, errors="replace"):
         m = GCTRACE.match(line)
+        # The runtime prints a gctrace line piece by piece: the program's own
+        # writes to stderr from another thread can land inside it.
+        for g in re.finditer(r"gc (\d+) @[\d.]+s", line):
+            if not m or int(g.group(1)) != int(m.group(1)):
+                garbled.add(int(g.group(1)))
         if m:
             truth[int(m.group(1))] = [float(x) for x in m.groups()[1:]]
             if "(forced)" in line:
@@ -70,6 +75,9 @@ def gctrace(args):
     bad = []
     for c in cycles:
         t = truth.get(c["cycle"])
+        if t is None and c["cycle"] in garbled and len(garbled) <= 2:
+            print("gc %d: its gctrace line is cut by the program's own output: not compared" % c["cycle"])
+            continue
         if t is None:
             fail("gc %d is not in gctrace's output" % c["cycle"])
         sweep, mark, markterm, h0, h1, h2, goal, procs = t
