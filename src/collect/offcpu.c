@@ -386,9 +386,17 @@ static void offcpu_sys_learn(struct offcpu *oc, uint64_t key, long nr)
 		if (oc->sysnames[j].key == key || !oc->sysnames[j].key) {
 			if (!oc->sysnames[j].key && oc->nsysnames * 4 >= OFFCPU_SYSNAMES * 3)
 				return; /* full enough: keep what is known */
-			oc->nsysnames += !oc->sysnames[j].key;
-			oc->sysnames[j].key = key;
-			oc->sysnames[j].nr = nr;
+			if (!oc->sysnames[j].key) {
+				oc->nsysnames++;
+				oc->sysnames[j].key = key;
+				oc->sysnames[j].nr = nr;
+				oc->sysnames[j].votes = 1;
+			} else if (oc->sysnames[j].nr == nr) {
+				oc->sysnames[j].votes += oc->sysnames[j].votes < 1000;
+			} else if (--oc->sysnames[j].votes == 0) {
+				oc->sysnames[j].nr = nr; /* the majority changed */
+				oc->sysnames[j].votes = 1;
+			}
 			return;
 		}
 	}
@@ -469,10 +477,9 @@ static void offcpu_begin_stack(struct offcpu *oc, uint32_t ti, const struct gsam
 	if (rid == UINT32_MAX) {
 		uint64_t key = offcpu_sys_key(ti, pcs, (uint32_t)n);
 
-		if (nr >= 0)
-			offcpu_sys_learn(oc, key, nr);
-		else
-			nr = offcpu_sys_lookup(oc, key);
+		/* The stack's majority name, this observation included. */
+		offcpu_sys_learn(oc, key, nr);
+		nr = offcpu_sys_lookup(oc, key);
 		st->sys_unnamed = nr < 0;
 		offcpu_sys_reason(nr, reason, sizeof(reason));
 		if (!offcpu_reason_ok(oc, reason) && !st->sys_unnamed) {
@@ -510,6 +517,9 @@ static void offcpu_sys_rename(struct offcpu *oc, uint32_t ti, const struct gsamp
 		return;
 	s = &oc->stacks[st->stack];
 	offcpu_sys_learn(oc, offcpu_sys_key(ti, s->pcs, s->depth), nr);
+	nr = offcpu_sys_lookup(oc, offcpu_sys_key(ti, s->pcs, s->depth));
+	if (nr < 0)
+		return;
 	st->sys_unnamed = false;
 	offcpu_sys_reason(nr, reason, sizeof(reason));
 	rid = offcpu_reason_id(oc, reason, strlen(reason));

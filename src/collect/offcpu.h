@@ -121,10 +121,16 @@ struct offcpu {
 	uint64_t max_gap_ns;     /* longest time between two snapshots: a wait's resolution */
 	uint64_t dropped_stacks; /* waits not recorded: stack table full */
 	uint64_t torn;           /* stacks unreadable: goroutine moved while read */
-	/* Syscall names learned per (target, stack): a wait first seen with its thread runnable. */
+	/*
+	 * Syscall names learned per (target, stack): a wait first seen with its
+	 * thread runnable. A majority vote over the observations (the thread's
+	 * call is read after the goroutine: on a busy host it may already be in
+	 * its next call).
+	 */
 	struct offcpu_sysname {
 		uint64_t key;
 		long nr;
+		uint32_t votes;
 	} *sysnames;
 	size_t nsysnames;
 };
