@@ -49,8 +49,12 @@ def gctrace(args):
     trace, js = args[0], args[1]
     min_cycles = int(args[3]) if len(args) > 3 and args[2] == "--min-cycles" else 10
     truth, forced, cpu, garbled = {}, set(), {}, set()
-    for line in open(trace, errors="replace"):
+    lines = open(trace, errors="replace").read().split("\n")
+    pieces = []  # indexes of gctrace-like lines that do not parse
+    for i, line in enumerate(lines):
         m = GCTRACE.match(line)
+        if not m and ("ms clock" in line or "MB goal" in line or " ms cpu" in line):
+            pieces.append(i)
         # The runtime prints a gctrace line piece by piece: the program's own
         # writes to stderr from another thread can land inside it.
         for g in re.finditer(r"gc (\d+) @[\d.]+s", line):
@@ -63,6 +67,16 @@ def gctrace(args):
             m2 = GCTRACE_CPU.match(line)
             if m2:
                 cpu[int(m.group(1))] = [float(x) * 1000 for x in m2.groups()]
+    # A cycle whose line is missing between its neighbours' lines while a
+    # piece of a gctrace line sits there was cut beyond recognition.
+    at = {}
+    for i, line in enumerate(lines):
+        m = GCTRACE.match(line)
+        if m:
+            at[int(m.group(1))] = i
+    for n in list(at):
+        if n + 2 in at and n + 1 not in at and any(at[n] < i < at[n + 2] for i in pieces):
+            garbled.add(n + 1)
     cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
     if len(cycles) < min_cycles:
         fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
@@ -79,7 +93,10 @@ def gctrace(args):
             print("gc %d: its gctrace line is cut by the program's own output: not compared" % c["cycle"])
             continue
         if t is None:
-            fail("gc %d is not in gctrace's output" % c["cycle"])
+            n = c["cycle"]
+            lo, hi = at.get(n - 1, 0), at.get(n + 1, len(lines) - 1)
+            ctx = "\n".join("    | " + l[:200] for l in lines[lo:hi + 1][:8])
+            fail("gc %d is not in gctrace's output; the trace between gc %d and gc %d:\n%s" % (n, n - 1, n + 1, ctx))
         sweep, mark, markterm, h0, h1, h2, goal, procs = t
         for name, ours, ms in (("sweep termination", c["stw_sweep_termination_us"], sweep),
                                ("concurrent mark", c["concurrent_mark_us"], mark),
@@ -122,6 +139,16 @@ def timed(args):
         if m:
             truth.append((int(m.group(1)), [float(x) * 1000 for x in m.groups()[1:4]],
                           int(m.group(9))))
+    # A cycle whose line is missing between its neighbours' lines while a
+    # piece of a gctrace line sits there was cut beyond recognition.
+    at = {}
+    for i, line in enumerate(lines):
+        m = GCTRACE.match(line)
+        if m:
+            at[int(m.group(1))] = i
+    for n in list(at):
+        if n + 2 in at and n + 1 not in at and any(at[n] < i < at[n + 2] for i in pieces):
+            garbled.add(n + 1)
     cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
     if len(cycles) < min_cycles:
         fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
