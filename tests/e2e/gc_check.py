@@ -74,6 +74,7 @@ def gctrace(args):
         m = GCTRACE.match(line)
         if m:
             at[int(m.group(1))] = i
+
     def cut(n):
         # its neighbours' lines (or the trace's ends) with a piece between them
         lo, hi = at.get(n - 1, -1), at.get(n + 1, len(lines))
@@ -141,17 +142,6 @@ def timed(args):
         if m:
             truth.append((int(m.group(1)), [float(x) * 1000 for x in m.groups()[1:4]],
                           int(m.group(9))))
-    # A cycle whose line is missing between its neighbours' lines while a
-    # piece of a gctrace line sits there was cut beyond recognition.
-    at = {}
-    for i, line in enumerate(lines):
-        m = GCTRACE.match(line)
-        if m:
-            at[int(m.group(1))] = i
-    def cut(n):
-        # its neighbours' lines (or the trace's ends) with a piece between them
-        lo, hi = at.get(n - 1, -1), at.get(n + 1, len(lines))
-        return any(lo < i < hi for i in pieces)
     cycles = [o for o in read_json_lines(js) if o.get("event") == "cycle"]
     if len(cycles) < min_cycles:
         fail("only %d cycles reported (want >= %d)" % (len(cycles), min_cycles))
