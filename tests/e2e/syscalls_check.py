@@ -192,7 +192,8 @@ def nearest_rank(vals, q):
 def cmd_latency(a):
     """p50/p99/max of A.syscall against the requested length R and against
     the program's own measurement of each call (truth):
-      - each within tol*R of the same quantile of the truth (nearest rank);
+      - each at most tol*R above the same quantile of the truth (nearest
+        rank): the truth also counts the program's time around the call;
       - each at most R*(1+tol) when the truth's is (a loaded machine wakes
         sleepers late: then goscope must agree with the truth, not with R);
       - max at least R (max is exact), p50/p99 at least R less the
@@ -236,9 +237,16 @@ def cmd_latency(a):
     for q, key in ((0.5, "p50_us"), (0.99, "p99_us"), (1.0, "max_us")):
         got = r[key]
         t = nearest_rank(truth, q) if truth else None
-        if t is not None and abs(got - t) > tol * req:
-            bad("%s %.1f us, the program measured %.1f us: more than %.0f%% of %.0f us apart" % (
+        # The program's clock also counts its own time around the call (its
+        # thread preempted between reading the clock and entering the call,
+        # on a busy machine): goscope may be below it by that much, never
+        # above it by more than the tolerance.
+        if t is not None and got - t > tol * req:
+            bad("%s %.1f us, the program measured %.1f us: more than %.0f%% of %.0f us above it" % (
                 key, got, t, tol * 100, req))
+        elif t is not None and t - got > tol * req:
+            print("note: %s %.1f us, the program measured %.1f us around the call (its thread "
+                  "preempted outside the call: the floor below still holds)" % (key, got, t))
         if t is not None and t <= req * (1 + tol) and got > req * (1 + tol):
             bad("%s %.1f us more than %.0f%% above the requested %.0f us" % (key, got, tol * 100, req))
         floor = req if key == "max_us" else req * (1 - a.res / 2)
