@@ -220,18 +220,8 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 		k.kstack = -1;
 	}
 	cpu_leaf_fix(&k, t);
-	v = bpf_map_lookup_elem(&counts, &k);
-	if (v) {
-		__sync_fetch_and_add(v, 1);
-		return 0;
-	}
-	if (bpf_map_update_elem(&counts, &k, &one, BPF_NOEXIST) != 0) {
-		v = bpf_map_lookup_elem(&counts, &k);
-		if (v)
-			__sync_fetch_and_add(v, 1);
-		else
-			gs_count_drop(&drops, CPU_DROP_KEYS);
-	}
+	if (!gs_count_key(&counts, &k))
+		gs_count_drop(&drops, CPU_DROP_KEYS);
 	return 0;
 }
 

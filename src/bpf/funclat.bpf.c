@@ -235,24 +235,13 @@ static __always_inline void fl_status_add(const struct fl_route *r, __u32 status
 {
 	__u32 zero = 0;
 	struct fl_route_status *k = bpf_map_lookup_elem(&status_key, &zero);
-	__u64 one = 1, *v;
 
 	if (!k)
 		return;
 	__builtin_memcpy(&k->route, r, sizeof(k->route));
 	k->status = status;
 	k->pad = 0;
-	v = bpf_map_lookup_elem(&route_status, k);
-	if (v) {
-		__sync_fetch_and_add(v, 1);
-		return;
-	}
-	if (bpf_map_update_elem(&route_status, k, &one, BPF_NOEXIST) == 0)
-		return;
-	v = bpf_map_lookup_elem(&route_status, k); /* another CPU inserted it first */
-	if (v)
-		__sync_fetch_and_add(v, 1);
-	else
+	if (!gs_count_key(&route_status, k))
 		gs_count_drop(&drops, FL_DROP_STATUS);
 }
 

@@ -245,16 +245,12 @@ static __always_inline void sc_count_err(const struct sc_key *key, struct sc_sta
 {
 	struct sc_errkey ek = { .tgid = key->tgid, .nr = key->nr, .flags = key->flags,
 				.err = err, .id = key->id };
-	__u64 one = 1, *c;
 
 	if (shared)
 		__sync_fetch_and_add(&s->errors, 1);
 	else
 		s->errors++;
-	c = bpf_map_lookup_elem(&errs, &ek);
-	if (c)
-		*c += 1;
-	else if (bpf_map_update_elem(&errs, &ek, &one, BPF_NOEXIST))
+	if (!gs_count_key(&errs, &ek))
 		sc_drop(SC_DROP_ERRS);
 }
 

@@ -23,6 +23,26 @@ static __always_inline void *gs_lookup_or_init(void *map, const void *key, const
 	return bpf_map_lookup_elem(map, key);
 }
 
+/*
+ * Add one to the __u64 counter of KEY in MAP, inserting it if new. Two CPUs
+ * may insert the same new key at once: the loser adds to the winner's.
+ * False only when the map is full.
+ */
+static __always_inline bool gs_count_key(void *map, const void *key)
+{
+	__u64 one = 1, *v = bpf_map_lookup_elem(map, key);
+
+	if (!v) {
+		if (!bpf_map_update_elem(map, key, &one, BPF_NOEXIST))
+			return true;
+		v = bpf_map_lookup_elem(map, key);
+		if (!v)
+			return false;
+	}
+	__sync_fetch_and_add(v, 1);
+	return true;
+}
+
 /* Count one dropped event of kind WHY in a per-CPU array of counters. */
 static __always_inline void gs_count_drop(void *drops, __u32 why)
 {
