@@ -14,7 +14,9 @@
 # from /proc/thread-self/schedstat): a locked goroutine parked in an assist
 # wait is woken through its own M, whose run-queue wait before the goroutine
 # runs again belongs to no goroutine in the kernel's view (why sees the
-# goroutine still waiting), and real handlers are not locked.
+# goroutine still waiting), and real handlers are not locked. Not locked,
+# the step records the run-queue wait of all the service's threads during it
+# (an upper bound of the handler's own).
 # One client worker, closed loop, 12 s. Truth: gctrace's lines (each
 # cycle's start, its STW and mark clock times, its assist CPU), aligned on
 # CLOCK_MONOTONIC by the service's start; the allocation step's schedstat.
@@ -27,7 +29,9 @@
 # gc_assist <= 1.1 x its mark clock + 1 ms (calls do not overlap: one
 # worker); no call has more GC time than its overlap with gctrace's cycles
 # (+-2 ms, +1 ms). On a saturated machine the assist work waits for CPUs:
-# the kernel's run-queue wait (the truth) can then be the larger part.
+# the kernel's run-queue wait (the truth) can then be the larger part: a
+# call named runq/runnable counts as right when the service's threads
+# waited in run queues during its steps at least as long as why's GC part.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/health_lib.sh"
 . "$E2E_DIR/why_lib.sh"

@@ -20,7 +20,9 @@
 // and the time of each step; for the CPU work, the page reads and the
 // allocations (run with the goroutine locked to its thread), the thread's
 // CPU time and run-queue wait (/proc/thread-self/schedstat) and the major
-// faults of the page reads (getrusage RUSAGE_THREAD).
+// faults of the page reads (getrusage RUSAGE_THREAD). Allocations not
+// locked (-lock-alloc=false) record the run-queue wait of all the
+// process's threads during the step instead.
 //
 // Causes are switched on from outside the handler:
 //   - /admin/alloc?on=1&live=MB&chunk=KB&sleep=US&copy=MB: an allocation
@@ -109,37 +111,68 @@ func mono() int64 { return clock(1) }
 // threadCPU is CLOCK_THREAD_CPUTIME_ID.
 func threadCPU() int64 { return clock(3) }
 
-// goid is the current goroutine's id, from the first line of its traceback.
+// goid is the current goroutine's id, from the first line of its
+// traceback ("goroutine N [...]").
 func goid() int64 {
 	var b [64]byte
-	s := string(b[:runtime.Stack(b[:], false)])
-	s = strings.TrimPrefix(s, "goroutine ")
-	if i := strings.IndexByte(s, ' '); i > 0 {
-		n, _ := strconv.ParseInt(s[:i], 10, 64)
-		return n
+	n := runtime.Stack(b[:], false)
+	var id int64
+	for i := len("goroutine "); i < n && b[i] >= '0' && b[i] <= '9'; i++ {
+		id = id*10 + int64(b[i]-'0')
 	}
-	return 0
+	return id
 }
 
 // threadSched is this thread's /proc/thread-self/schedstat: time on a CPU
-// and time waiting on a run queue (ns).
+// and time waiting on a run queue (ns). It does not allocate: an
+// allocation inside a measured step could make the goroutine assist the
+// GC there, and the step's CPU time would hide GC work.
+var schedstatPath = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 't', 'h', 'r', 'e', 'a', 'd', '-', 's', 'e', 'l', 'f',
+	'/', 's', 'c', 'h', 'e', 'd', 's', 't', 'a', 't', 0}
+
 func threadSched() (run, delay int64) {
 	var b [128]byte
-	fd, err := syscall.Open("/proc/thread-self/schedstat", syscall.O_RDONLY, 0)
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD,
+		uintptr(unsafe.Pointer(&schedstatPath[0])), syscall.O_RDONLY, 0, 0, 0)
+	if e != 0 {
+		return 0, 0
+	}
+	n, _ := syscall.Read(int(fd), b[:])
+	syscall.Close(int(fd))
+	var f [2]int64
+	k := 0
+	for i := 0; i < n && k < 2; i++ {
+		switch c := b[i]; {
+		case c >= '0' && c <= '9':
+			f[k] = f[k]*10 + int64(c-'0')
+		case c == ' ':
+			k++
+		}
+	}
+	return f[0], f[1]
+}
+
+// AT_FDCWD (-100) as a system call argument
+const atFDCWD = ^uintptr(99)
+
+// processRunDelay is the run-queue wait of all this process's threads
+// together (the second field of each /proc/self/task/*/schedstat, ns).
+func processRunDelay() (delay int64) {
+	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		return 0, 0
+		return 0
 	}
-	n, _ := syscall.Read(fd, b[:])
-	syscall.Close(fd)
-	if n <= 0 {
-		return 0, 0
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread exited
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			d, _ := strconv.ParseInt(f[1], 10, 64)
+			delay += d
+		}
 	}
-	f := strings.Fields(string(b[:n]))
-	if len(f) >= 2 {
-		run, _ = strconv.ParseInt(f[0], 10, 64)
-		delay, _ = strconv.ParseInt(f[1], 10, 64)
-	}
-	return run, delay
+	return delay
 }
 
 // onThread runs f with the goroutine locked to its thread and returns the
@@ -214,6 +247,10 @@ type record struct {
 	ReadRQ   int64 `json:"read_rq_ns"`
 	AllocCPU int64 `json:"alloc_cpu_ns"`
 	AllocRQ  int64 `json:"alloc_rq_ns"`
+	// the allocations not locked (-lock-alloc=false): the run-queue wait of
+	// all the process's threads together during the step, an upper bound
+	// of the handler's own (it may move between threads)
+	AllocAllRQ int64 `json:"alloc_all_rq_ns,omitempty"`
 }
 
 type hold struct {
@@ -317,7 +354,6 @@ func callDownstream() error {
 func work(w http.ResponseWriter, r *http.Request) {
 	var rec record
 	rec.Start = mono()
-	rec.Goid = goid()
 	rec.BurnCPU, rec.BurnRQ = onThread(func() { spin(iters) })
 	t1 := mono()
 	mu.Lock()
@@ -332,6 +368,9 @@ func work(w http.ResponseWriter, r *http.Request) {
 		rec.DownErr = callDownstream() != nil
 	}
 	t5 := mono()
+	// goid allocates (runtime.Stack's buffer): here, where allocations
+	// (and the GC assists they cause) belong, not in a measured CPU step
+	rec.Goid = goid()
 	var bufs [][]byte
 	alloc := func() {
 		bufs = make([][]byte, 0, *allocKB)
@@ -342,7 +381,9 @@ func work(w http.ResponseWriter, r *http.Request) {
 	if *lockAlloc {
 		rec.AllocCPU, rec.AllocRQ = onThread(alloc)
 	} else {
+		rq0 := processRunDelay()
 		alloc()
+		rec.AllocAllRQ = processRunDelay() - rq0
 	}
 	allocMu.Lock()
 	allocSnk = bufs
