@@ -89,12 +89,7 @@ struct {
 	__uint(max_entries, 64 << 10);
 } newpcs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CPU_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+GS_DROPS_MAP(CPU_DROP_MAX);
 
 /*
  * Is G the g0 of its m? Then *CURG is the goroutine the m runs for

@@ -28,6 +28,7 @@
 #include "lib/go.bpf.h"
 #include "lib/hist.bpf.h"
 #include "lib/maps.bpf.h"
+#include "lib/watched.bpf.h"
 
 const volatile __u64 slow_ns = 0;
 const volatile bool keep_args = false;
@@ -55,14 +56,6 @@ struct {
 	__type(key, struct fl_gkey);
 	__type(value, struct fl_gstate);
 } gstates SEC(".maps");
-
-/* watch: the goroutines with a call in flight (why.bpf.c reads it too). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FL_MAX_GOROUTINES);
-	__type(key, struct fl_gkey);
-	__type(value, struct fl_watch);
-} watched SEC(".maps");
 
 /* A zeroed goroutine state to insert from (too big for the BPF stack). */
 struct {
@@ -111,17 +104,9 @@ struct {
 	__type(value, struct fl_route_status);
 } status_key SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
+GS_EVENTS_MAP(1 << 20);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FL_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+GS_DROPS_MAP(FL_DROP_MAX);
 
 /* Probe hits by kind (goscope's own cost in the target). */
 struct {

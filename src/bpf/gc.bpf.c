@@ -30,10 +30,7 @@
 
 GS_TARGET_MAPS(struct gc_target);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
+GS_EVENTS_MAP(1 << 20);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -70,12 +67,7 @@ struct {
 	__type(value, __u64);
 } allocs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GC_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+GS_DROPS_MAP(GC_DROP_MAX);
 
 /*
  * Go's register ABI (ABIInternal, Go >= 1.17): argument N and g. Every

@@ -97,12 +97,7 @@ struct {
 	__type(value, struct hl_tcp_val);
 } tcp SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, HL_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+GS_DROPS_MAP(HL_DROP_MAX);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -134,17 +134,9 @@ struct {
 	__type(value, struct sc_pending);
 } pending SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
-} events SEC(".maps");
+GS_EVENTS_MAP(4 << 20);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SC_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+GS_DROPS_MAP(SC_DROP_MAX);
 
 /* A zeroed stats value to insert from (too big for the BPF stack). */
 struct {

@@ -28,6 +28,7 @@
 #include "lib/maps.bpf.h"
 #include "lib/sched.bpf.h"
 #include "lib/target.bpf.h"
+#include "lib/watched.bpf.h"
 
 #define WHY_MAX_THREADS 16384
 #define WHY_GSYSCALL 3
@@ -36,14 +37,6 @@
 
 GS_TARGET_MAPS(struct why_target);
 
-/* Shared with funclat.bpf.c (user space reuses its fd). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FL_MAX_GOROUTINES);
-	__type(key, struct fl_gkey);
-	__type(value, struct fl_watch);
-} watched SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, WHY_MAX_THREADS);
@@ -51,17 +44,9 @@ struct {
 	__type(value, struct why_off);
 } off SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
+GS_EVENTS_MAP(1 << 20);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WHY_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+GS_DROPS_MAP(WHY_DROP_MAX);
 
 /* Is T's CFS group (or a parent of it) held back by its CPU quota? */
 static __always_inline bool why_throttled(struct task_struct *t)

@@ -94,9 +94,7 @@ struct contention_target *contention_add(struct contention *c, pid_t pid, struct
 		return NULL;
 	}
 	c->t = nt;
-	if (gsample_open(&t->gs, pid, gb, bias, err, errlen) != 0 ||
-	    gsample_extra(&t->gs, err, errlen) != 0) {
-		gsample_close(&t->gs);
+	if (gsample_open_extra(&t->gs, pid, gb, bias, err, errlen) != 0) {
 		free(t);
 		return NULL;
 	}

@@ -514,6 +514,16 @@ static size_t gs_entries_at(const struct gsample *s, const uint8_t *buf, size_t 
 	return k;
 }
 
+int gsample_open_extra(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, char *err,
+		       size_t errlen)
+{
+	if (gsample_open(s, pid, gb, bias, err, errlen) != 0 || gsample_extra(s, err, errlen) != 0) {
+		gsample_close(s);
+		return -1;
+	}
+	return 0;
+}
+
 int gsample_extra(struct gsample *s, char *err, size_t errlen)
 {
 	enum { SCAN_LO = 0xc0, SCAN_HI = 0x1a0 };

@@ -140,6 +140,10 @@ void gsample_unwind_many(struct gsample *s, const struct gsample_g *const *gs, s
  */
 int gsample_extra(struct gsample *s, char *err, size_t errlen);
 
+/* gsample_open, then gsample_extra; on failure S is closed again. */
+int gsample_open_extra(struct gsample *s, pid_t pid, struct gobin *gb, uint64_t bias, char *err,
+		       size_t errlen);
+
 /* The runtime's wait reason string for R ("" if unknown). */
 const char *gsample_reason(const struct gsample *s, uint8_t r, size_t *len);
 

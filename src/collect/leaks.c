@@ -107,9 +107,7 @@ struct leaks_target *leaks_add(struct leaks *lk, pid_t pid, struct gobin *gb, ui
 		return NULL;
 	}
 	lk->t = nt;
-	if (gsample_open(&t->gs, pid, gb, bias, err, errlen) != 0 ||
-	    gsample_extra(&t->gs, err, errlen) != 0) {
-		gsample_close(&t->gs);
+	if (gsample_open_extra(&t->gs, pid, gb, bias, err, errlen) != 0) {
 		free(t);
 		return NULL;
 	}

@@ -251,7 +251,13 @@ static bool gg_reason_text(const char *s, size_t n)
 	return true;
 }
 
-size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
+/*
+ * Find in the writable data an array of Go strings whose first three are
+ * FIRST, SECOND and THIRD (one of the runtime's tables of reasons) and read
+ * it into WR, up to where the headers stop naming a reason. Returns WR->n.
+ */
+static size_t gg_reason_table(struct gobin *gb, const char *first, const char *second,
+			      const char *third, struct goglobals_waitreasons *wr)
 {
 	memset(wr, 0, sizeof(*wr));
 	if (elfimg_ptrsize(gb->img) != 8)
@@ -265,12 +271,12 @@ size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
 			size_t l0, l1, l2;
 			const char *s1 = gg_gostring(gb, a + 16, &l1);
 
-			if (!gg_streq(s1, l1, "GC assist marking"))
+			if (!gg_streq(s1, l1, second))
 				continue;
 			const char *s2 = gg_gostring(gb, a + 32, &l2);
 			const char *s0 = gg_gostring(gb, a, &l0);
 
-			if (!gg_streq(s2, l2, "IO wait") || !s0 || l0 != 0)
+			if (!gg_streq(s2, l2, third) || !s0 || !gg_streq(s0, l0, first))
 				continue;
 			wr->addr = a;
 			for (size_t i = 0; i < GOGLOBALS_MAX_WAITREASONS; i++) {
@@ -288,6 +294,12 @@ size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
 		}
 	}
 	return 0;
+}
+
+size_t goglobals_waitreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
+{
+	/* waitReasonZero is "" */
+	return gg_reason_table(gb, "", "GC assist marking", "IO wait", wr);
 }
 
 /* The data addresses function NAME references, sorted; 0 with WHY if none. */
@@ -401,40 +413,7 @@ bool goglobals_struct_base_excl(struct gobin *gb, const char *func, const int *o
 
 size_t goglobals_stwreasons(struct gobin *gb, struct goglobals_waitreasons *wr)
 {
-	memset(wr, 0, sizeof(*wr));
-	if (elfimg_ptrsize(gb->img) != 8)
-		return 0;
-	for (size_t si = 0; si < elfimg_nsections(gb->img); si++) {
-		const struct elfimg_section *s = elfimg_section_at(gb->img, si);
-
-		if (!(s->flags & 2) || !(s->flags & 1) || s->type == 8 /* NOBITS */)
-			continue;
-		for (uint64_t a = s->addr; a + 48 <= s->addr + s->size; a += 8) {
-			size_t l0, l1, l2;
-			const char *s1 = gg_gostring(gb, a + 16, &l1);
-
-			if (!gg_streq(s1, l1, "GC mark termination"))
-				continue;
-			const char *s2 = gg_gostring(gb, a + 32, &l2);
-			const char *s0 = gg_gostring(gb, a, &l0);
-
-			if (!gg_streq(s2, l2, "GC sweep termination") || !gg_streq(s0, l0, "unknown"))
-				continue;
-			wr->addr = a;
-			for (size_t i = 0; i < GOGLOBALS_MAX_WAITREASONS; i++) {
-				size_t l;
-				const char *str = gg_gostring(gb, a + 16 * i, &l);
-
-				if (!str || l == 0 || !gg_reason_text(str, l))
-					break;
-				wr->str[i] = str;
-				wr->len[i] = l;
-				wr->n = i + 1;
-			}
-			return wr->n;
-		}
-	}
-	return 0;
+	return gg_reason_table(gb, "unknown", "GC mark termination", "GC sweep termination", wr);
 }
 
 bool goglobals_gc_cycles(struct gobin *gb, uint64_t *addr, char *why, size_t whylen)

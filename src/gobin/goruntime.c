@@ -5,6 +5,7 @@
 #include "goruntime.h"
 
 #include "elfimg.h"
+#include "godwarf.h"
 
 #include <elfutils/libdw.h>
 #include <dwarf.h>
@@ -107,80 +108,11 @@ bool goruntime_offsets_table(int minor, struct goruntime_offsets *o)
 	return known;
 }
 
-/* DW_AT_data_member_location of a member DIE, or -1. */
-static int goruntime_member_off(Dwarf_Die *m)
-{
-	Dwarf_Attribute a;
-	Dwarf_Word w;
-
-	if (!dwarf_attr(m, DW_AT_data_member_location, &a))
-		return -1;
-	if (dwarf_formudata(&a, &w) != 0 || w > 1u << 20)
-		return -1;
-	return (int)w;
-}
-
-/* Offset of member NAME in struct DIE S, or -1. */
-static int goruntime_member(Dwarf_Die *s, const char *name)
-{
-	Dwarf_Die m;
-
-	if (dwarf_child(s, &m) != 0)
-		return -1;
-	do {
-		const char *n;
-
-		if (dwarf_tag(&m) != DW_TAG_member)
-			continue;
-		n = dwarf_diename(&m);
-		if (n && strcmp(n, name) == 0)
-			return goruntime_member_off(&m);
-	} while (dwarf_siblingof(&m, &m) == 0);
-	return -1;
-}
-
-struct goruntime_dies {
-	Dwarf_Die g, m, gobuf;
-	bool have_g, have_m, have_gobuf;
-};
-
-static void goruntime_find_structs(Dwarf *dw, struct goruntime_dies *d)
-{
-	Dwarf_Off off = 0, next;
-	size_t hsize;
-
-	while (!(d->have_g && d->have_m && d->have_gobuf) &&
-	       dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, die;
-
-		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {
-			do {
-				const char *n;
-
-				if (dwarf_tag(&die) != DW_TAG_structure_type)
-					continue;
-				n = dwarf_diename(&die);
-				if (!n || strncmp(n, "runtime.", 8) != 0)
-					continue;
-				if (!d->have_g && strcmp(n, "runtime.g") == 0) {
-					d->g = die;
-					d->have_g = true;
-				} else if (!d->have_m && strcmp(n, "runtime.m") == 0) {
-					d->m = die;
-					d->have_m = true;
-				} else if (!d->have_gobuf && strcmp(n, "runtime.gobuf") == 0) {
-					d->gobuf = die;
-					d->have_gobuf = true;
-				}
-			} while (dwarf_siblingof(&die, &die) == 0);
-		}
-		off = next;
-	}
-}
-
 bool goruntime_offsets_dwarf(struct elfimg *img, struct goruntime_offsets *o)
 {
-	struct goruntime_dies d = { 0 };
+	static const char *const names[] = { "runtime.g", "runtime.m", "runtime.gobuf" };
+	Dwarf_Die d[3];
+	bool found[3];
 	Dwarf *dw;
 	Elf *elf;
 	int stack;
@@ -197,33 +129,32 @@ bool goruntime_offsets_dwarf(struct elfimg *img, struct goruntime_offsets *o)
 		elf_end(elf);
 		return false;
 	}
-	goruntime_find_structs(dw, &d);
-	ok = d.have_g && d.have_m && d.have_gobuf;
+	ok = godwarf_structs(dw, names, 3, d, found) == 3;
 	if (ok) {
 		memset(o, 0xff, sizeof(*o)); /* every int field -1 */
 		o->source = "dwarf";
-		stack = goruntime_member(&d.g, "stack");
+		stack = godwarf_member(&d[0], "stack");
 		o->g_stack_lo = stack;
 		/* stack is {lo, hi uintptr}: hi is one pointer after lo. */
 		o->g_stack_hi = stack >= 0 ? stack + elfimg_ptrsize(img) : -1;
-		o->g_m = goruntime_member(&d.g, "m");
-		o->g_sched = goruntime_member(&d.g, "sched");
-		o->g_syscallsp = goruntime_member(&d.g, "syscallsp");
-		o->g_syscallpc = goruntime_member(&d.g, "syscallpc");
-		o->g_syscallbp = goruntime_member(&d.g, "syscallbp");
-		o->g_atomicstatus = goruntime_member(&d.g, "atomicstatus");
-		o->g_goid = goruntime_member(&d.g, "goid");
-		o->g_waitsince = goruntime_member(&d.g, "waitsince");
-		o->g_waitreason = goruntime_member(&d.g, "waitreason");
-		o->g_trackingseq = goruntime_member(&d.g, "trackingSeq");
-		o->m_g0 = goruntime_member(&d.m, "g0");
-		o->m_procid = goruntime_member(&d.m, "procid");
-		o->m_curg = goruntime_member(&d.m, "curg");
-		o->gobuf_sp = goruntime_member(&d.gobuf, "sp");
-		o->gobuf_pc = goruntime_member(&d.gobuf, "pc");
-		o->gobuf_ret = goruntime_member(&d.gobuf, "ret");
-		o->gobuf_lr = goruntime_member(&d.gobuf, "lr");
-		o->gobuf_bp = goruntime_member(&d.gobuf, "bp");
+		o->g_m = godwarf_member(&d[0], "m");
+		o->g_sched = godwarf_member(&d[0], "sched");
+		o->g_syscallsp = godwarf_member(&d[0], "syscallsp");
+		o->g_syscallpc = godwarf_member(&d[0], "syscallpc");
+		o->g_syscallbp = godwarf_member(&d[0], "syscallbp");
+		o->g_atomicstatus = godwarf_member(&d[0], "atomicstatus");
+		o->g_goid = godwarf_member(&d[0], "goid");
+		o->g_waitsince = godwarf_member(&d[0], "waitsince");
+		o->g_waitreason = godwarf_member(&d[0], "waitreason");
+		o->g_trackingseq = godwarf_member(&d[0], "trackingSeq");
+		o->m_g0 = godwarf_member(&d[1], "g0");
+		o->m_procid = godwarf_member(&d[1], "procid");
+		o->m_curg = godwarf_member(&d[1], "curg");
+		o->gobuf_sp = godwarf_member(&d[2], "sp");
+		o->gobuf_pc = godwarf_member(&d[2], "pc");
+		o->gobuf_ret = godwarf_member(&d[2], "ret");
+		o->gobuf_lr = godwarf_member(&d[2], "lr");
+		o->gobuf_bp = godwarf_member(&d[2], "bp");
 		ok = o->g_sched >= 0 && o->g_goid >= 0 && o->g_atomicstatus >= 0 &&
 		     o->m_curg >= 0 && o->gobuf_sp >= 0 && o->gobuf_pc >= 0 &&
 		     o->gobuf_bp >= 0 && o->g_waitreason >= 0;
@@ -270,7 +201,7 @@ static int goruntime_member_path(Dwarf_Die *s, const char *path)
 		} while (dwarf_siblingof(&m, &m) == 0);
 		if (!found)
 			return -1;
-		int off = goruntime_member_off(&m);
+		int off = godwarf_member_off(&m);
 
 		if (off < 0)
 			return -1;

@@ -28,6 +28,7 @@
 
 #include "elfimg.h"
 #include "gobin.h"
+#include "godwarf.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -94,46 +95,15 @@ struct gw_want {
 	int *dst;
 };
 
-static int gw_member_off(Dwarf_Die *m)
-{
-	Dwarf_Attribute a;
-	Dwarf_Word w;
-
-	if (!dwarf_attr(m, DW_AT_data_member_location, &a))
-		return -1;
-	if (dwarf_formudata(&a, &w) != 0 || w > 1u << 20)
-		return -1;
-	return (int)w;
-}
-
-static void gw_struct(Dwarf_Die *s, const char *name, const struct gw_want *w, size_t n)
-{
-	Dwarf_Die m;
-
-	if (dwarf_child(s, &m) != 0)
-		return;
-	do {
-		const char *mn;
-
-		if (dwarf_tag(&m) != DW_TAG_member)
-			continue;
-		mn = dwarf_diename(&m);
-		for (size_t i = 0; mn && i < n; i++)
-			if (strcmp(w[i].st, name) == 0 && strcmp(w[i].member, mn) == 0)
-				*w[i].dst = gw_member_off(&m);
-	} while (dwarf_siblingof(&m, &m) == 0);
-}
-
 static bool gw_dwarf(struct gobin *gb, const struct gw_want *w, size_t n)
 {
 	static const char *const structs[] = { "runtime.g", "runtime.sudog", "runtime.hchan",
 					       "runtime.semaRoot" };
-	bool seen[4] = { false };
-	Dwarf_Off off = 0, next;
-	size_t hsize, nseen = 0;
+	Dwarf_Die dies[4];
+	bool found[4];
+	size_t nfound;
 	Dwarf *dw;
 	Elf *elf;
-
 	int fd;
 
 	if (!elfimg_has_dwarf(gb->img) || !gb->path)
@@ -157,32 +127,15 @@ static bool gw_dwarf(struct gobin *gb, const struct gw_want *w, size_t n)
 		close(fd);
 		return false;
 	}
-	while (nseen < 4 && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, die;
-
-		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {
-			do {
-				const char *nm;
-
-				if (dwarf_tag(&die) != DW_TAG_structure_type)
-					continue;
-				nm = dwarf_diename(&die);
-				if (!nm || strncmp(nm, "runtime.", 8) != 0)
-					continue;
-				for (size_t i = 0; i < 4; i++)
-					if (!seen[i] && strcmp(nm, structs[i]) == 0) {
-						seen[i] = true;
-						nseen++;
-						gw_struct(&die, nm, w, n);
-					}
-			} while (dwarf_siblingof(&die, &die) == 0);
-		}
-		off = next;
-	}
+	nfound = godwarf_structs(dw, structs, 4, dies, found);
+	for (size_t k = 0; k < 4; k++)
+		for (size_t i = 0; found[k] && i < n; i++)
+			if (strcmp(w[i].st, structs[k]) == 0)
+				*w[i].dst = godwarf_member(&dies[k], w[i].member);
 	dwarf_end(dw);
 	elf_end(elf);
 	close(fd);
-	return nseen == 4;
+	return nfound == 4;
 }
 
 bool gowait_offsets(struct gobin *gb, struct gowait_offsets *o)

@@ -1,9 +1,26 @@
 /*
  * maps.bpf.h: map patterns every goscope BPF program uses: lookup-or-init
- * from a zeroed template, and the per-CPU drop counters user space prints.
+ * from a zeroed template, counters keyed by anything, the per-CPU drop
+ * counters user space prints and the event ring buffer.
  */
 #ifndef GOSCOPE_BPF_LIB_MAPS_BPF_H
 #define GOSCOPE_BPF_LIB_MAPS_BPF_H
+
+/* `drops`: N per-CPU drop counters (gs_count_drop), which user space sums. */
+#define GS_DROPS_MAP(n)                                                                            \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
+		__uint(max_entries, (n));                                                          \
+		__type(key, __u32);                                                                \
+		__type(value, __u64);                                                              \
+	} drops SEC(".maps")
+
+/* `events`: the ring buffer of SIZE bytes that streams events to user space. */
+#define GS_EVENTS_MAP(size)                                                                        \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);                                                \
+		__uint(max_entries, (size));                                                       \
+	} events SEC(".maps")
 
 /*
  * The value at KEY of MAP, inserted from INIT first if absent (INIT: a
