@@ -62,14 +62,19 @@ static int scc_parse_slow(const char *val, void *dst, char *err, size_t errlen)
 	return 0;
 }
 
+/* --slow MS in ns (0: not asked; --slow 0 shows every call: 1 ns). */
+static uint64_t scc_slow_ns(const struct scc *c)
+{
+	return c->slow_set ? (uint64_t)(c->slow_ms * 1e6) + (c->slow_ms == 0) : 0;
+}
+
 static void scc_on_event(const struct sc_event *e, void *arg)
 {
 	struct session *s = arg;
 	struct scc *c = s->arg;
 	struct sysstat_call call;
 
-	sysstat_decode(e, c->rules_path ? &c->rules : NULL,
-		       c->slow_set ? (uint64_t)(c->slow_ms * 1e6) + (c->slow_ms == 0) : 0, &call);
+	sysstat_decode(e, c->rules_path ? &c->rules : NULL, scc_slow_ns(c), &call);
 	if (!call.show)
 		return;
 	c->alerts += call.alert;
@@ -84,24 +89,23 @@ static int scc_events(struct session *s, void *arg)
 	return sysstat_poll(((struct scc *)s->arg)->ss, 0) < 0 ? -1 : 0;
 }
 
+#define SCC_ATTACH_ERR "cannot attach to the raw_syscalls tracepoints: %s"
+
 static int scc_tick(struct session *s, void *arg)
 {
 	(void)arg;
-	if (sysstat_sampler_tick(((struct scc *)s->arg)->ss) != 0) {
-		session_error(s, "cannot attach to the raw_syscalls tracepoints: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (sysstat_sampler_tick(((struct scc *)s->arg)->ss) == 0)
+		return 0;
+	session_error(s, SCC_ATTACH_ERR, strerror(errno));
+	return -1;
 }
 
 static int scc_start(struct session *s, char *err, size_t errlen)
 {
-	if (sysstat_sampler_start(((struct scc *)s->arg)->ss) != 0) {
-		snprintf(err, errlen, "cannot attach to the raw_syscalls tracepoints: %s",
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (sysstat_sampler_start(((struct scc *)s->arg)->ss) == 0)
+		return 0;
+	snprintf(err, errlen, SCC_ATTACH_ERR, strerror(errno));
+	return -1;
 }
 
 static int scc_take(struct session *s, struct target *t, char *err, size_t errlen)
@@ -226,7 +230,7 @@ int cmd_syscalls(int argc, char **argv)
 		goto out;
 	jsonw_init(&c->jw, s.out);
 	so.by = c->by;
-	so.slow_ns = c->slow_set ? (uint64_t)(c->slow_ms * 1e6) + (c->slow_ms == 0) : 0;
+	so.slow_ns = scc_slow_ns(c);
 	so.net_events = c->rules_path != NULL;
 	so.spec = c->list.spec;
 	so.filter = c->list.filter;
