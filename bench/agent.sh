@@ -99,10 +99,7 @@ load_start=$(load_now)
 
 "$work/httpserver" -addr "127.0.0.1:$PORT" 2>/dev/null &
 srv=$!
-for _ in $(seq 50); do
-	curl -sf "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+bench_wait_http "$PORT" || true
 
 # --- 1. throughput, alternating ------------------------------------------------
 run_wrk() {

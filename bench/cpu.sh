@@ -21,15 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECS:-8}
-CONNS=${BENCH_CONNS:-64}
-PORT=${BENCH_PORT:-18091}
-GOSCOPE=${GOSCOPE:-./goscope}
-
-bench_setup
-
-bench_serve "$PORT"
+bench_http 18091 3 8
 
 # prog_ns: average ns per run of the cpu_sample BPF program now loaded ("-" if unknown).
 prog_ns() {
@@ -52,7 +44,7 @@ run_mode() {
 	sleep 2 # attach
 	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
 	s0=$(cpu_secs "$srv")
-	read -r rps total < <(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null |
+	read -r rps total < <(bench_wrk |
 		awk '/^Requests\/sec/ { r = $2 } / requests in / { n = $1 } END { print r + 0, n + 0 }')
 	s1=$(cpu_secs "$srv")
 	if [ -n "$tr" ]; then
@@ -61,7 +53,7 @@ run_mode() {
 		kill -INT "$tr" 2>/dev/null
 		wait "$tr" 2>/dev/null || true
 	fi
-	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') $ns" \
+	echo "${rps:-0} $(bench_cores "$cpu0" "$cpu1") $ns" \
 		"$(awk -v n="$total" -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')"
 }
 
@@ -84,10 +76,7 @@ sysctl -qw kernel.bpf_stats_enabled="$stats0" 2>/dev/null || true
 
 base=$(bench_median ${rps[baseline]})
 base_rpc=$(bench_median ${rpc[baseline]})
-bench_machine
-echo
-echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s."
-echo
+bench_http_heading
 {
 	printf 'mode\treq/s:\tvs untraced:\treq per server CPU-s:\tvs untraced:\ttracer CPU (cores):\tBPF ns/sample:\n'
 	for m in "${modes[@]}"; do
@@ -103,8 +92,8 @@ echo
 		perf) name="perf record -g -F 99 -p" ;;
 		esac
 		printf '%s\t%.0f\t%s\t%.0f\t%s\t%s\t%s\n' "$name" "$med" \
-			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
-			"$mrpc" "$(awk -v a="$mrpc" -v b="$base_rpc" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
+			"$(bench_pct "$med" "$base")" \
+			"$mrpc" "$(bench_pct "$mrpc" "$base_rpc")" \
 			"$([ "$m" = baseline ] && echo - || echo "$c")" "$n"
 	done
 } | bench_table

@@ -29,16 +29,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECS:-8}
-CONNS=${BENCH_CONNS:-64}
-PORT=${BENCH_PORT:-18093}
-GOSCOPE=${GOSCOPE:-./goscope}
 HOT=main.main.func1
 COLD=net/http.Error
 
-bench_setup
-bench_serve "$PORT"
+bench_http 18093 3 8
 
 # run_mode MODE ROUND: one wrk run; prints req/s, calls counted per
 # request, goscope's estimated CPU share in the target (or -), tracer CPU.
@@ -63,7 +57,7 @@ uprobe:$work/httpserver:$HOT /pid == $srv/ { @calls = count(); }" >"$out" 2>"$ou
 	sleep 1
 	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
 	s0=$(cpu_secs "$srv")
-	wrkout=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
+	wrkout=$(bench_wrk)
 	s1=$(cpu_secs "$srv")
 	rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$wrkout")
 	reqs=$(awk '/requests in/ { print $1 }' <<<"$wrkout")
@@ -80,7 +74,7 @@ uprobe:$work/httpserver:$HOT /pid == $srv/ { @calls = count(); }" >"$out" 2>"$ou
 		esac
 	fi
 	echo "${rps:-0} $(awk -v c="${calls:-0}" -v r="${reqs:-0}" 'BEGIN { printf "%.2f", (r > 0 ? c / r : 0) }') \
-${est:--} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') \
+${est:--} $(bench_cores "$cpu0" "$cpu1") \
 $(awk -v a="$s0" -v b="$s1" -v r="${reqs:-0}" 'BEGIN { printf "%.1f", (r > 0 ? 1e6 * (b - a) / r : 0) }')"
 }
 
@@ -97,15 +91,12 @@ for r in $(seq "$ROUNDS"); do
 		ests[$m]="${ests[$m]:-} $e"
 		cpu[$m]="${cpu[$m]:-} $u"
 		srvus[$m]="${srvus[$m]:-} $us"
-		ratio[$m]="${ratio[$m]:-} $(awk -v a="$q" -v b="$b" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		ratio[$m]="${ratio[$m]:-} $(bench_ratio "$q" "$b")"
 	done
 done
 
 base=$(bench_median ${rps[baseline]})
-bench_machine
-echo
-echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s."
-echo
+bench_http_heading
 {
 	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\tserver CPU per request (us):\tcalls counted per request:\tgoscope estimate (cores):\ttracer CPU (cores):\n'
 	for m in "${modes[@]}"; do
@@ -121,8 +112,8 @@ echo
 		e=-
 		case $m in goscope-*) e=$(printf '%.3f' "$(bench_median ${ests[$m]})") ;; esac
 		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
-			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
-			"$(awk -v r="$(bench_median ${ratio[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_pct "$med" "$base")" \
+			"$(bench_pct "$(bench_median ${ratio[$m]})" 1)" \
 			"$(bench_median ${srvus[$m]})" \
 			"$(case $m in baseline | why-*) echo - ;; *) bench_median ${calls[$m]} ;; esac)" "$e" \
 			"$([ "$m" = baseline ] && echo - || bench_median ${cpu[$m]})"

@@ -19,14 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECS:-8}
-CONNS=${BENCH_CONNS:-64}
-PORT=${BENCH_PORT:-18093}
-GOSCOPE=${GOSCOPE:-./goscope}
-
-bench_setup
-bench_serve "$PORT"
+bench_http 18093 3 8
 prev_stats=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null || true
 
@@ -60,7 +53,7 @@ run_mode() {
 	sleep 1
 	s0=$(bpf_gc_stats)
 	c0=$(cpu_secs "$srv")
-	wrkout=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
+	wrkout=$(bench_wrk)
 	c1=$(cpu_secs "$srv")
 	s1=$(bpf_gc_stats)
 	rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$wrkout")
@@ -84,7 +77,7 @@ for r in $(seq "$ROUNDS"); do
 		fi
 		echo "round $r $m: $q req/s, $cyc cycles, $((h1 - h0)) probe hits, server CPU $cpu s ($(uptime | sed 's/.*load/load/'))" >&2
 		rps[$m]="${rps[$m]:-} $q"
-		ratio[$m]="${ratio[$m]:-} $(awk -v a="$q" -v b="$b" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		ratio[$m]="${ratio[$m]:-} $(bench_ratio "$q" "$b")"
 		[ "$m" = baseline ] && continue
 		# Cycles seen over the whole trace; the wrk window is most of it.
 		cps[$m]="${cps[$m]:-} $(awk -v c="$cyc" -v s="$SECS" 'BEGIN { printf "%.1f", c / (s + 1) }')"
@@ -98,10 +91,7 @@ done
 sysctl -qw kernel.bpf_stats_enabled="$prev_stats" 2>/dev/null || true
 
 base=$(bench_median ${rps[baseline]})
-bench_machine
-echo
-echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; medians."
-echo
+bench_http_heading "medians."
 {
 	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\tGC cycles/s:\tprobe hits per cycle:\tBPF time per cycle:\tserver CPU per cycle (us):\n'
 	for m in "${modes[@]}"; do
@@ -117,8 +107,8 @@ echo
 			continue
 		fi
 		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s ns\t%s\n' "$name" "$med" \
-			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
-			"$(awk -v r="$rr" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_pct "$med" "$base")" \
+			"$(bench_pct "$rr" 1)" \
 			"$(bench_median ${cps[$m]})" "$(bench_median ${hits[$m]})" \
 			"$(bench_median ${bpfns[$m]})" "$(bench_median ${cpucyc[$m]})"
 	done

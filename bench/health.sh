@@ -15,7 +15,7 @@
 # median and the median of its ratios to the baseline of the same round
 # (steadier when the machine's speed drifts between rounds), the tracer's
 # own CPU time (from /proc/PID/stat) per second of tracing, and the CPU its
-# BPF programs take in the kernel (run-time statistics, bpf_cost): the
+# BPF programs take in the kernel (run-time statistics, bench_bpf_cost): the
 # overhead measured directly, whatever the machine's noise. Goal:
 # >= 95% of the untraced throughput. The load average before and after,
 # and the baseline's spread, say how noisy the machine was.
@@ -24,54 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-ROUNDS=${BENCH_ROUNDS:-9}
-SECS=${BENCH_SECS:-6}
-CONNS=${BENCH_CONNS:-64}
-PORT=${BENCH_PORT:-18092}
-GOSCOPE=${GOSCOPE:-./goscope}
-
-bench_setup
-
-bench_serve "$PORT"
-
-# bpf_cost PID SECS: the CPU the BPF programs of PID spend in the kernel
-# over the next SECS seconds, as "cores events/s": run-time statistics are
-# on while this runs (BPF_ENABLE_STATS: an fd held open, no sysctl), and
-# run_time_ns/run_cnt come from /proc/PID/fdinfo of its program fds.
-bpf_cost() {
-	python3 - "$1" "$2" <<'EOF'
-import ctypes, os, sys, time
-pid, secs = int(sys.argv[1]), float(sys.argv[2])
-libc = ctypes.CDLL(None, use_errno=True)
-attr = (ctypes.c_uint8 * 128)()  # enable_stats.type = BPF_STATS_RUN_TIME
-fd = libc.syscall(321, 32, attr, 128)  # SYS_bpf, BPF_ENABLE_STATS
-def totals():
-    ns = cnt = 0
-    d = "/proc/%d/fdinfo" % pid
-    for f in os.listdir(d):
-        try:
-            if os.readlink("/proc/%d/fd/%s" % (pid, f)) != "anon_inode:bpf-prog":
-                continue
-            for line in open(os.path.join(d, f)):
-                k, _, v = line.partition(":")
-                if k == "run_time_ns":
-                    ns += int(v)
-                elif k == "run_cnt":
-                    cnt += int(v)
-        except OSError:
-            pass
-    return ns, cnt
-if fd < 0:
-    print("0 0")
-    sys.exit(0)
-a = totals()
-t0 = time.monotonic()
-time.sleep(secs)
-b = totals()
-t = time.monotonic() - t0
-print("%.4f %.0f" % ((b[0] - a[0]) / 1e9 / t, (b[1] - a[1]) / t))
-EOF
-}
+bench_http 18092 9 6
 
 # run_mode NAME: one wrk run with NAME's tracer attached; prints req/s and
 # the tracer's CPU seconds per second.
@@ -93,14 +46,13 @@ run_mode() {
 	bpf="- -"
 	bc=""
 	if [ -n "$tr" ]; then
-		bpf_cost "$tr" $((SECS - 1)) >"$work/bpf" &
+		bench_bpf_cost "$tr" $((SECS - 1)) >"$work/bpf" &
 		bc=$!
 	fi
-	rps=$(wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null |
-		awk '/^Requests\/sec/ { print $2 }')
+	rps=$(bench_wrk | awk '/^Requests\/sec/ { print $2 }')
 	if [ -n "$bc" ]; then
 		wait "$bc" || true
-		bpf=$(cat "$work/bpf")
+		bpf=$(cut -d' ' -f1-2 "$work/bpf") # cores runs/s (not ns/run)
 	fi
 	if [ -n "$tr" ]; then
 		cpu1=$(cpu_secs "$tr")
@@ -108,7 +60,7 @@ run_mode() {
 		wait "$tr" 2>/dev/null || true
 		tr=""
 	fi
-	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') $bpf"
+	echo "${rps:-0} $(bench_cores "$cpu0" "$cpu1") $bpf"
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -128,16 +80,13 @@ for r in $(seq "$ROUNDS"); do
 		echo "round $r $m: $q req/s, tracer CPU $c s/s, BPF $bc cores $be runs/s" >&2
 	done
 	for m in "${modes[@]}"; do
-		ratio[$m]="${ratio[$m]:-} $(awk -v a="${round[$m]}" -v b="${round[baseline]}" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		ratio[$m]="${ratio[$m]:-} $(bench_ratio "${round[$m]}" "${round[baseline]}")"
 	done
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 base=$(bench_median ${rps[baseline]})
-bench_machine
-echo
-echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s."
-echo
+bench_http_heading
 {
 	printf 'mode\treq/s:\tvs untraced:\tmedian of per-round ratios:\ttracer CPU (cores):\tBPF in kernel (cores):\tBPF runs/s:\n'
 	for m in "${modes[@]}"; do
@@ -156,8 +105,8 @@ echo
 		goscope_i) name="goscope health -p PID -d N -i 1 --json" ;;
 		esac
 		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
-			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
-			"$(awk -v r="$rr" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_pct "$med" "$base")" \
+			"$(bench_pct "$rr" 1)" \
 			"$([ "$m" = baseline ] && echo - || echo "$c")" "$bc" "$be"
 	done
 } | bench_table

@@ -3,6 +3,9 @@
 # Timing is wall clock around one command, repeated by the caller; the
 # median is what gets reported. Tables are Markdown so they paste into
 # bench/RESULTS.md as they are.
+#
+# Some helpers take optional arguments that only the section scripts pass.
+# shellcheck shell=bash disable=SC2119,SC2120
 
 # The machine, as one Markdown line.
 bench_machine() {
@@ -80,16 +83,29 @@ bench_wait_http() {
 	return 1
 }
 
-# bench_setup: build goscope, make the scratch directory $work, copy goscope
-# there (a rebuild of ./goscope during the run must not break it; GOSCOPE
-# then names the copy) and build bench/go/httpserver into $work/httpserver.
-bench_setup() {
+# bench_goscope: build goscope, make the scratch directory $work and copy
+# goscope there (a rebuild of ./goscope during the run must not break it).
+# GOSCOPE (default ./goscope) names the binary to copy; it then names the copy.
+bench_goscope() {
+	GOSCOPE=${GOSCOPE:-./goscope}
 	make -s --no-print-directory goscope >&2
 	work=$(mktemp -d /tmp/goscope-bench.XXXXXX)
 	cp "$GOSCOPE" "$work/goscope"
 	GOSCOPE=$work/goscope
+}
+
+# bench_go_build PROG: build the Go program bench/go/PROG into $work/PROG
+# (bench_goscope made $work), with its build cache in .cache/gocache.
+bench_go_build() {
 	mkdir -p .cache/gocache
-	(cd bench/go/httpserver && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/httpserver" .)
+	(cd "bench/go/$1" && GOCACHE="$PWD/../../../.cache/gocache" go build -o "$work/$1" .)
+}
+
+# bench_setup: bench_goscope, then build bench/go/httpserver into
+# $work/httpserver.
+bench_setup() {
+	bench_goscope
+	bench_go_build httpserver
 }
 
 # bench_serve PORT: start $work/httpserver (bench_setup) on 127.0.0.1:PORT,
@@ -103,11 +119,141 @@ bench_serve() {
 	bench_wait_http "$1"
 }
 
+# bench_cleanup: the EXIT trap of bench_serve (see there).
 bench_cleanup() {
 	[ -n "${tr:-}" ] && kill -INT "$tr" 2>/dev/null
 	[ -n "${srv:-}" ] && kill "$srv" 2>/dev/null
 	wait 2>/dev/null || true
 	rm -rf "$work"
+}
+
+# bench_http PORT ROUNDS SECS: the set-up of a section that loads
+# bench/go/httpserver with wrk. Sets ROUNDS, SECS, CONNS and PORT from
+# BENCH_ROUNDS, BENCH_SECS, BENCH_CONNS and BENCH_PORT (defaults: the
+# arguments, and 64 connections), then bench_setup (GOSCOPE, work) and
+# bench_serve "$PORT" (srv, tr). Returns non-zero if the server does not
+# answer.
+bench_http() {
+	ROUNDS=${BENCH_ROUNDS:-$2}
+	SECS=${BENCH_SECS:-$3}
+	CONNS=${BENCH_CONNS:-64}
+	PORT=${BENCH_PORT:-$1}
+	bench_setup
+	bench_serve "$PORT"
+}
+
+# bench_wrk [CMD...]: one wrk run of SECS seconds with CONNS connections
+# against the server on PORT (bench_http), its report on stdout, its
+# stderr dropped. CMD, if given, runs wrk (/usr/bin/time -o FILE, ...).
+bench_wrk() {
+	"$@" wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null
+}
+
+# bench_cores A B: the CPU seconds from A to B (cpu_secs before and after
+# a run) per second of the run (SECS), i.e. in cores, to 3 decimals.
+bench_cores() {
+	awk -v a="$1" -v b="$2" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }'
+}
+
+# bench_ratio A B: A / B to 4 decimals (0 if B is not positive).
+bench_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'
+}
+
+# bench_pct A B: A as a percentage of B, "97.5%" (0.0% if B is not
+# positive); bench_pct RATIO 1 prints a ratio as a percentage.
+bench_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }'
+}
+
+# bench_http_heading [WHAT]: the machine (bench_machine), then what ran:
+# the server, wrk's options, SECS and ROUNDS, ending in WHAT (default
+# "median requests/s."); each followed by a blank line.
+bench_http_heading() {
+	bench_machine
+	echo
+	echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; ${1:-median requests/s.}"
+	echo
+}
+
+# bench_wrk_traced MODE TR [ERRFILE]: one run with the tracer TR (its pid,
+# or "" for none) attached: 2 s for it to attach, then bench_wrk; prints
+# "REQ/S CORES", wrk's requests/s and the tracer's CPU in cores over the
+# run (0.000 without a tracer). Then TR gets SIGINT and is waited for. If
+# TR had already ended: with ERRFILE (TR's stderr), says so on stderr with
+# its first lines, MODE naming the run, and goes on; without, prints
+# nothing and returns 1 (the round has no figures).
+bench_wrk_traced() {
+	local mode=$1 tr=$2 err=${3:-} rps cpu0=0 cpu1=0
+
+	sleep 2 # attach
+	[ -n "$tr" ] && cpu0=$(cpu_secs "$tr")
+	rps=$(bench_wrk | awk '/^Requests\/sec/ { print $2 }')
+	if [ -n "$tr" ]; then
+		cpu1=$(cpu_secs "$tr")
+		if ! kill -INT "$tr" 2>/dev/null; then
+			[ -n "$err" ] || return 1
+			echo "$mode: goscope ended early: $(head -3 "$err")" >&2
+		fi
+		wait "$tr" 2>/dev/null || true
+	fi
+	echo "${rps:-0} $(bench_cores "$cpu0" "$cpu1")"
+}
+
+# bench_overhead RUN NAME MODE...: the rounds and the table of a section
+# that measures tracers by requests/s and their own CPU. ROUNDS rounds,
+# each running every MODE in turn as `RUN MODE`, which prints "REQ/S
+# CORES" (bench_wrk_traced); one MODE must be "baseline", the untraced
+# server. Progress goes to stderr; stdout gets bench_http_heading and a
+# Markdown table: per MODE the name `NAME MODE` prints, the median
+# requests/s, that as a percentage of the baseline's, and the median
+# tracer CPU in cores.
+bench_overhead() {
+	local run=$1 namer=$2 r m q c med base
+	local -A rps cpu
+
+	shift 2
+	for r in $(seq "$ROUNDS"); do
+		for m in "$@"; do
+			read -r q c < <("$run" "$m")
+			rps[$m]="${rps[$m]:-} $q"
+			cpu[$m]="${cpu[$m]:-} $c"
+			echo "round $r $m: $q req/s, tracer CPU $c s/s" >&2
+		done
+	done
+
+	base=$(bench_median ${rps[baseline]})
+	bench_http_heading
+	{
+		printf 'mode\treq/s:\tvs untraced:\ttracer CPU (cores):\n'
+		for m in "$@"; do
+			med=$(bench_median ${rps[$m]})
+			c=$(bench_median ${cpu[$m]})
+			printf '%s\t%.0f\t%s\t%s\n' "$("$namer" "$m")" "$med" \
+				"$(bench_pct "$med" "$base")" \
+				"$([ "$m" = baseline ] && echo - || echo "$c")"
+		done
+	} | bench_table
+}
+
+# bench_syscalls_name MODE: the table's name of a tracer mode of
+# bench/syscalls.sh or bench/syscalls_percall.sh (one list for both, so
+# that the same tracer reads the same in both tables).
+bench_syscalls_name() {
+	case $1 in
+	baseline | untraced) echo "untraced" ;;
+	goscope) echo "goscope syscalls -p (default: sampled)" ;;
+	goscope_exact) echo "goscope syscalls -p --exact" ;;
+	goscope_d20) echo "goscope syscalls -p --duty 20" ;;
+	goscope_goid) echo "goscope syscalls -p --exact --by goid" ;;
+	goscope_other) echo "goscope syscalls -p OTHER (default: sampled)" ;;
+	goscope_exact_other) echo "goscope syscalls -p OTHER --exact" ;;
+	goscope_base) echo "goscope syscalls -p (BENCH_GOSCOPE_BASE)" ;;
+	syscount) echo "libbpf-tools syscount -L -p" ;;
+	bpftrace) echo "bpftrace bench/syscalls.bt" ;;
+	perftrace) echo "perf trace -s -p" ;;
+	strace) echo "strace -c -f -p" ;;
+	esac
 }
 
 # bench_bpf_cost PID SECS: what the BPF programs of process PID cost over

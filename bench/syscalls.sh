@@ -42,15 +42,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECS:-8}
-CONNS=${BENCH_CONNS:-64}
-PORT=${BENCH_PORT:-18091}
-GOSCOPE=${GOSCOPE:-./goscope}
-
-bench_setup
-
-bench_serve "$PORT"
+bench_http 18091 3 8
 
 # calls_seen MODE FILE: the system calls the tracer's report counts.
 calls_seen() {
@@ -128,7 +120,7 @@ run_mode() {
 		;;
 	esac
 	s0=$(cpu_secs "$srv")
-	wrkout=$(/usr/bin/time -f '%U %S' -o "$out.wrktime" wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>/dev/null)
+	wrkout=$(bench_wrk /usr/bin/time -f '%U %S' -o "$out.wrktime")
 	if [ -n "$bc" ]; then
 		wait "$bc" || true
 		bpf=$(cat "$out.bpf")
@@ -140,7 +132,7 @@ run_mode() {
 		cpu1=$(cpu_secs "$tr")
 		stop_tracer "$tr"
 	fi
-	echo "${rps:-0} $(awk -v a="$cpu0" -v b="$cpu1" -v s="$SECS" 'BEGIN { printf "%.3f", (b - a) / s }') \
+	echo "${rps:-0} $(bench_cores "$cpu0" "$cpu1") \
 $(awk -v c="$( [ -n "$tr" ] && calls_seen "$mode" "$out" || echo 0)" -v r="${reqs:-0}" \
 		'BEGIN { printf "%.1f", (r > 0 ? c / r : 0) }') $bpf \
 $(awk -v r="${reqs:-0}" -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f", (b > a ? r / (b - a) : 0) }') \
@@ -176,19 +168,16 @@ for r in $(seq "$ROUNDS"); do
 			bcores[$m]="${bcores[$m]:-} $bc"
 			bnsrun[$m]="${bnsrun[$m]:-} $bns"
 		fi
-		ratio[$m]="${ratio[$m]:-} $(awk -v a="$q" -v b="$b" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		ratio[$m]="${ratio[$m]:-} $(bench_ratio "$q" "$b")"
 		rpc[$m]="${rpc[$m]:-} $pc"
-		rpcr[$m]="${rpcr[$m]:-} $(awk -v a="$pc" -v b="$bpc" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		rpcr[$m]="${rpcr[$m]:-} $(bench_ratio "$pc" "$bpc")"
 		rpw[$m]="${rpw[$m]:-} $pw"
-		rpwr[$m]="${rpwr[$m]:-} $(awk -v a="$pw" -v b="$bpw" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+		rpwr[$m]="${rpwr[$m]:-} $(bench_ratio "$pw" "$bpw")"
 	done
 done
 
 base=$(bench_median ${rps[baseline]})
-bench_machine
-echo
-echo "Go HTTP server (Go 1.19, bench/go/httpserver) saturated by wrk -t2 -c$CONNS, ${SECS} s per run, $ROUNDS rounds; median requests/s. Load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
-echo
+bench_http_heading "median requests/s. Load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)."
 {
 	printf 'mode\treq/s:\tvs untraced:\tvs untraced, same round:\treq per server CPU s:\tvs untraced, same round:\treq per CPU s, server + wrk:\tvs untraced, same round:\ttracer CPU (cores):\tBPF (cores):\tBPF ns/run:\tcalls seen per request:\trounds:\n'
 	for m in "${modes[@]}"; do
@@ -200,26 +189,17 @@ echo
 		rr=$(bench_median ${ratio[$m]})
 		c=$(bench_median ${cpu[$m]})
 		n=$(bench_median ${calls[$m]})
-		case $m in
-		baseline) name="untraced" ;;
-		goscope) name="goscope syscalls -p (default: sampled)" ;;
-		goscope_exact) name="goscope syscalls -p --exact" ;;
-		goscope_d20) name="goscope syscalls -p --duty 20" ;;
-		syscount) name="libbpf-tools syscount -L -p" ;;
-		bpftrace) name="bpftrace bench/syscalls.bt" ;;
-		perftrace) name="perf trace -s -p" ;;
-		strace) name="strace -c -f -p" ;;
-		esac
+		name=$(bench_syscalls_name "$m")
 		bcm=-
 		bnm=-
 		[ -n "${bcores[$m]:-}" ] && bcm=$(bench_median ${bcores[$m]}) && bnm=$(bench_median ${bnsrun[$m]})
 		printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$med" \
-			"$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * a / b : 0) }')" \
-			"$(awk -v r="$rr" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_pct "$med" "$base")" \
+			"$(bench_pct "$rr" 1)" \
 			"$(bench_median ${rpc[$m]})" \
-			"$(awk -v r="$(bench_median ${rpcr[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_pct "$(bench_median ${rpcr[$m]})" 1)" \
 			"$(bench_median ${rpw[$m]})" \
-			"$(awk -v r="$(bench_median ${rpwr[$m]})" 'BEGIN { printf "%.1f%%", 100 * r }')" \
+			"$(bench_pct "$(bench_median ${rpwr[$m]})" 1)" \
 			"$([ "$m" = baseline ] && echo - || echo "$c")" "$bcm" "$bnm" \
 			"$([ "$m" = baseline ] && echo - || echo "$n")" \
 			"$((ROUNDS - ${blind[$m]:-0}))$([ -n "${blind[$m]:-}" ] && echo " (${blind[$m]} saw no calls)")"

@@ -32,14 +32,9 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 ROUNDS=${BENCH_ROUNDS:-3}
-GOSCOPE=${GOSCOPE:-./goscope}
 
-make -s --no-print-directory goscope >&2
-work=$(mktemp -d /tmp/goscope-bench.XXXXXX)
-cp "$GOSCOPE" "$work/goscope"
-GOSCOPE=$work/goscope
-mkdir -p .cache/gocache
-(cd bench/go/sysloop && GOCACHE="$PWD/../../../.cache/gocache" GOPROXY=off go build -o "$work/sysloop" .)
+bench_goscope
+GOPROXY=off bench_go_build sysloop
 "$work/sysloop" >"$work/loop.out" &
 srv=$!
 # the other target: a copy of sysloop, stopped (a Go process that makes no call)
@@ -136,17 +131,7 @@ echo
 	printf 'mode\tns per call:\tcost of tracing (ns per call):\trounds (ns per call):\n'
 	for m in "${modes[@]}"; do
 		med=$(bench_median ${ns[$m]})
-		case $m in
-		untraced) name="untraced" ;;
-		goscope) name="goscope syscalls -p (default: sampled)" ;;
-		goscope_exact) name="goscope syscalls -p --exact" ;;
-		goscope_goid) name="goscope syscalls -p --exact --by goid" ;;
-		goscope_other) name="goscope syscalls -p OTHER (default: sampled)" ;;
-		goscope_exact_other) name="goscope syscalls -p OTHER --exact" ;;
-		goscope_base) name="goscope syscalls -p (BENCH_GOSCOPE_BASE)" ;;
-		syscount) name="libbpf-tools syscount -L -p" ;;
-		bpftrace) name="bpftrace bench/syscalls.bt" ;;
-		esac
+		name=$(bench_syscalls_name "$m")
 		printf '%s\t%.1f\t%s\t%s\n' "$name" "$med" \
 			"$([ "$m" = untraced ] && echo - || awk -v a="$med" -v b="$base" 'BEGIN { printf "%.0f", a - b }')" \
 			"$(echo ${ns[$m]})"
