@@ -56,6 +56,13 @@ struct gc_tstate {
 	bool seen_cycle;           /* the first cycle began before the probes: not weighed */
 	double round_excess_ns;    /* probe-timed minus the runtime's */
 	uint64_t rounds;
+	/*
+	 * When the last probe was attached. The probes go in one after the
+	 * other (on a busy machine that takes a while): a cycle or pause that
+	 * began before then may have been seen by some probes only, and is
+	 * not reported (the window holds whole ones).
+	 */
+	uint64_t since_ns;
 };
 
 struct gc_collector {
@@ -114,6 +121,13 @@ static uint64_t gc_val(const struct gc_event *e, int f)
 }
 
 /* Deliver the held pause, as KIND. */
+/* Hand pause S of TS to the caller, unless it began before the probes were all in. */
+static void gc_emit_stw(struct gc_collector *c, const struct gc_tstate *ts, const struct gc_stw *s)
+{
+	if (c->on_stw && s->start_ns >= ts->since_ns)
+		c->on_stw(s, c->arg);
+}
+
 static void gc_flush_pending(struct gc_collector *c, struct gc_tstate *ts, enum gc_stw_kind kind)
 {
 	if (!ts->has_pending)
@@ -124,8 +138,7 @@ static void gc_flush_pending(struct gc_collector *c, struct gc_tstate *ts, enum 
 		snprintf(ts->pending.reason, sizeof(ts->pending.reason), "GC mark termination");
 		ts->markterm = ts->pending;
 	}
-	if (c->on_stw)
-		c->on_stw(&ts->pending, c->arg);
+	gc_emit_stw(c, ts, &ts->pending);
 }
 
 static void gc_on_cycle(struct gc_collector *c, struct gc_tstate *ts, const struct gc_event *e)
@@ -193,7 +206,7 @@ static void gc_on_cycle(struct gc_collector *c, struct gc_tstate *ts, const stru
 			cy.mark_term_ns = b->stopping_ns + b->stopped_ns;
 		}
 	}
-	if (c->on_cycle)
+	if (c->on_cycle && (!cy.start_ns || cy.start_ns >= ts->since_ns))
 		c->on_cycle(&cy, c->arg);
 }
 
@@ -246,8 +259,7 @@ static void gc_on_stw(struct gc_collector *c, struct gc_tstate *ts, const struct
 		ts->has_pending = true;
 		return;
 	}
-	if (c->on_stw)
-		c->on_stw(&s, c->arg);
+	gc_emit_stw(c, ts, &s);
 }
 
 static int gc_on_event(void *ctx, void *data, size_t len)
@@ -506,6 +518,7 @@ int gc_add_target(struct gc_collector *c, struct target *t, struct gc_target_inf
 		gc_note(info->note, sizeof(info->note), "sampled allocations not measured (%s%s)",
 			why, "");
 	c->targets[c->ntargets++] = ts;
+	ts->since_ns = session_now();
 	info->has_heap = ts->from_runtime;
 	info->has_cpu = ts->has_cpu;
 	if (ts->from_runtime && cfg.reads[GCF_HEAPGOAL] && cfg.reads[GCF_HEAP2]) {

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -155,10 +158,56 @@ int uprobe_attach_name(struct uprobe_links *l, const struct gobin *gb, const cha
 	return rc;
 }
 
+/*
+ * Closing a uprobe waits for the kernel's grace periods, about 0.1 s each
+ * on 6.x kernels, one close after another (a global lock): 50 probe sites
+ * kept the user waiting 5 s after the report. Instead, a short-lived
+ * grandchild process takes copies of every descriptor, closes stdin,
+ * stdout and stderr at once (readers of our output see its end now), waits
+ * until the returned pipe descriptor is closed (our own closes then only
+ * drop references and disable the events) and closes the rest on its own.
+ * The probes stay in the target's text until it is done, as they would
+ * have while we waited. Returns the pipe's write end, or -1 (the closes
+ * wait here, as they always did).
+ */
+static int uprobe_close_behind(void)
+{
+	int pfd[2];
+	pid_t child;
+
+	if (pipe(pfd) != 0)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		if (fork() == 0) {
+			char c;
+
+			prctl(PR_SET_NAME, "goscope-detach", 0, 0, 0);
+			close(pfd[1]);
+			close_range(0, 2, 0);
+			while (read(pfd[0], &c, 1) != 0 && errno == EINTR)
+				;
+			close_range(3, ~0u, 0);
+		}
+		_exit(0);
+	}
+	close(pfd[0]);
+	if (child < 0) {
+		close(pfd[1]);
+		return -1;
+	}
+	waitpid(child, NULL, 0);
+	return pfd[1];
+}
+
 void uprobe_links_destroy(struct uprobe_links *l)
 {
+	int behind = l->n > 1 ? uprobe_close_behind() : -1;
+
 	for (size_t i = 0; i < l->n; i++)
 		bpf_link__destroy(l->v[i]);
+	if (behind >= 0)
+		close(behind);
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
