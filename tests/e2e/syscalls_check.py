@@ -363,6 +363,8 @@ def cmd_slowtext(a):
                 cur["funcs"].append(line.split()[0])
             elif cur is not None and line.startswith("    path: "):
                 cur["path"] = line[len("    path: "):].rstrip("\n")
+            elif cur is not None and line.startswith("    "):
+                pass  # the call's other details (addr, fd)
             else:
                 cur = None
     ev = [e for e in evs if e["syscall"] == a.syscall]
@@ -427,6 +429,8 @@ def cmd_alertstext(a):
                 funcs.append(cur)
             elif cur is not None and line.startswith("        "):
                 cur.append(line.split()[0])
+            elif cur is not None and line.startswith("    "):
+                pass  # the call's details ("    fd 5: socket ...", when the fd was still open)
             else:
                 cur = None
             if line.startswith("alerts: "):
@@ -649,6 +653,8 @@ def cmd_deeptext(a):
                 evs.append(cur)
             elif cur is not None and line.startswith("        "):
                 cur.append(line.strip())
+            elif cur is not None and line.startswith("    "):
+                pass  # the call's details (path, addr, fd)
             else:
                 cur = None
     if len(evs) != 1:
