@@ -273,7 +273,7 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 {
 	struct agent_proc *p;
 
-	if (!agent_wanted(a, t->pid, t->name)) {
+	if (!agent_wanted(a, t->pid, t->raw_name)) {
 		snprintf(err, errlen, "not selected by --exe/--cgroup");
 		return -1;
 	}
@@ -289,7 +289,7 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 		return -1;
 	}
 	p->t = t;
-	snprintf(p->exe, sizeof(p->exe), "%.63s", t->name);
+	snprintf(p->exe, sizeof(p->exe), "%.63s", t->raw_name);
 	snprintf(p->go_version, sizeof(p->go_version), "%s", gobin_go_version(t->gb));
 	agent_utf8(p->exe);
 	agent_utf8(p->go_version);

@@ -136,8 +136,8 @@ static struct target *session_push(struct session *s, const struct target *t)
 	if (!nt)
 		return NULL;
 	*nt = *t;
-	if (t->name >= t->exe && t->name < t->exe + sizeof(t->exe))
-		nt->name = nt->exe + (t->name - t->exe); /* it points into exe: the copy's */
+	if (t->raw_name >= t->exe && t->raw_name < t->exe + sizeof(t->exe))
+		nt->raw_name = nt->exe + (t->raw_name - t->exe); /* it points into exe: the copy's */
 	s->targets[s->ntargets++] = nt;
 	return nt;
 }

@@ -104,7 +104,12 @@ int target_open(pid_t pid, struct target_cache *cache, struct target *t, pid_t *
 	if (len > 10 && strcmp(pt.exe + len - 10, " (deleted)") == 0)
 		pt.exe[len - 10] = '\0';
 	snprintf(t->exe, sizeof(t->exe), "%s", pt.exe);
-	t->name = strrchr(t->exe, '/') ? strrchr(t->exe, '/') + 1 : t->exe;
+	t->raw_name = strrchr(t->exe, '/') ? strrchr(t->exe, '/') + 1 : t->exe;
+	/* a newline in a file name must not split a line of ours */
+	snprintf(t->name, sizeof(t->name), "%.*s", (int)sizeof(t->name) - 1, t->raw_name);
+	for (char *c = t->name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (!proc_starttime(pid, &t->starttime) || !proc_startstack(pid, &t->startstack) ||
 	    !proc_exe_id(pid, &t->exe_dev, &t->exe_ino)) {
 		snprintf(err, errlen, "no such process: %d (it exited)", (int)pid);
@@ -157,6 +162,6 @@ enum target_state target_check(const struct target *t)
 
 const char *target_label(const struct target *t, char *buf, size_t len)
 {
-	snprintf(buf, len, "pid %d (%s)", (int)t->pid, t->name ? t->name : t->exe);
+	snprintf(buf, len, "pid %d (%s)", (int)t->pid, t->name[0] ? t->name : t->exe);
 	return buf;
 }

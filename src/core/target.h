@@ -25,7 +25,8 @@ enum target_state {
 struct target {
 	pid_t pid;
 	char exe[PATH_MAX];   /* the executable's path, " (deleted)" removed */
-	const char *name;     /* its base name, inside exe */
+	const char *raw_name; /* its base name, inside exe, as the file is named */
+	char name[NAME_MAX + 1]; /* the same, control characters shown as '?' (for text) */
 	struct gobin *gb;     /* a reference (gobin_ref), released by target_close */
 	uint64_t bias;        /* run-time address = link address + bias */
 	uint64_t starttime;   /* /proc/PID/stat field 22 */

@@ -21,20 +21,17 @@
 #include "proc/proc.h"
 
 /* Start FIXTURE stopped at its exec; 0 if that is not possible here. */
-static pid_t start_stopped(const char *fixture)
+/* Run PATH stopped at its first instruction (ptrace); 0 if that failed. */
+static pid_t start_stopped_path(const char *path)
 {
-	char rel[64], path[PATH_MAX];
 	pid_t pid;
 	int st;
 
-	snprintf(rel, sizeof(rel), "build/fixtures/%s", fixture);
-	if (!tu_fixture(rel, path, sizeof(path)))
-		return 0;
 	pid = fork();
 	if (pid < 0)
 		return 0;
 	if (pid == 0) {
-		char *argv[] = { path, NULL };
+		char *argv[] = { (char *)path, NULL };
 
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
 			_exit(99);
@@ -47,6 +44,16 @@ static pid_t start_stopped(const char *fixture)
 		return 0;
 	}
 	return pid;
+}
+
+static pid_t start_stopped(const char *fixture)
+{
+	char rel[64], path[PATH_MAX];
+
+	snprintf(rel, sizeof(rel), "build/fixtures/%s", fixture);
+	if (!tu_fixture(rel, path, sizeof(path)))
+		return 0;
+	return start_stopped_path(path);
 }
 
 static void stop_child(pid_t pid)
@@ -218,6 +225,31 @@ static void *idle_thread(void *arg)
 	return NULL;
 }
 
+/* A newline in the executable's name: shown as '?', kept raw for exact matches. */
+static void test_open_odd_name(void **state)
+{
+	char fix[PATH_MAX], odd[PATH_MAX + 16], err[512];
+	struct target t;
+	pid_t pid;
+
+	(void)state;
+	TU_REQUIRE(tu_fixture("build/fixtures/hello", fix, sizeof(fix)), "no fixture (make fixtures)");
+	snprintf(odd, sizeof(odd), "%.*s/gs\nodd", (int)(strrchr(fix, '/') - fix), fix);
+	unlink(odd);
+	TU_REQUIRE(link(fix, odd) == 0, "cannot link the fixture under an odd name");
+	pid = start_stopped_path(odd);
+	unlink(odd);
+	TU_REQUIRE(pid > 0, "cannot start a ptrace-stopped fixture (ptrace)");
+	if (target_open(pid, NULL, &t, NULL, err, sizeof(err)) != 0) {
+		stop_child(pid);
+		fail_msg("target_open: %s", err);
+	}
+	stop_child(pid);
+	assert_string_equal(t.raw_name, "gs\nodd");
+	assert_string_equal(t.name, "gs?odd");
+	target_close(&t);
+}
+
 static void test_open_errors(void **state)
 {
 	struct target t;
@@ -251,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_open_pie),
 		cmocka_unit_test(test_check_exec),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_open_odd_name),
 	};
 
 	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
