@@ -100,6 +100,10 @@ static int funclat_start(struct session *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot watch the ring buffer");
 		return -1;
 	}
+	if (funclat_mark(c->fl) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	funclat_cost_begin(c->fl, (double)session_now() / 1e9);
 	return 0;
 }

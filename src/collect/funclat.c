@@ -796,6 +796,22 @@ int funclat_read(struct funclat *fl, double seconds, struct funclat_report *r)
 	return 0;
 }
 
+int funclat_mark(struct funclat *fl)
+{
+	struct funclat_report r;
+	struct funclat_routes rt;
+
+	if (funclat_read(fl, 0, &r) != 0)
+		return -1;
+	funclat_report_free(&r);
+	if (!fl->c.http)
+		return 0;
+	if (funclat_read_routes(fl, 0, &rt) != 0)
+		return -1;
+	funclat_routes_free(&rt);
+	return 0;
+}
+
 void funclat_report_free(struct funclat_report *r)
 {
 	free(r->f);

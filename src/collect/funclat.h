@@ -203,6 +203,14 @@ int funclat_read(struct funclat *fl, double seconds, struct funclat_report *r);
 void funclat_report_free(struct funclat_report *r);
 
 /*
+ * Start the window now: the next funclat_read (and funclat_read_routes)
+ * counts from here, not what the probes saw while the later ones were
+ * still being attached (seconds on a busy machine, for many sites).
+ * 0, or -1 (memory).
+ */
+int funclat_mark(struct funclat *fl);
+
+/*
  * http: the routes' window since the previous call into R (free with
  * funclat_routes_free). 0, or -1 (memory).
  */
