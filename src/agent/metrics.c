@@ -367,8 +367,10 @@ void agent_json(struct agent *a, struct session *s)
 			if (p->sys[nr].count > 0 && syscalls_name(nr))
 				jsonw_kuint(&a->jw, syscalls_name(nr), (uint64_t)llround(p->sys[nr].count));
 		jsonw_obj_end(&a->jw);
-		if (a->ss)
+		if (a->ss) {
 			jsonw_kdouble(&a->jw, "syscalls_sampling_duty", a->sc_duty);
+			jsonw_kdouble(&a->jw, "syscalls_traced_seconds_total", a->sc_traced_s);
+		}
 		if (p->gc_ok) {
 			jsonw_kuint(&a->jw, "gc_cycles_total", p->gc_cycles);
 			if (p->gc_has_heap) {
