@@ -188,8 +188,8 @@ int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_
 		jsonw_init(&a->jw, a->jl);
 	}
 	if (cfg->collectors & AGENT_COL_SYSCALLS) {
-		/* An interval without a window is carried into the next one. */
-		struct sysstat_opts so = { .verbose = cfg->verbose, .carry_empty = true };
+		/* An interval with less than a window attached is carried into the next. */
+		struct sysstat_opts so = { .verbose = cfg->verbose, .carry_short = true };
 
 		if (!cfg->syscalls_exact && cfg->syscalls_duty < 100)
 			so.duty = cfg->syscalls_duty / 100;
@@ -472,7 +472,8 @@ static void agent_add_errno(struct agent_proc *p, uint32_t nr, int err, double c
  * Sampled: sysstat scaled every row by the interval's wall / attached
  * time. A process added during the interval was traced only in its part
  * after that: its rows are scaled by that part's own ratio instead (the
- * factor returned), or left as they are when no window opened in it.
+ * factor returned), or left as they are when less than half a window was
+ * attached in it.
  */
 static double agent_sc_factor(const struct agent_proc *p, const struct sysstat_sampling *sm)
 {
@@ -482,7 +483,8 @@ static double agent_sc_factor(const struct agent_proc *p, const struct sysstat_s
 		return 1;
 	wall = sm->wall_s - p->sc_pre_wall;
 	traced = sm->traced_s - p->sc_pre_traced;
-	if (!(traced > 1e-6) || !(wall > 0))
+	/* A part of a window: a few ms would decide; the interval's ratio instead. */
+	if (!(traced >= sm->window_s / 2) || !(wall > 0))
 		return 1;
 	return wall / traced / sm->scale;
 }
@@ -498,7 +500,7 @@ static void agent_collect_syscalls(struct agent *a, struct session *s)
 	if (!a->ss || sysstat_read(a->ss, &rows, &n, &errs, &ne) != 0)
 		return;
 	sysstat_sampling(a->ss, &sm);
-	/* No window in the interval: nothing read, the next collection covers it. */
+	/* Less than a window attached: nothing read, the next collection covers it. */
 	if (sm.carried)
 		return;
 	if (sm.sampled) {

@@ -43,12 +43,13 @@ struct sysstat_opts {
 	double duty;
 	unsigned window_ms;
 	/*
-	 * Sampled: a read of an interval in which the programs were never
-	 * attached (shorter than a period) returns no rows and leaves the
-	 * interval open, so that the next read covers both and scales what
-	 * both saw by their wall / attached time (instead of by 0).
+	 * Sampled: a read of an interval with less than one window's worth of
+	 * attached time (none, or a part of one: an estimate that would rest
+	 * on a few ms) returns no rows and leaves the interval open, so that
+	 * the next read covers both and scales what both saw by their wall /
+	 * attached time (instead of by 0, or by a huge factor).
 	 */
-	bool carry_empty;
+	bool carry_short;
 };
 
 /* How the last sysstat_read's figures were obtained. */
@@ -60,7 +61,7 @@ struct sysstat_sampling {
 	double scale;         /* wall_s / traced_s: what counts were multiplied by */
 	double window_s;      /* a window's length */
 	unsigned windows;     /* windows (or parts of one) in the interval */
-	bool carried;         /* carry_empty: nothing traced, the interval continues */
+	bool carried;         /* carry_short: too little traced, the interval continues */
 };
 
 /* One aggregated (process, syscall, runtime-or-user, tid|goid) row. */

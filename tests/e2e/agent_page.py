@@ -32,8 +32,9 @@ Subcommands (each prints what it found; exit 0 when every check holds):
              [--min-traced S]
       --json-lines of the syscalls collector against the opener's own log
       (tests/go/opener, "t=UNIX opens=N" once a second, interpolated): over
-      PID's lines after its first (from the second to the last: whole
-      collection intervals), syscalls_traced_seconds_total grew by D (+-20%)
+      PID's lines whose collection read the kernel (traced seconds grew:
+      not carried; from the second such to the last, so whole collection
+      intervals), syscalls_traced_seconds_total grew by D (+-20%)
       per wall second and by at least S seconds (the sample: S / 0.1 windows
       of 100 ms); NAME's count grew by the opener's own count over the same
       wall interval within T (relative); syscalls_sampling_duty of every
@@ -380,7 +381,16 @@ def cmd_sampled(a):
     else:
         bad("syscalls_sampling_duty of the lines (want in (0, 1]%s): %s" % (
             ", 1" if a.duty >= 1 else "", duties[:20]))
-    first, last = mine[1], mine[-1]
+    # Ends: lines of collections that read the kernel (traced time grew;
+    # not an interval carried into the next), so that their counts are
+    # those up to their "time"; the first such line is left out (it may
+    # cover the process's start).
+    read = [o for p_, o in zip(mine, mine[1:])
+            if o["syscalls_traced_seconds_total"] > p_["syscalls_traced_seconds_total"]]
+    if len(read) < 3:
+        bad("%d lines of pid %s that read the kernel (want >= 3)" % (len(read), a.pid))
+        return 1
+    first, last = read[1], read[-1]
     t0, t1 = float(first["time"]), float(last["time"])
     traced = last["syscalls_traced_seconds_total"] - first["syscalls_traced_seconds_total"]
     share = traced / (t1 - t0)
