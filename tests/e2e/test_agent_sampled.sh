@@ -27,7 +27,8 @@
 #   with the wall clock (1 +-20%), and the openat count over ~10 s equals the
 #   opener's own within 3% (the ends' timing only: lag and stamps, ms);
 # - --syscalls-duty 100: the page's duty gauge is 1; --syscalls-duty 0 and
-#   150: one "goscope: agent: --syscalls-duty ..." line, exit 2.
+#   150: one "goscope: agent: --syscalls-duty ..." line, exit 2;
+# - SIGTERM: exit 0, nothing on stderr but the agent's own lines.
 . "$(dirname "$0")/lib.sh"
 
 need_go
@@ -77,6 +78,9 @@ check_v "the sampled page (histograms consistent with the counters)" \
 kill -TERM "$apid"
 wait_exit "$apid" 20 || fail "the agent did not stop on SIGTERM"
 expect_eq "sampled agent: exit status" "${WAIT_STATUS:-timeout}" 0
+grep -vqE '^goscope: (agent serving|tracing |agent stopping)' "$TMP/a.err" &&
+	fail "sampled agent's stderr: $(grep -vE '^goscope: (agent serving|tracing |agent stopping)' "$TMP/a.err" | head -5)" ||
+	pass "sampled agent's stderr: only the serving, tracing and stopping lines (no sanitizer report)"
 
 # --- syscalls_exact = true in the config file -----------------------------------------
 printf 'interval = 1\nsyscalls_exact = true\n' >"$TMP/exact.conf"
