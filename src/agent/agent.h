@@ -53,10 +53,22 @@ struct agent_sys {
 	uint64_t le[AGENT_NLE]; /* cumulative counts <= agent_le[i] */
 };
 
+/*
+ * One syscall's counters. Sampled, each collection adds its estimate of
+ * the interval (what the windows saw, scaled by wall / attached time):
+ * doubles, so that the exported counters only grow and lose no fraction.
+ */
+struct agent_sc {
+	double count;
+	double errors;
+	double seconds;
+	double le[AGENT_NLE];   /* cumulative counts <= agent_le[i], each <= count */
+};
+
 struct agent_errno {
 	uint32_t nr;
 	int err;
-	uint64_t count;
+	double count;
 };
 
 struct agent_reason {
@@ -71,7 +83,14 @@ struct agent_proc {
 	char go_version[32];
 	struct offcpu oc;    /* reason-only goroutine sampling, this process alone */
 	bool oc_ok;
-	struct agent_sys *sys; /* SC_NR_MAX entries, allocated on first syscall */
+	struct agent_sc *sys;  /* SC_NR_MAX entries, allocated on first syscall */
+	/*
+	 * Sampled syscalls: the part of the current interval (wall, attached
+	 * seconds) before the process was added, which its first collection
+	 * leaves out of its scale.
+	 */
+	bool sc_joined;
+	double sc_pre_wall, sc_pre_traced;
 	struct agent_errno errnos[AGENT_MAX_ERRNOS];
 	size_t nerrnos;
 	struct agent_reason reasons[AGENT_MAX_REASONS];
@@ -122,6 +141,11 @@ struct agent {
 	pid_t skipped[1024];        /* not tracked, counted once each */
 	size_t nskipped;
 	struct agent_lat *lat;       /* funclat/http probes (agent/latency.c), or NULL */
+	/* The syscalls collector's sampling (1 and the wall time when exact). */
+	bool sc_sampled;
+	double sc_duty;              /* attached / wall over the last collection */
+	double sc_traced_s;          /* seconds attached, summed */
+	uint64_t sc_last_ns;         /* the last collection (session_now) */
 };
 
 /* Open the configured collectors (a missing one is said and skipped). */
@@ -153,6 +177,15 @@ void agent_json(struct agent *a, struct session *s);
  */
 struct hist;
 void agent_le_add(uint64_t le[AGENT_NLE], const struct hist *h);
+
+/*
+ * Add one collection's row to Y: COUNT calls (an estimate when sampled),
+ * ERRORS failed, SECONDS in them, H their latency histogram (its total may
+ * differ from COUNT when sampled: only its shape is used, scaled to COUNT),
+ * all multiplied by F.
+ */
+void agent_sc_add(struct agent_sc *y, double count, double errors, double seconds,
+		  const struct hist *h, double f);
 
 /* Replace bytes that are not valid UTF-8 by '?' (label values). */
 void agent_utf8(char *s);

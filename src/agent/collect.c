@@ -39,6 +39,40 @@ void agent_le_add(uint64_t le[AGENT_NLE], const struct hist *h)
 	}
 }
 
+void agent_sc_add(struct agent_sc *y, double count, double errors, double seconds,
+		  const struct hist *h, double f)
+{
+	double le[AGENT_NLE] = { 0 }, hsum = 0;
+
+	if (!(count > 0) || !(f > 0))
+		return;
+	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+		double v;
+
+		if (!h->b[b])
+			continue;
+		hsum += h->b[b];
+		v = (double)hist_bucket_low(b + 1) / 1e9;
+		for (size_t k = 0; k < AGENT_NLE; k++)
+			if (v <= agent_le[k] * 1.0000001)
+				le[k] += h->b[b];
+	}
+	count *= f;
+	y->count += count;
+	y->errors += errors * f;
+	y->seconds += seconds * f;
+	/*
+	 * The buckets' shape, scaled to COUNT: a sampled histogram's total (its
+	 * weights for calls straddling a window's edge, the untimed calls) is
+	 * not the count's, and +Inf must be the count.
+	 */
+	for (size_t k = 0; hsum > 0 && k < AGENT_NLE; k++) {
+		double add = le[k] * (count / hsum);
+
+		y->le[k] += add < count ? add : count;
+	}
+}
+
 const char *const agent_gc_phase_names[AGENT_GC_NPHASES] = { "sweep_termination",
 							     "mark_termination", "other" };
 
@@ -154,7 +188,13 @@ int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_
 		jsonw_init(&a->jw, a->jl);
 	}
 	if (cfg->collectors & AGENT_COL_SYSCALLS) {
-		struct sysstat_opts so = { .verbose = cfg->verbose };
+		/* An interval with less than a window attached is carried into the next. */
+		struct sysstat_opts so = { .verbose = cfg->verbose, .carry_short = true };
+
+		if (!cfg->syscalls_exact && cfg->syscalls_duty < 100)
+			so.duty = cfg->syscalls_duty / 100;
+		a->sc_sampled = so.duty > 0;
+		a->sc_duty = a->sc_sampled ? so.duty : 1;
 
 		if (sysstat_open(&a->ss, &so, NULL, NULL, why, sizeof(why)) != 0) {
 			fprintf(stderr, "goscope: agent: syscall statistics disabled: %s\n", why);
@@ -190,11 +230,34 @@ static int agent_gc_poll(struct session *s, void *arg)
 	return gc_poll(arg) < 0 ? -1 : 0;
 }
 
+/* The syscall sampler's timer: open or close a window. */
+static int agent_sc_tick(struct session *s, void *arg)
+{
+	if (sysstat_sampler_tick(arg) != 0) {
+		/* Counters that stop growing would read as no calls: exit, be restarted. */
+		session_error(s, "cannot attach to the raw_syscalls tracepoints: %s",
+			      strerror(errno));
+		session_stop(s);
+		return -1;
+	}
+	return 0;
+}
+
 int agent_start(struct agent *a, struct session *s)
 {
 	a->sess = s;
 	if (a->gc && session_add_fd(s, gc_fd(a->gc), agent_gc_poll, a->gc) != 0)
 		return -1;
+	if (a->ss && sysstat_sampler_fd(a->ss) >= 0) {
+		if (session_add_fd(s, sysstat_sampler_fd(a->ss), agent_sc_tick, a->ss) != 0)
+			return -1;
+		if (sysstat_sampler_start(a->ss) != 0) {
+			session_error(s, "cannot attach to the raw_syscalls tracepoints: %s",
+				      strerror(errno));
+			return -1;
+		}
+	}
+	a->sc_last_ns = session_now();
 	return 0;
 }
 
@@ -314,8 +377,14 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 		if (p->lk)
 			leaks_sample(p->lk, session_now());
 	}
-	if (a->ss)
+	if (a->ss) {
 		sysstat_add_pid(a->ss, t->pid, t->gb->offsets_known ? t->gb->off.g_goid : -1);
+		/* Sampled: what of the current interval went by before it was added. */
+		if (a->sc_sampled && a->sess) {
+			sysstat_sampling_now(a->ss, &p->sc_pre_wall, &p->sc_pre_traced);
+			p->sc_joined = true;
+		}
+	}
 	if (a->h)
 		health_add_pid(a->h, t->pid);
 	if (a->gc) {
@@ -388,7 +457,7 @@ static struct agent_proc *agent_find(struct session *s, pid_t pid)
 	return t && t->state == TARGET_ALIVE ? t->priv : NULL;
 }
 
-static void agent_add_errno(struct agent_proc *p, uint32_t nr, int err, uint64_t count)
+static void agent_add_errno(struct agent_proc *p, uint32_t nr, int err, double count)
 {
 	for (size_t i = 0; i < p->nerrnos; i++)
 		if (p->errnos[i].nr == nr && p->errnos[i].err == err) {
@@ -399,17 +468,51 @@ static void agent_add_errno(struct agent_proc *p, uint32_t nr, int err, uint64_t
 		p->errnos[p->nerrnos++] = (struct agent_errno){ nr, err, count };
 }
 
+/*
+ * Sampled: sysstat scaled every row by the interval's wall / attached
+ * time. A process added during the interval was traced only in its part
+ * after that: its rows are scaled by that part's own ratio instead (the
+ * factor returned), or left as they are when less than half a window was
+ * attached in it.
+ */
+static double agent_sc_factor(const struct agent_proc *p, const struct sysstat_sampling *sm)
+{
+	double wall, traced;
+
+	if (!sm->sampled || !p->sc_joined || !(sm->scale > 0))
+		return 1;
+	wall = sm->wall_s - p->sc_pre_wall;
+	traced = sm->traced_s - p->sc_pre_traced;
+	/* A part of a window: a few ms would decide; the interval's ratio instead. */
+	if (!(traced >= sm->window_s / 2) || !(wall > 0))
+		return 1;
+	return wall / traced / sm->scale;
+}
+
 static void agent_collect_syscalls(struct agent *a, struct session *s)
 {
+	struct sysstat_sampling sm;
 	struct sysstat_row *rows;
 	struct sysstat_err *errs;
+	uint64_t now = session_now();
 	size_t n, ne;
 
 	if (!a->ss || sysstat_read(a->ss, &rows, &n, &errs, &ne) != 0)
 		return;
+	sysstat_sampling(a->ss, &sm);
+	/* Less than a window attached: nothing read, the next collection covers it. */
+	if (sm.carried)
+		return;
+	if (sm.sampled) {
+		a->sc_duty = sm.wall_s > 0 ? sm.traced_s / sm.wall_s : 0;
+		a->sc_traced_s += sm.traced_s;
+	} else {
+		a->sc_duty = 1;
+		a->sc_traced_s += (double)(now - a->sc_last_ns) / 1e9;
+	}
+	a->sc_last_ns = now;
 	for (size_t i = 0; i < n; i++) {
 		struct agent_proc *p = agent_find(s, (pid_t)rows[i].tgid);
-		struct agent_sys *y;
 
 		if (!p || rows[i].nr >= SC_NR_MAX)
 			continue;
@@ -418,17 +521,21 @@ static void agent_collect_syscalls(struct agent *a, struct session *s)
 			if (!p->sys)
 				continue;
 		}
-		y = &p->sys[rows[i].nr];
-		y->count += rows[i].count;
-		y->errors += rows[i].errors;
-		y->seconds += (double)rows[i].total_ns / 1e9;
-		agent_le_add(y->le, &rows[i].h);
+		agent_sc_add(&p->sys[rows[i].nr], (double)rows[i].count, (double)rows[i].errors,
+			     (double)rows[i].total_ns / 1e9, &rows[i].h, agent_sc_factor(p, &sm));
 	}
 	for (size_t i = 0; i < ne; i++) {
 		struct agent_proc *p = agent_find(s, (pid_t)errs[i].tgid);
 
 		if (p)
-			agent_add_errno(p, errs[i].nr, errs[i].err, errs[i].count);
+			agent_add_errno(p, errs[i].nr, errs[i].err,
+					(double)errs[i].count * agent_sc_factor(p, &sm));
+	}
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct agent_proc *p = s->targets[i]->priv;
+
+		if (p)
+			p->sc_joined = false;
 	}
 }
 

@@ -164,11 +164,12 @@ void agent_config_init(struct agent_config *c)
 	c->collectors = AGENT_COL_SYSCALLS | AGENT_COL_HEALTH | AGENT_COL_OFFCPU | AGENT_COL_GC;
 	c->max_procs = 256;
 	c->funclat_max_funcs = 16;
+	c->syscalls_duty = AGENT_SYSCALLS_DUTY_PCT;
 }
 
 const struct opt *agent_config_table(struct agent_config *c)
 {
-	static struct opt tab[16];
+	static struct opt tab[24];
 	size_t n = 0;
 
 	tab[n++] = (struct opt){ "listen", 0, OPT_FN, c->listen, "ADDR:PORT",
@@ -204,6 +205,13 @@ const struct opt *agent_config_table(struct agent_config *c)
 	tab[n++] = (struct opt){ "http", 0, OPT_FLAG, &c->http, NULL,
 				 "also count and time net/http requests per route and status "
 				 "(Go >= 1.17)" };
+	tab[n++] = (struct opt){ "syscalls-duty", 0, OPT_DOUBLE, &c->syscalls_duty, "PCT",
+				 "syscalls collector sampled: tracepoints attached PCT% of the time, "
+				 "counts scaled (estimates; default 10; 100 = every call)",
+				 .min = 1, .max = 100 };
+	tab[n++] = (struct opt){ "syscalls-exact", 0, OPT_FLAG, &c->syscalls_exact, NULL,
+				 "syscalls collector traces every call (exact; costs every syscall "
+				 "on the host ~175 ns more)" };
 	tab[n++] = (struct opt){ "verbose", 'v', OPT_FLAG, &c->verbose, NULL, "libbpf's log" };
 	tab[n] = (struct opt){ NULL };
 	return tab;

@@ -14,6 +14,8 @@
 
 #define AGENT_MAX_PROCS_LIMIT 4096
 #define AGENT_MAX_FILTERS 32
+/* The syscalls collector's default share of time attached, percent. */
+#define AGENT_SYSCALLS_DUTY_PCT 10
 
 /* A comma-separated list option (--exe, --cgroup). */
 struct agent_list {
@@ -37,6 +39,13 @@ struct agent_config {
 	struct agent_list funclat;  /* glob patterns over function names */
 	long long funclat_max_funcs; /* per process: more matches are refused */
 	bool http;                  /* net/http requests per route and status */
+	/*
+	 * The syscalls collector: sampled by default (attached SYSCALLS_DUTY %
+	 * of the time, counts scaled: estimates), like `goscope syscalls
+	 * --duty`; syscalls_exact (or a duty of 100) traces every call.
+	 */
+	double syscalls_duty;
+	bool syscalls_exact;
 };
 
 enum { AGENT_COL_SYSCALLS = 1, AGENT_COL_HEALTH = 2, AGENT_COL_OFFCPU = 4, AGENT_COL_GC = 8 };

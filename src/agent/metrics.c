@@ -12,6 +12,7 @@
 #include "../proc/names.h"
 #include "../proc/syscalls.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -39,7 +40,14 @@ void agent_render(struct agent *a, struct session *s, struct promtext *pt)
 					 { "go_version", (p)->go_version } }
 
 	if ((a->cfg->collectors & AGENT_COL_SYSCALLS)) {
-		promtext_family(pt, "goscope_syscalls_total", "counter", "System calls made.");
+		/*
+		 * Sampled, the counts are estimates accumulated as doubles; calls
+		 * are shown rounded (rounding keeps a growing value growing).
+		 */
+		promtext_family(pt, "goscope_syscalls_total", "counter",
+				a->sc_sampled ? "System calls made (sampled: an estimate, see "
+						"goscope_syscalls_sampling_duty)."
+					      : "System calls made.");
 		AG_FOR_PROCS {
 			struct agent_proc *p = s->targets[i]->priv;
 
@@ -47,15 +55,17 @@ void agent_render(struct agent *a, struct session *s, struct promtext *pt)
 			for (uint32_t nr = 0; p->sys && nr < SC_NR_MAX; nr++) {
 				struct promtext_label x = { "syscall", NULL };
 
-				if (!p->sys[nr].count)
+				if (!(p->sys[nr].count > 0))
 					continue;
 				x.value = names_syscall(nr, nbuf, sizeof(nbuf));
 				promtext_sample(pt, "goscope_syscalls_total", lab, 3, &x, 1,
-						(double)p->sys[nr].count);
+						round(p->sys[nr].count));
 			}
 		}
 		promtext_family(pt, "goscope_syscall_errors_total", "counter",
-				"System calls that failed, by errno.");
+				a->sc_sampled ? "System calls that failed, by errno (sampled: an "
+						"estimate)."
+					      : "System calls that failed, by errno.");
 		AG_FOR_PROCS {
 			struct agent_proc *p = s->targets[i]->priv;
 
@@ -67,35 +77,51 @@ void agent_render(struct agent *a, struct session *s, struct promtext *pt)
 				};
 
 				promtext_sample(pt, "goscope_syscall_errors_total", lab, 3, x, 2,
-						(double)p->errnos[k].count);
+						round(p->errnos[k].count));
 			}
 		}
 		promtext_family(pt, "goscope_syscall_duration_seconds", "histogram",
-				"Time spent in system calls.");
+				a->sc_sampled ? "Time spent in system calls (sampled: an estimate)."
+					      : "Time spent in system calls.");
 		AG_FOR_PROCS {
 			struct agent_proc *p = s->targets[i]->priv;
 
 			AG_LABELS(p);
 			for (uint32_t nr = 0; p->sys && nr < SC_NR_MAX; nr++) {
-				struct agent_sys *y = &p->sys[nr];
+				struct agent_sc *y = &p->sys[nr];
 				struct promtext_label x[2] = { { "syscall", names_syscall(nr, nbuf, sizeof(nbuf)) },
 							       { "le", le } };
 
-				if (!y->count)
+				if (!(y->count > 0))
 					continue;
 				for (size_t k = 0; k < AGENT_NLE; k++) {
 					snprintf(le, sizeof(le), "%g", agent_le[k]);
 					promtext_sample(pt, "goscope_syscall_duration_seconds_bucket", lab, 3, x,
-							2, (double)y->le[k]);
+							2, round(y->le[k]));
 				}
 				snprintf(le, sizeof(le), "+Inf");
 				promtext_sample(pt, "goscope_syscall_duration_seconds_bucket", lab, 3, x, 2,
-						(double)y->count);
+						round(y->count));
 				promtext_sample(pt, "goscope_syscall_duration_seconds_sum", lab, 3, x, 1,
 						y->seconds);
 				promtext_sample(pt, "goscope_syscall_duration_seconds_count", lab, 3, x, 1,
-						(double)y->count);
+						round(y->count));
 			}
+		}
+		if (a->ss)
+			promtext_family(pt, "goscope_syscalls_sampling_duty", "gauge",
+				"Share of the last collection interval the syscall tracepoints were "
+				"attached (1: every call traced). Below 1 the syscall counts, errors and "
+				"durations are estimates: what the sampling windows saw, scaled by "
+				"wall time / attached time.");
+		if (a->ss) {
+			promtext_sample(pt, "goscope_syscalls_sampling_duty", NULL, 0, NULL, 0,
+					a->sc_duty);
+			promtext_family(pt, "goscope_syscalls_traced_seconds_total", "counter",
+					"Seconds the syscall tracepoints were attached (the sample behind "
+					"the estimates: 100 ms windows at random times).");
+			promtext_sample(pt, "goscope_syscalls_traced_seconds_total", NULL, 0, NULL, 0,
+					a->sc_traced_s);
 		}
 	}
 	if ((a->cfg->collectors & AGENT_COL_OFFCPU)) {
@@ -338,9 +364,13 @@ void agent_json(struct agent *a, struct session *s)
 		jsonw_key(&a->jw, "syscalls_total");
 		jsonw_obj_begin(&a->jw);
 		for (uint32_t nr = 0; p->sys && nr < SC_NR_MAX; nr++)
-			if (p->sys[nr].count && syscalls_name(nr))
-				jsonw_kuint(&a->jw, syscalls_name(nr), p->sys[nr].count);
+			if (p->sys[nr].count > 0 && syscalls_name(nr))
+				jsonw_kuint(&a->jw, syscalls_name(nr), (uint64_t)llround(p->sys[nr].count));
 		jsonw_obj_end(&a->jw);
+		if (a->ss) {
+			jsonw_kdouble(&a->jw, "syscalls_sampling_duty", a->sc_duty);
+			jsonw_kdouble(&a->jw, "syscalls_traced_seconds_total", a->sc_traced_s);
+		}
 		if (p->gc_ok) {
 			jsonw_kuint(&a->jw, "gc_cycles_total", p->gc_cycles);
 			if (p->gc_has_heap) {

@@ -118,9 +118,11 @@ int cmd_agent(int argc, char **argv)
 		"agent", "[--listen ADDR:PORT] [--interval SEC] [--json-lines FILE|-] [--config FILE]\n"
 		"                     [--exe NAME,...] [--cgroup PREFIX,...] [--collectors LIST]\n"
 		"                     [--offcpu-freq HZ] [--max-processes N]\n"
-		"                     [--funclat PATTERN,... [--funclat-max-funcs N]] [--http]",
+		"                     [--funclat PATTERN,... [--funclat-max-funcs N]] [--http]\n"
+		"                     [--syscalls-exact | --syscalls-duty PCT]",
 		"Always-on node agent: every Go process on the host, Prometheus metrics at\n"
-		"http://ADDR:PORT/metrics (default 127.0.0.1:9464).",
+		"http://ADDR:PORT/metrics (default 127.0.0.1:9464). Syscalls are sampled by\n"
+		"default (tracepoints attached 10% of the time, counts scaled: estimates).",
 		NULL,
 	};
 	static const struct session_ops ops = {

@@ -85,6 +85,7 @@ struct sysstat {
 	int read_rc;
 	/* sampling */
 	bool sampled;
+	bool carry_short;
 	double duty;
 	uint64_t window_ns, period_ns;
 	int tfd;
@@ -238,6 +239,21 @@ void sysstat_sampling(const struct sysstat *s, struct sysstat_sampling *out)
 	*out = s->samp;
 }
 
+void sysstat_sampling_now(const struct sysstat *s, double *wall_s, double *traced_s)
+{
+	uint64_t now = sysstat_now(), traced = 0;
+
+	*wall_s = *traced_s = 0;
+	if (!s->sampled)
+		return;
+	for (size_t j = 0; j < s->nwins; j++)
+		traced += s->wins[j];
+	if (s->on && now > s->t_on)
+		traced += now - s->t_on;
+	*wall_s = now > s->last_read ? (double)(now - s->last_read) / 1e9 : 0;
+	*traced_s = (double)traced / 1e9;
+}
+
 static int sysstat_on_event(void *ctx, void *data, size_t len)
 {
 	struct sysstat *s = ctx;
@@ -268,6 +284,7 @@ int sysstat_open(struct sysstat **out, const struct sysstat_opts *o, sysstat_eve
 	s->arg = arg;
 	s->tfd = -1;
 	s->sampled = o->duty > 0 && o->duty < 1 && !o->slow_ns && !o->net_events;
+	s->carry_short = o->carry_short;
 	s->duty = s->sampled ? o->duty : 1;
 	s->window_ns = (uint64_t)(o->window_ms ? o->window_ms : SYSSTAT_WINDOW_MS) * 1000000ull;
 	s->period_ns = (uint64_t)((double)s->window_ns / s->duty);
@@ -708,15 +725,35 @@ int sysstat_read(struct sysstat *s, struct sysstat_row **rows, size_t *nrows,
 	if (s->sampled) {
 		uint64_t now = sysstat_now(), traced = 0;
 
+		for (size_t j = 0; j < s->nwins; j++)
+			traced += s->wins[j];
+		if (s->carry_short && traced + (s->on && now > s->t_on ? now - s->t_on : 0) <
+					      s->window_ns) {
+			/*
+			 * Less than a window's worth attached: an estimate from a part
+			 * of one would rest on a few ms. The kernel's counters, the
+			 * windows and last_read stay (an open window keeps running):
+			 * the next read takes both intervals.
+			 */
+			s->samp = (struct sysstat_sampling){
+				.sampled = true, .duty = s->duty,
+				.wall_s = (double)(now - s->last_read) / 1e9,
+				.window_s = (double)s->window_ns / 1e9, .carried = true,
+			};
+			*rows = s->rows;
+			*nrows = 0;
+			*errs = s->errs;
+			*nerrs = 0;
+			return 0;
+		}
 		if (s->on) {
 			/* the open window's part so far; calls begun before now are not timed after */
 			if (sysstat_win_push(s, now) != 0)
 				return -1;
+			traced += s->wins[s->nwins - 1];
 			s->t_on = now;
 			s->skel->bss->window++;
 		}
-		for (size_t j = 0; j < s->nwins; j++)
-			traced += s->wins[j];
 		s->scale = traced ? (double)(now - s->last_read) / (double)traced : 0;
 		s->samp = (struct sysstat_sampling){
 			.sampled = true, .duty = s->duty, .wall_s = (double)(now - s->last_read) / 1e9,

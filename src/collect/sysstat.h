@@ -42,6 +42,14 @@ struct sysstat_opts {
 	 */
 	double duty;
 	unsigned window_ms;
+	/*
+	 * Sampled: a read of an interval with less than one window's worth of
+	 * attached time (none, or a part of one: an estimate that would rest
+	 * on a few ms) returns no rows and leaves the interval open, so that
+	 * the next read covers both and scales what both saw by their wall /
+	 * attached time (instead of by 0, or by a huge factor).
+	 */
+	bool carry_short;
 };
 
 /* How the last sysstat_read's figures were obtained. */
@@ -53,6 +61,7 @@ struct sysstat_sampling {
 	double scale;         /* wall_s / traced_s: what counts were multiplied by */
 	double window_s;      /* a window's length */
 	unsigned windows;     /* windows (or parts of one) in the interval */
+	bool carried;         /* carry_short: too little traced, the interval continues */
 };
 
 /* One aggregated (process, syscall, runtime-or-user, tid|goid) row. */
@@ -125,6 +134,13 @@ int sysstat_sampler_tick(struct sysstat *s);
 
 /* How the figures of the last sysstat_read were obtained. */
 void sysstat_sampling(const struct sysstat *s, struct sysstat_sampling *out);
+
+/*
+ * Sampled: the interval the next sysstat_read will cover, so far: its wall
+ * time and the part of it with the programs attached (seconds). Both 0
+ * when not sampled.
+ */
+void sysstat_sampling_now(const struct sysstat *s, double *wall_s, double *traced_s);
 
 /* Events or entries the kernel side could not record, by enum sc_drop. */
 uint64_t sysstat_drops(struct sysstat *s, int why);

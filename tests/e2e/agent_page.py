@@ -28,6 +28,17 @@ Subcommands (each prints what it found; exit 0 when every check holds):
       steps by S within 30%, median) starting within 3 s of T0 (the wall
       clock when the agent started), and NAME's count never decreases and
       grows.
+  sampled FILE --pid PID --truth-log LOG --syscall NAME --duty D --tol T
+             [--min-traced S]
+      --json-lines of the syscalls collector against the opener's own log
+      (tests/go/opener, "t=UNIX opens=N" once a second, interpolated): over
+      PID's lines whose collection read the kernel (traced seconds grew:
+      not carried; from the second such to the last, so whole collection
+      intervals), syscalls_traced_seconds_total grew by D (+-20%)
+      per wall second and by at least S seconds (the sample: S / 0.1 windows
+      of 100 ms); NAME's count grew by the opener's own count over the same
+      wall interval within T (relative); syscalls_sampling_duty of every
+      line is in (0, 1] (exactly 1 when D is 1).
   dashboard JSON PAGE
       The Grafana dashboard is valid JSON; every metric name its PromQL
       expressions (panel targets and template queries) use is one the agent
@@ -352,6 +363,49 @@ def cmd_jsonl(a):
     return 1 if failures else 0
 
 
+def cmd_sampled(a):
+    from agent_prom import opener_rate
+    mine = []
+    with open(a.file) as f:
+        for line in f:
+            o = json.loads(line)
+            if str(o.get("pid")) == a.pid:
+                mine.append(o)
+    if len(mine) < 3:
+        bad("%d lines for pid %s (want >= 3)" % (len(mine), a.pid))
+        return 1
+    duties = [o.get("syscalls_sampling_duty") for o in mine]
+    if all(isinstance(d, (int, float)) and 0 < d <= 1 and (a.duty < 1 or d == 1) for d in duties):
+        ok("syscalls_sampling_duty of %d lines: %s" % (
+            len(duties), " ".join("%.3f" % d for d in duties[:12])))
+    else:
+        bad("syscalls_sampling_duty of the lines (want in (0, 1]%s): %s" % (
+            ", 1" if a.duty >= 1 else "", duties[:20]))
+    # Ends: lines of collections that read the kernel (traced time grew;
+    # not an interval carried into the next), so that their counts are
+    # those up to their "time"; the first such line is left out (it may
+    # cover the process's start).
+    read = [o for p_, o in zip(mine, mine[1:])
+            if o["syscalls_traced_seconds_total"] > p_["syscalls_traced_seconds_total"]]
+    if len(read) < 3:
+        bad("%d lines of pid %s that read the kernel (want >= 3)" % (len(read), a.pid))
+        return 1
+    first, last = read[1], read[-1]
+    t0, t1 = float(first["time"]), float(last["time"])
+    traced = last["syscalls_traced_seconds_total"] - first["syscalls_traced_seconds_total"]
+    share = traced / (t1 - t0)
+    msg = "attached %.2f s of %.2f s: %.3f of the time (want %.2f +-20%%, >= %.1f s)" % (
+        traced, t1 - t0, share, a.duty, a.min_traced)
+    (ok if abs(share - a.duty) <= 0.2 * a.duty and traced >= a.min_traced else bad)(msg)
+    est = last["syscalls_total"].get(a.syscall, 0) - first["syscalls_total"].get(a.syscall, 0)
+    truth = opener_rate(a.truth_log, t0, t1) * (t1 - t0)
+    err = (est - truth) / truth if truth else float("inf")
+    (ok if abs(err) <= a.tol else bad)(
+        "%s calls from %.3f to %.3f: agent %d, the opener's own count %.0f: %+.1f%% (tol %.0f%%)" % (
+            a.syscall, t0, t1, est, truth, err * 100, a.tol * 100))
+    return 1 if failures else 0
+
+
 # --- dashboard -----------------------------------------------------------------------
 
 def exprs_of(node, out):
@@ -451,6 +505,14 @@ def main():
     p.add_argument("--interval", type=float, required=True)
     p.add_argument("--t0", type=float, required=True)
     p.add_argument("--syscall")
+    p = sub.add_parser("sampled")
+    p.add_argument("file")
+    p.add_argument("--pid", required=True)
+    p.add_argument("--truth-log", required=True)
+    p.add_argument("--syscall", required=True)
+    p.add_argument("--duty", type=float, required=True)
+    p.add_argument("--tol", type=float, required=True)
+    p.add_argument("--min-traced", type=float, default=0)
     p = sub.add_parser("dashboard")
     p.add_argument("json")
     p.add_argument("page")
@@ -459,7 +521,7 @@ def main():
     p = sub.add_parser("names")
     p.add_argument("page")
     a = ap.parse_args()
-    return {"page": cmd_page, "procs": cmd_procs, "jsonl": cmd_jsonl, "dashboard": cmd_dashboard,
+    return {"page": cmd_page, "procs": cmd_procs, "jsonl": cmd_jsonl, "sampled": cmd_sampled, "dashboard": cmd_dashboard,
             "names": cmd_names}[a.cmd](a)
 
 

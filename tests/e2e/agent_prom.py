@@ -57,7 +57,8 @@ import urllib.request
 ALLOWED_LABELS = {"__name__", "job", "instance", "pid", "exe", "go_version", "syscall",
                   "errno", "reason", "le", "source", "state", "created_by", "phase"}
 AGENT_WIDE = {"goscope_tracked_processes", "goscope_dropped_events_total",
-              "goscope_scrapes_total"}
+              "goscope_scrapes_total", "goscope_syscalls_sampling_duty",
+              "goscope_syscalls_traced_seconds_total"}
 
 failures = 0
 

@@ -8,8 +8,8 @@
 #   use" (the kernel's EADDRINUSE), a non-zero exit below 128, at once;
 # - a malformed --config FILE (unknown key, bad or out-of-range interval,
 #   listen without a port / with port 0 or 70000 / with a host name,
-#   unknown collector, a line without '=', offcpu_freq and max_processes out
-#   of range): exactly one line "goscope: FILE:LINE: ..." naming the line
+#   unknown collector, a line without '=', offcpu_freq, max_processes and
+#   syscalls_duty out of range, syscalls_exact not a boolean): exactly one line "goscope: FILE:LINE: ..." naming the line
 #   the test wrote the mistake on, non-zero exit, nothing left listening;
 #   a missing file and bad options get one "goscope: ..." line too;
 # - command-line options override the config file (listen, json_lines,
@@ -20,7 +20,8 @@
 #   goscope_dropped_events_total{source="processes_untraceable"}; esbuild
 #   0.11.23 (Go 1.16: goroutines not readable, GOBIN_MIN_TRACE_MINOR) is
 #   exported with go_version="go1.16.3" and its syscalls (accept4 grows by
-#   at least the number of connections curl made), without goroutine
+#   at least the number of connections curl made: syscalls_exact = true in
+#   the config file, every call traced), without goroutine
 #   series; meanwhile a Go 1.19 program is fully served (goroutines,
 #   openat growing); with --max-processes 1 and two matching processes,
 #   one is exported and the other counted once in processes_over_limit;
@@ -94,6 +95,9 @@ bad_conf "unknown collector" "collectors = syscalls,gpu"
 bad_conf "empty collector list" "collectors = ,"
 bad_conf "offcpu_freq 1000" "offcpu_freq = 1000"
 bad_conf "max_processes 0" "max_processes = 0"
+bad_conf "syscalls_duty 0" "syscalls_duty = 0"
+bad_conf "syscalls_duty 101" "syscalls_duty = 101"
+bad_conf "syscalls_exact maybe" "syscalls_exact = maybe"
 bad_conf "a line without '='" "listen 127.0.0.1:9464"
 
 timeout 20 "$GOSCOPE" agent --config "$TMP/nonexistent.conf" >"$TMP/out" 2>"$TMP/err"
@@ -138,7 +142,8 @@ wait_line "$TMP/o.out" '^opener: t=' "$opid" 30 || die "opener not running"
 # Only these executables (--exe), so that the counts are this test's own.
 aport=$(free_port)
 jport=$(free_port)
-printf 'listen = 127.0.0.1:%s\njson_lines = %s\ninterval = 1\nexe = opener\n' \
+# syscalls_exact: esbuild's accept4 count below is checked call for call.
+printf 'listen = 127.0.0.1:%s\njson_lines = %s\ninterval = 1\nexe = opener\nsyscalls_exact = true\n' \
 	"$jport" "$TMP/from-config.jsonl" >"$TMP/agent.conf"
 t_agent=$(now)
 spawn "$TMP/agent.out" "$TMP/agent.err" "$GOSCOPE" agent --config "$TMP/agent.conf" \

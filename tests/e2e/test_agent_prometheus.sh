@@ -3,6 +3,9 @@
 # server (Debian's prometheus, scrape_interval 1 s, its own config, TSDB in
 # $TMP, loopback port) scraping it, against truths from the programs
 # themselves and from the runtime:
+# - the agent runs with --syscalls-exact (every call traced: this checks the
+#   counts end to end; the sampled default's estimates are checked against
+#   the same truth in test_agent_sampled, over enough windows);
 # - tests/go/opener opens a file 100 times a second (paced, and it logs its
 #   own count): rate(goscope_syscalls_total{syscall="openat"}[10s]) in
 #   Prometheus equals the opener's own rate within 10% (median over the
@@ -58,7 +61,7 @@ wait_line "$TMP/o.out" '^opener: t=' "$opid" 30 || die "opener not running: $(ta
 
 aport=$(free_port)
 spawn "$TMP/agent.out" "$TMP/agent.err" "$GOSCOPE" agent --listen "127.0.0.1:$aport" --interval 1 \
-	--offcpu-freq 5
+	--offcpu-freq 5 --syscalls-exact
 apid=$SPAWN_PID
 wait_port 127.0.0.1 "$aport" "$apid" 30 || die "agent not serving on $aport: $(tail -3 "$TMP/agent.err")"
 t0=$(now)

@@ -58,6 +58,9 @@ static void test_file_errors(void **state)
 		{ "listen = 127.0.0.1\n", "a.conf:1: listen: want ADDR:PORT" },
 		{ "listen = 1.2.3.4:70000\n", "a.conf:1: listen: bad port (want ADDR:PORT, PORT 1 to 65535)" },
 		{ "max_processes = 0\n", "a.conf:1: max-processes: must be 1..4096" },
+		{ "syscalls_duty = 0\n", "a.conf:1: syscalls-duty: must be 1..100" },
+		{ "syscalls_duty = 101\n", "a.conf:1: syscalls-duty: must be 1..100" },
+		{ "syscalls_exact = maybe\n", "a.conf:1: syscalls-exact: must be true or false" },
 	};
 
 	(void)state;
@@ -120,6 +123,24 @@ static void test_latency_keys(void **state)
 	assert_int_equal(conf(&c, "http = maybe\n", err, sizeof(err)), -1);
 }
 
+/* The syscalls collector: sampled at 10% by default; duty and exact from the file. */
+static void test_syscalls_keys(void **state)
+{
+	struct agent_config c;
+	char err[512];
+
+	(void)state;
+	agent_config_init(&c);
+	assert_true(c.syscalls_duty == 10);
+	assert_false(c.syscalls_exact);
+	assert_int_equal(conf(&c, "syscalls_duty = 25\nsyscalls-exact = true\n", err, sizeof(err)), 0);
+	assert_true(c.syscalls_duty == 25);
+	assert_true(c.syscalls_exact);
+	assert_int_equal(conf(&c, "syscalls_exact = false\nsyscalls_duty = 100\n", err, sizeof(err)), 0);
+	assert_false(c.syscalls_exact);
+	assert_true(c.syscalls_duty == 100);
+}
+
 static void test_listen_forms(void **state)
 {
 	struct sockaddr_storage ss;
@@ -147,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_cli_list_replaces_file),
 		cmocka_unit_test(test_listen_forms),
 		cmocka_unit_test(test_latency_keys),
+		cmocka_unit_test(test_syscalls_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
