@@ -121,11 +121,18 @@ static uint64_t gc_val(const struct gc_event *e, int f)
 }
 
 /* Deliver the held pause, as KIND. */
-/* Hand pause S of TS to the caller, unless it began before the probes were all in. */
+/*
+ * Hand pause S of TS to the caller, unless it began before the probes were
+ * all in; a mark termination only when its cycle's sweep termination was
+ * handed over (so that a cycle's pauses come in pairs).
+ */
 static void gc_emit_stw(struct gc_collector *c, const struct gc_tstate *ts, const struct gc_stw *s)
 {
-	if (c->on_stw && s->start_ns >= ts->since_ns)
-		c->on_stw(s, c->arg);
+	if (!c->on_stw || s->start_ns < ts->since_ns)
+		return;
+	if (s->kind == GC_STW_MARK_TERM && ts->sweep.start_ns < ts->since_ns)
+		return;
+	c->on_stw(s, c->arg);
 }
 
 static void gc_flush_pending(struct gc_collector *c, struct gc_tstate *ts, enum gc_stw_kind kind)
