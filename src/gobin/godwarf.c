@@ -23,9 +23,7 @@ size_t godwarf_structs(Dwarf *dw, const char *const *names, size_t n, Dwarf_Die 
 				if (dwarf_tag(&die) != DW_TAG_structure_type)
 					continue;
 				nm = dwarf_diename(&die);
-				if (!nm || strncmp(nm, "runtime.", 8) != 0)
-					continue;
-				for (size_t i = 0; i < n; i++)
+				for (size_t i = 0; nm && i < n; i++)
 					if (!found[i] && strcmp(nm, names[i]) == 0) {
 						dies[i] = die;
 						found[i] = true;

@@ -1,8 +1,8 @@
 /*
- * godwarf.h: the Go runtime's struct layouts from a binary's DWARF (libdw):
- * the DIEs of runtime structs found by name, and their members' offsets.
- * goruntime (g, m, gobuf) and gowait (g, sudog, hchan, semaRoot) read
- * their offsets through it when the binary is not stripped.
+ * godwarf.h: Go struct layouts from a binary's DWARF (libdw): the DIEs of
+ * structs found by name, and their members' offsets. goruntime (g, m,
+ * gobuf, the GC's state, net/http's response) and gowait (g, sudog, hchan,
+ * semaRoot) read their offsets through it when the binary is not stripped.
  */
 #ifndef GOSCOPE_GOBIN_GODWARF_H
 #define GOSCOPE_GOBIN_GODWARF_H
@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 /*
- * Find the struct types named NAMES[0..N) ("runtime.g", ...) in DW: DIES[i]
+ * Find the struct types named NAMES[0..N) ("runtime.g", "net/http.response"...) in DW: DIES[i]
  * and FOUND[i] for each one found (the first of that name). Stops reading
  * compilation units once all are found. Returns how many were found.
  */

@@ -222,9 +222,7 @@ int goruntime_dwarf_members(struct elfimg *img, const struct goruntime_member_re
 	const char *names[MAXT];
 	Dwarf_Die dies[MAXT];
 	bool have[MAXT] = { false };
-	size_t nt = 0, nhave = 0, found = 0;
-	Dwarf_Off off = 0, next;
-	size_t hsize;
+	size_t nt = 0, found = 0;
 	Dwarf *dw;
 	Elf *elf;
 
@@ -244,27 +242,7 @@ int goruntime_dwarf_members(struct elfimg *img, const struct goruntime_member_re
 		elf_end(elf);
 		return 0;
 	}
-	while (nhave < nt && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, die;
-
-		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {
-			do {
-				const char *nm;
-
-				if (dwarf_tag(&die) != DW_TAG_structure_type)
-					continue;
-				nm = dwarf_diename(&die);
-				for (size_t j = 0; nm && j < nt; j++) {
-					if (!have[j] && strcmp(nm, names[j]) == 0) {
-						dies[j] = die;
-						have[j] = true;
-						nhave++;
-					}
-				}
-			} while (dwarf_siblingof(&die, &die) == 0);
-		}
-		off = next;
-	}
+	godwarf_structs(dw, names, nt, dies, have);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < nt; j++) {
 			if (have[j] && strcmp(names[j], req[i].type) == 0) {
