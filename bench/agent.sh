@@ -27,7 +27,9 @@
 # failed or a stale pid was seen. Environment: BENCH_PARTS ("throughput
 # soak memory"), BENCH_SECS (600), BENCH_ROUNDS (3), BENCH_RUN_SECS (8),
 # BENCH_CONNS (64), BENCH_SCRAPE (5), BENCH_CHURN (3), BENCH_MEM_STEPS
-# ("8 16 32"), BENCH_PORT (18091), GOSCOPE (./goscope).
+# ("8 16 32"), BENCH_PORT (18091), GOSCOPE (./goscope), BENCH_AGENT_ARGS
+# (more agent options for the throughput and soak parts, e.g.
+# --syscalls-exact; shown in the table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -76,7 +78,9 @@ nfds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 start_agent() {
 	local t0=$EPOCHREALTIME
 
-	"$GOSCOPE" agent --config "$CONF" --listen "127.0.0.1:$1" 2>"$work/agent.err" >/dev/null &
+	# shellcheck disable=SC2086 # BENCH_AGENT_ARGS: options, split on purpose
+	"$GOSCOPE" agent --config "$CONF" ${BENCH_AGENT_ARGS:-} --listen "127.0.0.1:$1" \
+		2>"$work/agent.err" >/dev/null &
 	agent=$!
 	for _ in $(seq 300); do
 		if curl -sf "http://127.0.0.1:$1/metrics" 2>/dev/null | grep -q '^goscope_scrapes_total '; then
@@ -263,7 +267,7 @@ same=$(awk -v r="$(bench_median "${ratios[@]}")" 'BEGIN { printf "%.1f%%", 100 *
 {
 	printf 'mode\treq/s:\tvs untraced:\tmedian of per-round ratios:\tagent CPU (cores):\truns (req/s)\n'
 	printf 'untraced\t%.0f\t100.0%%\t100.0%%\t-\t%s\n' "$b" "${rps_base[*]}"
-	printf 'goscope agent (%s)\t%.0f\t%s\t%s\t%s\t%s\n' "$CONF" "$g" "$ratio" "$same" \
+	printf 'goscope agent (%s)\t%.0f\t%s\t%s\t%s\t%s\n' "$CONF${BENCH_AGENT_ARGS:+ $BENCH_AGENT_ARGS}" "$g" "$ratio" "$same" \
 		"$(bench_median "${cpu_agent[@]}")" "${rps_agent[*]}"
 } | bench_table
 echo
