@@ -214,8 +214,7 @@ int agent_open(struct agent *a, const struct agent_config *cfg, char *err, size_
 	a->lat = agent_lat_open(cfg);
 	if (cfg->collectors & AGENT_COL_GC) {
 		/* Cycles and pauses only: no assist or allocation probes (per event, not per cycle). */
-		struct gc_config gcfg = { .allocs = false, .assists = false, .verbose = cfg->verbose,
-					  .async_detach = true };
+		struct gc_config gcfg = { .allocs = false, .assists = false, .verbose = cfg->verbose };
 
 		a->gc = gc_open(&gcfg, agent_gc_cycle, agent_gc_stw, a, why, sizeof(why));
 		if (!a->gc)

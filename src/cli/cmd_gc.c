@@ -167,7 +167,6 @@ int cmd_gc(int argc, char **argv)
 	cfg.allocs = g.allocs || g.fmt != GC_FMT_TOP;
 	cfg.assists = !g.no_assists;
 	cfg.verbose = g.so.verbose;
-	cfg.async_detach = false;
 	g.gc = gc_open(&cfg, gc_cmd_on_cycle, gc_cmd_on_stw, &g, err, sizeof(err));
 	if (!g.gc) {
 		cli_error("gc: %s", err);

@@ -88,7 +88,8 @@ struct contention_target *contention_add(struct contention *c, pid_t pid, struct
 	struct contention_target *t = calloc(1, sizeof(*t)), **nt;
 	uint64_t st;
 
-	if (!t || !(nt = realloc(c->t, (c->nt + 1) * sizeof(*nt)))) {
+	nt = t ? realloc(c->t, (c->nt + 1) * sizeof(*nt)) : NULL;
+	if (!nt) {
 		free(t);
 		snprintf(err, errlen, "out of memory");
 		return NULL;

@@ -20,7 +20,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,39 +544,6 @@ fail:
 	return -1;
 }
 
-static void *gc_detach_thread(void *arg)
-{
-	struct uprobe_links *l = arg;
-
-	uprobe_links_destroy(l);
-	free(l);
-	return NULL;
-}
-
-/* Detach TS's probes, on a detached thread when configured (else, or if that fails, here). */
-static void gc_detach(struct gc_collector *c, struct gc_tstate *ts)
-{
-	struct uprobe_links *l;
-	pthread_attr_t attr;
-	pthread_t th;
-	int rc = -1;
-
-	if (c->cfg.async_detach && ts->probes.n && (l = malloc(sizeof(*l))) != NULL) {
-		*l = ts->probes;
-		if (pthread_attr_init(&attr) == 0) {
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			rc = pthread_create(&th, &attr, gc_detach_thread, l);
-			pthread_attr_destroy(&attr);
-		}
-		if (rc == 0) {
-			memset(&ts->probes, 0, sizeof(ts->probes));
-			return;
-		}
-		free(l);
-	}
-	uprobe_links_destroy(&ts->probes);
-}
-
 void gc_remove_target(struct gc_collector *c, struct target *t)
 {
 	struct gc_tstate *ts;
@@ -594,7 +560,7 @@ void gc_remove_target(struct gc_collector *c, struct target *t)
 			break;
 		}
 	}
-	gc_detach(c, ts);
+	uprobe_links_destroy(&ts->probes); /* closed behind us: see uprobe.c */
 	bpfload_target_remove(c->skel->maps.tslots, c->skel->maps.targets, t->pid);
 	free(ts);
 }

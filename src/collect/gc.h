@@ -116,12 +116,6 @@ struct gc_config {
 	bool allocs;     /* probe the sampled allocations */
 	bool assists;    /* probe mark assists */
 	bool verbose;
-	/*
-	 * Detach a removed target's probes on a thread of their own: closing a
-	 * uprobe waits for an RCU grace period (~0.1 s each on the test VM,
-	 * 1.5 s a target), which an agent's loop must not.
-	 */
-	bool async_detach;
 };
 
 struct gc_collector;

@@ -101,7 +101,8 @@ struct leaks_target *leaks_add(struct leaks *lk, pid_t pid, struct gobin *gb, ui
 {
 	struct leaks_target *t = calloc(1, sizeof(*t)), **nt;
 
-	if (!t || !(nt = realloc(lk->t, (lk->nt + 1) * sizeof(*nt)))) {
+	nt = t ? realloc(lk->t, (lk->nt + 1) * sizeof(*nt)) : NULL;
+	if (!nt) {
 		free(t);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -512,7 +513,9 @@ struct leaks_report *leaks_report(struct leaks *lk, uint64_t now_ns)
 	struct leaks_report *r = calloc(1, sizeof(*r));
 	size_t ns = lk->nsnap;
 
-	if (!r || !(r->targets = calloc(lk->nt + 1, sizeof(*r->targets)))) {
+	if (r)
+		r->targets = calloc(lk->nt + 1, sizeof(*r->targets));
+	if (!r || !r->targets) {
 		free(r);
 		return NULL;
 	}

@@ -321,9 +321,9 @@ static int buildinfo_version_fallback(struct elfimg *img, struct buildinfo *bi)
 
 	for (int r = 0; rod_names[r] && ncand < BUILDINFO_MAX_CANDIDATES; r++) {
 		const struct elfimg_section *sec = elfimg_section(img, rod_names[r]);
-		const uint8_t *d;
+		const uint8_t *d = sec ? elfimg_section_data(img, sec) : NULL;
 
-		if (!sec || !(d = elfimg_section_data(img, sec)))
+		if (!d)
 			continue;
 		for (const uint8_t *p = d; (size_t)(p - d) + 5 <= sec->size;) {
 			const uint8_t *hit = memmem(p, sec->size - (size_t)(p - d), "go1.", 4);

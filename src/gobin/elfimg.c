@@ -646,7 +646,8 @@ bool elfimg_symbol(const struct elfimg *img, const char *name, uint64_t *value, 
 		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
 			break;
 	}
-	if (!scn || !(strscn = elf_getscn(img->elf, sh.sh_link)) || !gelf_getshdr(strscn, &strsh))
+	strscn = scn ? elf_getscn(img->elf, sh.sh_link) : NULL;
+	if (!strscn || !gelf_getshdr(strscn, &strsh))
 		return false;
 	if (sh.sh_offset > img->len || sh.sh_size > img->len - sh.sh_offset ||
 	    strsh.sh_offset > img->len || strsh.sh_size > img->len - strsh.sh_offset)

@@ -66,9 +66,9 @@ static int gobin_find_pclntab(struct gobin *gb, char *err, size_t errlen)
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const struct elfimg_section *s = elfimg_section(gb->img, names[i]);
-		const uint8_t *d;
+		const uint8_t *d = s ? elfimg_section_data(gb->img, s) : NULL;
 
-		if (!s || !(d = elfimg_section_data(gb->img, s)))
+		if (!d)
 			continue;
 		if (pclntab_sniff(d, (size_t)s->size) == PCLNTAB_UNKNOWN) {
 			snprintf(err, errlen, "corrupt pclntab: section %s has no Go header",

@@ -235,7 +235,8 @@ int goruntime_dwarf_members(struct elfimg *img, const struct goruntime_member_re
 		if (j == nt && nt < MAXT)
 			names[nt++] = req[i].type;
 	}
-	if (!elfimg_has_dwarf(img) || !(elf = elfimg_elf_scratch(img)))
+	elf = elfimg_has_dwarf(img) ? elfimg_elf_scratch(img) : NULL;
+	if (!elf)
 		return 0;
 	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!dw) {

@@ -360,13 +360,15 @@ int pprof_sample(struct pprof *pp, uint64_t mapping, const uint64_t *pcs, size_t
 	s->labels = calloc(nlabels ? nlabels : 1, sizeof(*s->labels));
 	if (!s->locs || !s->values || !s->labels)
 		goto fail;
-	if (leaf && !(s->locs[k++] = pp_loc(pp, 0, 0, leaf)))
-		goto fail;
+	if (leaf)
+		s->locs[k++] = pp_loc(pp, 0, 0, leaf);
 	for (size_t i = 0; i < npcs; i++)
-		if (!(s->locs[k++] = pp_loc(pp, mapping, pcs[i], NULL)))
+		s->locs[k++] = pp_loc(pp, mapping, pcs[i], NULL);
+	if (root)
+		s->locs[k++] = pp_loc(pp, 0, 0, root);
+	for (size_t i = 0; i < k; i++)
+		if (!s->locs[i])
 			goto fail;
-	if (root && !(s->locs[k++] = pp_loc(pp, 0, 0, root)))
-		goto fail;
 	s->nlocs = k;
 	memcpy(s->values, values, pp->ntypes * sizeof(*values));
 	for (size_t i = 0; i < nlabels; i++) {

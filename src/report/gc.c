@@ -259,7 +259,9 @@ void gc_print_summary(FILE *out, const struct gc_summary *s, const struct gc_rep
 	char verdict[256], a[32], b[32], c[32], d[32];
 	const unsigned sflags = STACK_PC_FIRST | STACK_SKIP_RUNTIME;
 
-	if (s->npauses && (p = malloc(s->npauses * sizeof(*p))) != NULL) {
+	if (s->npauses)
+		p = malloc(s->npauses * sizeof(*p));
+	if (p) {
 		memcpy(p, s->pauses, s->npauses * sizeof(*p));
 		qsort(p, s->npauses, sizeof(*p), gc_cmp_u64);
 		p50 = gc_quantile(p, s->npauses, 0.5);

@@ -171,7 +171,9 @@ static int oc_rows_build(const struct offcpu *oc, const struct offcpu_fmt *f, en
 		r->waits += s->waits;
 		rs->total_ns += s->total_ns;
 		if (s->h) {
-			if (!r->h && !(r->h = calloc(1, sizeof(*r->h))))
+			if (!r->h)
+				r->h = calloc(1, sizeof(*r->h));
+			if (!r->h)
 				goto out;
 			hist_merge(r->h, s->h);
 		}
