@@ -4,16 +4,22 @@
 #include "uprobe.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
 #include "../gobin/gobin.h"
+
+/* How long a detaching grandchild waits for us to drop our references. */
+#define UPROBE_DETACH_WAIT_MS 60000
 
 int uprobe_func_at(const struct gobin *gb, const char *name, uint64_t entry, uint64_t end,
 		   struct uprobe_func *f, char *err, size_t errlen)
@@ -159,13 +165,61 @@ int uprobe_attach_name(struct uprobe_links *l, const struct gobin *gb, const cha
 }
 
 /*
+ * In the detaching grandchild: close every descriptor but probes (perf
+ * events, BPF links) and KEEP. Another detacher's pipe inherited here
+ * would otherwise hold that one back while it holds ours. Raw system
+ * calls only (after fork in a threaded process: no malloc).
+ */
+static void uprobe_keep_probes_only(int keep)
+{
+	char buf[4096], target[64];
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fds[1024];
+	size_t n = 0;
+	long got;
+
+	if (dir < 0)
+		return;
+	while ((got = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < got;) {
+			const struct uprobe_dirent {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (const void *)(buf + off);
+			int fd = 0;
+			ssize_t len;
+
+			off += d->reclen;
+			if (d->name[0] < '0' || d->name[0] > '9')
+				continue;
+			for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
+				fd = fd * 10 + (*c - '0');
+			if (fd == dir || fd == keep || n == sizeof(fds) / sizeof(fds[0]))
+				continue;
+			len = readlinkat(dir, d->name, target, sizeof(target) - 1);
+			target[len > 0 ? len : 0] = 0;
+			if (strcmp(target, "anon_inode:[perf_event]") != 0 &&
+			    strcmp(target, "anon_inode:bpf_link") != 0)
+				fds[n++] = fd;
+		}
+	}
+	close(dir);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/*
  * Closing a uprobe waits for the kernel's grace periods, about 0.1 s each
  * on 6.x kernels, one close after another (a global lock): 50 probe sites
  * kept the user waiting 5 s after the report. Instead, a short-lived
  * grandchild process takes copies of every descriptor, closes stdin,
- * stdout and stderr at once (readers of our output see its end now), waits
- * until the returned pipe descriptor is closed (our own closes then only
- * drop references and disable the events) and closes the rest on its own.
+ * stdout, stderr and everything else that is not a probe at once (readers
+ * of our output see its end now), waits until the returned pipe
+ * descriptor is closed (our own closes then only drop references and
+ * disable the events; a minute at most) and closes the probes on its own.
  * The probes stay in the target's text until it is done, as they would
  * have while we waited. Returns the pipe's write end, or -1 (the closes
  * wait here, as they always did).
@@ -175,17 +229,18 @@ static int uprobe_close_behind(void)
 	int pfd[2];
 	pid_t child;
 
-	if (pipe(pfd) != 0)
+	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return -1;
 	child = fork();
 	if (child == 0) {
 		if (fork() == 0) {
-			char c;
+			struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
 
 			prctl(PR_SET_NAME, "goscope-detach", 0, 0, 0);
 			close(pfd[1]);
 			close_range(0, 2, 0);
-			while (read(pfd[0], &c, 1) != 0 && errno == EINTR)
+			uprobe_keep_probes_only(pfd[0]);
+			while (poll(&pf, 1, UPROBE_DETACH_WAIT_MS) < 0 && errno == EINTR)
 				;
 			close_range(3, ~0u, 0);
 		}
