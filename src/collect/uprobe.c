@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +236,11 @@ static int uprobe_close_behind(void)
 	if (child == 0) {
 		if (fork() == 0) {
 			struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
+			sigset_t none;
 
+			/* the session blocks SIGINT/SIGTERM: a stop signal ends this one too */
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
 			prctl(PR_SET_NAME, "goscope-detach", 0, 0, 0);
 			close(pfd[1]);
 			close_range(0, 2, 0);
