@@ -71,9 +71,10 @@ report() {
 	esac
 	printf '%-4s  %-44s %4ss%s\n' "$status" "$name" "$secs" "$why"
 	if [ "$status" = FAIL ]; then
-		# The failed checks of an e2e test, then how the log ends.
-		if grep -qE '^ *FAIL ' "$log"; then
-			grep -E '^ *FAIL ' "$log" | head -n 20 | sed 's/^/      | /'
+		# The failed checks of an e2e test (FAIL) and their failed
+		# sub-checks (BAD), then how the log ends.
+		if grep -qE '^ *(FAIL|BAD) ' "$log"; then
+			grep -E '^ *(FAIL|BAD) ' "$log" | head -n 20 | sed 's/^/      | /'
 			echo "      | ..."
 			tail -n 8 "$log" | sed 's/^/      | /'
 		else

@@ -203,27 +203,40 @@ wl_why() {
 # waited for. Then wl_truth0 (defined by the test), the load client for
 # LOAD_S seconds on URL (one worker; LOAD_EXEC wraps it), wl_truth1, then
 # goscope's exit and the service's records. Sets WHY_JSON ("" without why).
+# WL_UNTIL_N=N: the load goes on past LOAD_S (WL_MAX_S at most, default 60)
+# until N requests took >= SLOW_MS by the service's clock, for a setup whose
+# slow requests are rare; goscope why then runs with -d (WL_MAX_S + 4) and
+# is stopped with SIGINT (Ctrl-C) once the load is done.
 LOAD_EXEC=()
 wl_run() {
 	local slow=$1 secs=$2 url=$3
 	shift 3
+	local why_d=$((secs + 4)) until=()
+	if [ -n "${WL_UNTIL_N:-}" ]; then
+		why_d=$((${WL_MAX_S:-60} + 4))
+		until=(-until-n "$WL_UNTIL_N" -until-slow "$slow" -max-duration "${WL_MAX_S:-60}")
+	fi
 	WHY_JSON=
 	[ -n "${SVC_ADDR:-}" ] && { wl_get admin/reset >/dev/null || die "cannot reset the service's records"; }
 	if wl_have_why; then
 		WHY_JSON=$TMP/why.json
-		wl_why "$WHY_JSON" -p "$SVC_PID" "$@" --slow "$slow" -d $((secs + 4)) --json
+		wl_why "$WHY_JSON" -p "$SVC_PID" "$@" --slow "$slow" -d "$why_d" --json
 	else
 		log "goscope has no why command (or WHY_SETUP_ONLY): the setup and its truths only"
 	fi
 	schedstat_ns WL_RD0 "$SVC_PID"
 	wl_truth0
-	"${LOAD_EXEC[@]}" "$TMP/whysvc" -mode load -url "$url" -c 1 -duration "$secs" -out "$TMP/load.jsonl" \
+	"${LOAD_EXEC[@]}" "$TMP/whysvc" -mode load -url "$url" -c 1 -duration "$secs" "${until[@]}" -out "$TMP/load.jsonl" \
 		>"$TMP/load.out" 2>"$TMP/load.err" || die "load client: $(tail -3 "$TMP/load.err")"
 	wl_truth1
 	schedstat_ns WL_RD1 "$SVC_PID"
 	log "$(grep 'load done' "$TMP/load.out")"
 	if [ -n "$WHY_JSON" ]; then
-		gs_wait "$WHY_PID" $((secs + 60))
+		if [ -n "${WL_UNTIL_N:-}" ]; then
+			sleep 1 # the last calls' events read, as -d's slack gives the others
+			kill -INT "$WHY_PID" 2>/dev/null
+		fi
+		gs_wait "$WHY_PID" $((why_d + 60))
 		gs_expect_ok "goscope why $* --slow $slow --json" "$WHY_JSON.err"
 	fi
 	if [ -n "${SVC_ADDR:-}" ]; then

@@ -46,6 +46,9 @@
 // kept-alive connection each, -think MS between requests) for -duration
 // seconds or -n requests, and write one JSON line per request to -out:
 // {"start_ns","end_ns","code"} (CLOCK_MONOTONIC, the client's own record).
+// With -until-n N it goes on past -duration (up to -max-duration) until N
+// requests took at least -until-slow MS by the server's own clock (the
+// handler's wall time, the second figure of its "ok GOID NS" answer).
 //
 // Each mode prints "whysvc: ready mode M addr A pid P gomaxprocs G mono_ns T ..."
 // on stdout once serving (T: CLOCK_MONOTONIC at its start, to align gctrace's
@@ -91,6 +94,9 @@ var (
 	nreq       = flag.Int("n", 0, "load: requests in all (0: -duration)")
 	thinkMS    = flag.Float64("think", 0, "load: pause between a worker's requests, ms")
 	out        = flag.String("out", "", "load: file of per-request records (default stdout)")
+	untilN     = flag.Int64("until-n", 0, "load: go on past -duration until this many slow requests (server's clock)")
+	untilSlow  = flag.Float64("until-slow", 0, "load: what -until-n counts: requests of at least this many ms")
+	maxDur     = flag.Float64("max-duration", 60, "load: seconds at most, with -until-n")
 )
 
 // --- clocks ---------------------------------------------------------------
@@ -399,7 +405,7 @@ func work(w http.ResponseWriter, r *http.Request) {
 	if rec.DownErr {
 		w.WriteHeader(502)
 	}
-	fmt.Fprintf(w, "ok %d\n", rec.Goid)
+	fmt.Fprintf(w, "ok %d %d\n", rec.Goid, rec.End-rec.Start)
 }
 
 // holder takes the handler's mutex for ms every gap ms until its
@@ -594,7 +600,18 @@ func load() {
 	tr := &http.Transport{MaxIdleConnsPerHost: *conc, DisableCompression: true}
 	cl := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	deadline := mono() + int64(*duration*1e9)
+	maxDeadline := mono() + int64(*maxDur*1e9)
 	var left int64 = int64(*nreq)
+	var slowSeen int64
+	// enough: the run may end (-duration over, and -until-n slow requests
+	// seen or -max-duration over)
+	enough := func() bool {
+		now := mono()
+		if now < deadline {
+			return false
+		}
+		return *untilN <= 0 || atomic.LoadInt64(&slowSeen) >= *untilN || now >= maxDeadline
+	}
 	res := make([][]sample, *conc)
 	var wg sync.WaitGroup
 	stop := make(chan os.Signal, 1)
@@ -612,15 +629,20 @@ func load() {
 					if atomic.AddInt64(&left, -1) < 0 {
 						return
 					}
-				} else if mono() >= deadline {
+				} else if enough() {
 					return
 				}
 				s := sample{Start: mono()}
 				resp, err := cl.Get(*url)
 				if err == nil {
-					io.Copy(io.Discard, resp.Body)
+					body, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					s.Code = resp.StatusCode
+					var g, ns int64
+					n, _ := fmt.Sscanf(string(body), "ok %d %d", &g, &ns)
+					if n == 2 && float64(ns) >= *untilSlow*1e6 {
+						atomic.AddInt64(&slowSeen, 1)
+					}
 				}
 				s.End = mono()
 				res[i] = append(res[i], s)
@@ -654,7 +676,7 @@ func load() {
 		}
 	}
 	bw.Flush()
-	fmt.Printf("whysvc: load done requests %d errors %d\n", n, bad)
+	fmt.Printf("whysvc: load done requests %d errors %d slow %d\n", n, bad, atomic.LoadInt64(&slowSeen))
 }
 
 func fatal(err error) {
