@@ -108,13 +108,12 @@ void agent_render(struct agent *a, struct session *s, struct promtext *pt)
 						round(y->count));
 			}
 		}
-		if (a->ss)
+		if (a->ss) {
 			promtext_family(pt, "goscope_syscalls_sampling_duty", "gauge",
 				"Share of the last collection interval the syscall tracepoints were "
 				"attached (1: every call traced). Below 1 the syscall counts, errors and "
 				"durations are estimates: what the sampling windows saw, scaled by "
 				"wall time / attached time.");
-		if (a->ss) {
 			promtext_sample(pt, "goscope_syscalls_sampling_duty", NULL, 0, NULL, 0,
 					a->sc_duty);
 			promtext_family(pt, "goscope_syscalls_traced_seconds_total", "counter",
