@@ -11,7 +11,8 @@
 # - main.startPool is not exported as growing (|growth| < 1/s, or absent:
 #   only sites that moved are exported), and at most 5 sites per process;
 # - the states add up to the goroutine count of `goscope goroutines` read
-#   right after the scrape (within what 10/s adds in between), and "waiting"
+#   right after the scrape (within what 10/s adds in the interval and until
+#   the dump, + 5), and "waiting"
 #   holds at least the pool's 50 and the leaked ones.
 . "$(dirname "$0")/lib.sh"
 
@@ -49,16 +50,20 @@ for k in 1 2; do
 	sleep 2
 done
 
+t0=$EPOCHREALTIME
 scrape >"$TMP/page" || die "GET /metrics failed"
 "$GOSCOPE" goroutines "$lpid" >"$TMP/gr" 2>"$TMP/gr.err"
+t1=$EPOCHREALTIME
 total=$(awk -v p="$lpid" 'index($0, "goscope_goroutines{pid=\"" p "\"") == 1 { s += $2 } END { print s + 0 }' "$TMP/page")
 waiting=$(awk -v p="$lpid" 'index($0, "goscope_goroutines{pid=\"" p "\"") == 1 && /state="waiting"/ { print $2 }' "$TMP/page")
 dump=$(grep -c '^goroutine ' "$TMP/gr")
-# The page is up to one interval (2 s: 20 goroutines) older than the dump.
+# The page is up to one interval (2 s) older than the scrape, and the dump
+# is taken up to t1 - t0 after it: 10 leaked goroutines a second in between.
 d=$((dump - total))
-[ "$d" -ge -2 ] && [ "$d" -le 25 ] &&
-	pass "states add up to $total; goscope goroutines counts $dump just after (page up to 2 s older)" ||
-	fail "states add up to $total, goscope goroutines counts $dump"
+dmax=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", 10 * (2 + b - a) + 5.999 }')
+[ "$d" -ge -2 ] && [ "$d" -le "$dmax" ] &&
+	pass "states add up to $total; goscope goroutines counts $dump just after (+$d: <= $dmax, 10/s over the 2 s interval and the $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s to the dump)" ||
+	fail "states add up to $total, goscope goroutines counts $dump (+$d, want -2..$dmax)"
 [ "${waiting:-0}" -ge 50 ] && pass "waiting: $waiting (>= the pool's 50)" || fail "waiting: '$waiting'"
 
 finish

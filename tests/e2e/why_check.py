@@ -195,7 +195,11 @@ def main():
         chk(rd > 0, "setup: the service's threads waited on a run queue")
         chk(parts and parts["burn_ns"] >= 0.5 * sw, "setup: the slow requests' time is mostly in their CPU work")
         expect = ["runq"]
-        fig = (["runq"], 0.4, 1.1, 5000, rd, "schedstat run_delay delta (all threads)")
+        # The lower bound is loose (0.25: observed ~0.5): the other threads'
+        # waits (sysmon, the netpoller, the load's own) are in the delta
+        # and in no call, and grow on a busy machine. The sharp check is
+        # the handler thread's own wait in its steps (>= 0.8 x, below).
+        fig = (["runq"], 0.25, 1.1, 5000, rd, "schedstat run_delay delta (all threads)")
     elif cause == "lock":
         hold_iv = [(h["start_ns"], h["end_ns"]) for h in holds if h["end_ns"] >= w0 and h["start_ns"] <= w1]
         ht = sum(overlap(s, e, w0, w1) for s, e in hold_iv)
@@ -374,9 +378,16 @@ def main():
             else:
                 own["on_cpu"] += r.get("alloc_cpu_ns", 0)
             if cause in ("quota",):
-                # schedstat's run_delay counts a throttled thread's wait too
-                # (kernel 6.18): runq and cfs_throttled are one part here
-                names["runq"] = ["runq", "cfs_throttled"]
+                # schedstat's run_delay counts a throttled thread's wait in
+                # part (kernel 6.18: a thread throttled at its return to user
+                # space is dequeued): a CPU step's time neither on a CPU nor
+                # in run_delay is held back too (by the quota, or by Go's
+                # scheduler after a preemption; the 16 KiB allocation's own
+                # CPU time is a few us). runq, cfs_throttled
+                # and runnable are one part here.
+                names["runq"] = ["runq", "cfs_throttled", "runnable"]
+                own["runq"] += max(0, r["burn_ns"] - r.get("burn_cpu_ns", 0) - r.get("burn_rq_ns", 0))
+                own["runq"] += max(0, r["alloc_ns"] - r.get("alloc_cpu_ns", 0) - r.get("alloc_rq_ns", 0))
             o = sorted(own.items(), key=lambda x: -x[1])
             if o[0][1] >= 1.5 * max(o[1][1], 1):
                 clear += 1
