@@ -79,6 +79,7 @@ struct agent_reason {
 /* One tracked process (the target's priv). */
 struct agent_proc {
 	struct target *t;
+	double tracked_since; /* CLOCK_REALTIME seconds: its counters start here */
 	char exe[64];        /* base name, valid UTF-8 */
 	char go_version[32];
 	struct offcpu oc;    /* reason-only goroutine sampling, this process alone */

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 const double agent_le[AGENT_NLE] = { 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
@@ -334,6 +335,7 @@ static bool agent_wanted(const struct agent *a, pid_t pid, const char *exe_base)
 int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 {
 	struct agent_proc *p;
+	struct timespec ts;
 
 	if (!agent_wanted(a, t->pid, t->raw_name)) {
 		snprintf(err, errlen, "not selected by --exe/--cgroup");
@@ -351,6 +353,8 @@ int agent_take(struct agent *a, struct target *t, char *err, size_t errlen)
 		return -1;
 	}
 	p->t = t;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	p->tracked_since = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	snprintf(p->exe, sizeof(p->exe), "%.63s", t->raw_name);
 	snprintf(p->go_version, sizeof(p->go_version), "%s", gobin_go_version(t->gb));
 	agent_utf8(p->exe);

@@ -353,6 +353,7 @@ void agent_json(struct agent *a, struct session *s)
 		jsonw_kint(&a->jw, "pid", p->t->pid);
 		jsonw_kstr(&a->jw, "exe", p->exe);
 		jsonw_kstr(&a->jw, "go_version", p->go_version);
+		jsonw_kdouble(&a->jw, "tracked_since", p->tracked_since);
 		if (p->oc_ok) /* not read: no offcpu collector, or Go < 1.17 */
 			jsonw_kuint(&a->jw, "goroutines", p->goroutines);
 		jsonw_kuint(&a->jw, "open_fds", p->open_fds);

@@ -39,6 +39,13 @@ Subcommands (each prints what it found; exit 0 when every check holds):
       of 100 ms); NAME's count grew by the opener's own count over the same
       wall interval within T (relative); syscalls_sampling_duty of every
       line is in (0, 1] (exactly 1 when D is 1).
+  joined FILE --pid PID --truth-log LOG --syscall NAME --interval S --tol T
+      A process discovered during a collection interval of the sampled
+      syscalls collector: its first line's NAME count (the part of the
+      interval after it was added, scaled by that part's own wall /
+      attached time) against the opener's own count from the line's
+      tracked_since to its time, within T (relative); tracked_since lies
+      in the interval before that first line.
   dashboard JSON PAGE
       The Grafana dashboard is valid JSON; every metric name its PromQL
       expressions (panel targets and template queries) use is one the agent
@@ -406,6 +413,33 @@ def cmd_sampled(a):
     return 1 if failures else 0
 
 
+def cmd_joined(a):
+    from agent_prom import opener_rate
+    mine = []
+    with open(a.file) as f:
+        for line in f:
+            o = json.loads(line)
+            if str(o.get("pid")) == a.pid:
+                mine.append(o)
+    if not mine or not isinstance(mine[0].get("tracked_since"), (int, float)):
+        bad("no line for pid %s with a tracked_since: %s" % (a.pid, json.dumps(mine[:1])[:300]))
+        return 1
+    first = mine[0]
+    ts, t1 = float(first["tracked_since"]), float(first["time"])
+    msg = "pid %s: tracked_since %.3f, %.2f s before its first line (interval %g s)" % (
+        a.pid, ts, t1 - ts, a.interval)
+    (ok if 0 < t1 - ts <= a.interval * 1.3 else bad)(msg)
+    est = first["syscalls_total"].get(a.syscall, 0)
+    truth = opener_rate(a.truth_log, ts, t1) * (t1 - ts)
+    err = (est - truth) / truth if truth else float("inf")
+    (ok if abs(err) <= a.tol else bad)(
+        "%s calls in the first, partial interval (%.2f s of %g s, duty %.3f): agent %d, the "
+        "opener's own count %.0f: %+.1f%% (tol %.0f%%)" % (
+            a.syscall, t1 - ts, a.interval, first.get("syscalls_sampling_duty", -1), est, truth,
+            err * 100, a.tol * 100))
+    return 1 if failures else 0
+
+
 # --- dashboard -----------------------------------------------------------------------
 
 def exprs_of(node, out):
@@ -513,6 +547,13 @@ def main():
     p.add_argument("--duty", type=float, required=True)
     p.add_argument("--tol", type=float, required=True)
     p.add_argument("--min-traced", type=float, default=0)
+    p = sub.add_parser("joined")
+    p.add_argument("file")
+    p.add_argument("--pid", required=True)
+    p.add_argument("--truth-log", required=True)
+    p.add_argument("--syscall", required=True)
+    p.add_argument("--interval", type=float, required=True)
+    p.add_argument("--tol", type=float, required=True)
     p = sub.add_parser("dashboard")
     p.add_argument("json")
     p.add_argument("page")
@@ -521,7 +562,7 @@ def main():
     p = sub.add_parser("names")
     p.add_argument("page")
     a = ap.parse_args()
-    return {"page": cmd_page, "procs": cmd_procs, "jsonl": cmd_jsonl, "sampled": cmd_sampled, "dashboard": cmd_dashboard,
+    return {"page": cmd_page, "procs": cmd_procs, "jsonl": cmd_jsonl, "sampled": cmd_sampled, "joined": cmd_joined, "dashboard": cmd_dashboard,
             "names": cmd_names}[a.cmd](a)
 
 

@@ -24,6 +24,10 @@
 #   one window over a carried 1 s), its HELP says the counts are estimates,
 #   and the page's histograms are consistent (+Inf = _count =
 #   goscope_syscalls_total, buckets non-decreasing) though sampled;
+# - a second opener started mid-interval (--interval 8): its first line's
+#   openat estimate (its part of the interval, scaled by that part's own
+#   wall / attached time) equals its own count from the line's
+#   tracked_since within 30%;
 # - syscalls_exact = true: every line's duty is 1, the traced seconds grow
 #   with the wall clock (1 +-20%), and the openat count over ~10 s equals the
 #   opener's own within 3% (the ends' timing only: lag and stamps, ms);
@@ -82,6 +86,28 @@ expect_eq "sampled agent: exit status" "${WAIT_STATUS:-timeout}" 0
 grep -vqE '^goscope: (agent serving|tracing |agent stopping)' "$TMP/a.err" &&
 	fail "sampled agent's stderr: $(grep -vE '^goscope: (agent serving|tracing |agent stopping)' "$TMP/a.err" | head -5)" ||
 	pass "sampled agent's stderr: only the serving, tracing and stopping lines (no sanitizer report)"
+
+# --- a process discovered during an interval ----------------------------------------
+# --interval 8 (8 windows an interval); a second opener started ~3 s into
+# an interval is found by the agent's rediscovery (every 2 s) mid-interval:
+# its first line covers only its part of the interval, scaled by that
+# part's own wall / attached time (2-5 windows: the tolerance is wide, 30%,
+# ~3.5 sd of the pacing lag's error; scaled by the whole interval's ratio,
+# the count could be off by the share of windows that fell before it).
+aport=$(free_port)
+spawn "$TMP/j.out" "$TMP/j.err" "$GOSCOPE" agent --listen "127.0.0.1:$aport" --interval 8 \
+	--exe opener --collectors syscalls --json-lines "$TMP/j.jl"
+jpid=$SPAWN_PID
+wait_port 127.0.0.1 "$aport" "$jpid" 30 || die "agent (--interval 8) not serving: $(tail -3 "$TMP/j.err")"
+wait_jl "$TMP/j.jl" "$opid" 1 "$jpid" 30 || die "agent (--interval 8): no line for the first opener"
+sleep 3
+spawn "$TMP/o2.out" "$TMP/o2.err" "$TMP/opener" -rate 1000
+o2pid=$SPAWN_PID
+wait_jl "$TMP/j.jl" "$o2pid" 1 "$jpid" 30 || die "agent (--interval 8): no line for the second opener"
+check_v "a process found mid-interval: its first line's openat estimate vs its own count since tracked_since" \
+	page joined "$TMP/j.jl" --pid "$o2pid" --truth-log "$TMP/o2.out" --syscall openat --interval 8 --tol 0.30
+kill -TERM "$jpid" "$o2pid"
+wait_exit "$jpid" 20 || fail "the agent (--interval 8) did not stop on SIGTERM"
 
 # --- syscalls_exact = true in the config file -----------------------------------------
 printf 'interval = 1\nsyscalls_exact = true\n' >"$TMP/exact.conf"
