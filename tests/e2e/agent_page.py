@@ -370,14 +370,15 @@ def cmd_jsonl(a):
     return 1 if failures else 0
 
 
+def pid_lines(path, pid):
+    """The JSON lines of PID in a --json-lines file."""
+    with open(path) as f:
+        return [o for o in map(json.loads, f) if str(o.get("pid")) == pid]
+
+
 def cmd_sampled(a):
     from agent_prom import opener_rate
-    mine = []
-    with open(a.file) as f:
-        for line in f:
-            o = json.loads(line)
-            if str(o.get("pid")) == a.pid:
-                mine.append(o)
+    mine = pid_lines(a.file, a.pid)
     if len(mine) < 3:
         bad("%d lines for pid %s (want >= 3)" % (len(mine), a.pid))
         return 1
@@ -415,12 +416,7 @@ def cmd_sampled(a):
 
 def cmd_joined(a):
     from agent_prom import opener_rate
-    mine = []
-    with open(a.file) as f:
-        for line in f:
-            o = json.loads(line)
-            if str(o.get("pid")) == a.pid:
-                mine.append(o)
+    mine = pid_lines(a.file, a.pid)
     if not mine or not isinstance(mine[0].get("tracked_since"), (int, float)):
         bad("no line for pid %s with a tracked_since: %s" % (a.pid, json.dumps(mine[:1])[:300]))
         return 1
@@ -539,21 +535,18 @@ def main():
     p.add_argument("--interval", type=float, required=True)
     p.add_argument("--t0", type=float, required=True)
     p.add_argument("--syscall")
-    p = sub.add_parser("sampled")
-    p.add_argument("file")
-    p.add_argument("--pid", required=True)
-    p.add_argument("--truth-log", required=True)
-    p.add_argument("--syscall", required=True)
-    p.add_argument("--duty", type=float, required=True)
-    p.add_argument("--tol", type=float, required=True)
-    p.add_argument("--min-traced", type=float, default=0)
-    p = sub.add_parser("joined")
-    p.add_argument("file")
-    p.add_argument("--pid", required=True)
-    p.add_argument("--truth-log", required=True)
-    p.add_argument("--syscall", required=True)
-    p.add_argument("--interval", type=float, required=True)
-    p.add_argument("--tol", type=float, required=True)
+    for name in ("sampled", "joined"):  # the opener's JSON lines against its own log
+        p = sub.add_parser(name)
+        p.add_argument("file")
+        p.add_argument("--pid", required=True)
+        p.add_argument("--truth-log", required=True)
+        p.add_argument("--syscall", required=True)
+        p.add_argument("--tol", type=float, required=True)
+        if name == "sampled":
+            p.add_argument("--duty", type=float, required=True)
+            p.add_argument("--min-traced", type=float, default=0)
+        else:
+            p.add_argument("--interval", type=float, required=True)
     p = sub.add_parser("dashboard")
     p.add_argument("json")
     p.add_argument("page")
