@@ -307,9 +307,11 @@ bool goruntime_gc_offsets_dwarf(struct elfimg *img, struct goruntime_gc_offsets 
 
 /*
  * Go 1.19 measured from DWARF (tests/unit checks the table against DWARF
- * of amd64, PIE and arm64 builds). Go 1.17, 1.20, 1.22, 1.23, 1.25 and 1.26
- * measured on stripped released binaries (esbuild 0.13.15, 0.17.19, 0.22.0,
- * 0.25.12, 0.27.7, 0.28.2) against GODEBUG=gctrace=1: after a cycle, the
+ * of amd64, PIE and arm64 builds). Go 1.17, 1.18, 1.20, 1.22, 1.23, 1.25
+ * and 1.26 measured on stripped released binaries (esbuild 0.13.15,
+ * 0.14.49, 0.17.19, 0.22.0, 0.25.12, 0.27.7, 0.28.2), Go 1.21 on buf
+ * 1.28.1 and Go 1.24 on tsgo 7.0.0-dev.20250707.2 (no esbuild was built
+ * with either), against GODEBUG=gctrace=1: after a cycle, the
  * words of runtime.work and runtime.gcController found by the values
  * gctrace printed (the phase clocks, the cycle number, the heap figures,
  * the goal, the CPU split), and the whole checked by test_gc_esbuild.
@@ -332,8 +334,7 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 	o->source = NULL;
 	for (int i = 0; i < GCF_N; i++)
 		o->off[i] = -1;
-	if (minor != 17 && minor != 19 && minor != 20 && minor != 22 && minor != 23 && minor != 25 &&
-	    minor != 26)
+	if (minor < 17 || minor > 26)
 		return false;
 	memcpy(o->off, go119, sizeof(go119));
 	if (minor == 17) {
@@ -348,11 +349,24 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		o->off[GCF_GLOBALSSCAN] = -1;
 		o->off[GCF_M_PREEMPTOFF] = -1;
 	}
-	if (minor == 22 || minor == 23 || minor == 25 || minor == 26) {
+	if (minor == 18) {
+		/*
+		 * Go 1.18 (stripped esbuild 0.14.49, against gctrace): the same
+		 * workType words as 1.19 (totaltime still after userForced), and
+		 * the same gcControllerState words as 1.19 but for the stack
+		 * figure: 1.18's stackScan (what gctrace prints as "MB stacks")
+		 * is the word 1.19 calls lastStackScan, 8 bytes before 1.19's
+		 * maxStackScan. m.preemptoff not checked: left unknown.
+		 */
+		o->off[GCF_MAXSTACKSCAN] = 160;
+		o->off[GCF_M_PREEMPTOFF] = -1;
+	}
+	if (minor >= 22) {
 		/*
 		 * workType without pauseNS (heap0 right after pauseStart); userForced
 		 * moved and not pinned down (a forced cycle is still told by
 		 * gcStart's trigger). The same gcControllerState words as 1.19.
+		 * Go 1.24 (stripped tsgo, against gctrace): the same words as 1.23.
 		 */
 		o->off[GCF_HEAP0] = 400;
 		o->off[GCF_HEAP1] = 408;
@@ -360,11 +374,16 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		o->off[GCF_USERFORCED] = -1;
 		o->off[GCF_M_PREEMPTOFF] = -1;
 	}
-	if (minor == 20) {
+	if (minor == 20 || minor == 21) {
 		/*
 		 * Go 1.20 (stripped esbuild 0.17.19, against gctrace): workType lost
 		 * totaltime (userForced 8 bytes later relative to the rest); the same
 		 * gcControllerState words. m.preemptoff not checked: not read.
+		 * Go 1.21 (stripped buf 1.28.1, against gctrace): the same words as
+		 * 1.20 (as its mgc.go has it: mode, userForced, initialHeapLive
+		 * ... cycles, and pauseNS still between tEnd and heap0). From 1.21
+		 * the pause reasons come from stopTheWorldWithSema's argument,
+		 * not m.preemptoff.
 		 */
 		o->off[GCF_USERFORCED] = 288;
 		o->off[GCF_M_PREEMPTOFF] = -1;
