@@ -76,17 +76,18 @@ bool goruntime_offsets_table(int minor, struct goruntime_offsets *o)
 	}
 	/*
 	 * g.trackingSeq, from the byte casgstatus increments (MOVZX/MOVB at
-	 * the offset after g.tracking) in released binaries: 1.17.2, 1.20.4,
-	 * 1.22.4-5, 1.23.12, 1.25.7, 1.26.5 (esbuild test binaries), 1.19.8
-	 * also from DWARF. 1.18 lies between two identical layouts. 1.21 and
-	 * 1.24 were not checked: left unknown (waits then matched by
-	 * registers alone).
+	 * the offset after g.tracking) in released binaries: 1.17.2, 1.18.3,
+	 * 1.20.4, 1.22.4-5, 1.23.12, 1.25.7, 1.26.5 (esbuild test binaries),
+	 * 1.21.4 (buf 1.28.1: one byte before 1.20's), 1.24.4 (tsgo: as
+	 * 1.23), 1.19.8 also from DWARF.
 	 */
 	if (minor >= 17 && minor <= 20)
 		o->g_trackingseq = 0xbd;
+	else if (minor == 21)
+		o->g_trackingseq = 0xbc;
 	else if (minor == 22 || minor == 25 || minor == 26)
 		o->g_trackingseq = 0xbf;
-	else if (minor == 23)
+	else if (minor == 23 || minor == 24)
 		o->g_trackingseq = 0xc7;
 	else
 		o->g_trackingseq = -1;

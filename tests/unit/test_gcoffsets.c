@@ -56,13 +56,23 @@ static void check_fixture(const char *rel)
 		if (dw.off[i] != tab.off[i])
 			fail_msg("%s: %s: DWARF %d, table %d", rel, goruntime_gc_fields[i].name,
 				 dw.off[i], tab.off[i]);
-	/* Releases measured on stripped esbuild binaries (test_gc_esbuild); the others unknown. */
+	/*
+	 * Releases measured on stripped esbuild, buf (1.21) and tsgo (1.24)
+	 * binaries (test_gc_esbuild); the others unknown.
+	 */
 	for (int m = 16; m <= 27; m++)
-		assert_int_equal(goruntime_gc_offsets_table(m, &tab),
-				 m == 17 || m == 19 || m == 20 || m == 22 || m == 23 || m == 25 ||
-					 m == 26);
+		assert_int_equal(goruntime_gc_offsets_table(m, &tab), m >= 17 && m <= 26);
 	assert_true(goruntime_gc_offsets_table(23, &tab));
 	assert_int_equal(tab.off[GCF_HEAP0] - tab.off[GCF_TSWEEPTERM], 40); /* no pauseNS */
+	assert_true(goruntime_gc_offsets_table(24, &tab));
+	assert_int_equal(tab.off[GCF_HEAP0] - tab.off[GCF_TSWEEPTERM], 40);
+	assert_true(goruntime_gc_offsets_table(21, &tab)); /* pauseNS still there */
+	assert_int_equal(tab.off[GCF_HEAP0] - tab.off[GCF_TSWEEPTERM], 48);
+	assert_int_equal(tab.off[GCF_USERFORCED], 288);   /* as 1.20: no totaltime */
+	assert_true(goruntime_gc_offsets_table(18, &tab));
+	assert_int_equal(tab.off[GCF_USERFORCED], 280);   /* as 1.19 */
+	assert_int_equal(tab.off[GCF_MAXSTACKSCAN], 160); /* 1.18's stackScan */
+	assert_int_equal(tab.off[GCF_HEAPGOAL], 128);
 
 	for (int v = GCV_WORK; v <= GCV_GCCONTROLLER; v++) {
 		const char *sym = v == GCV_WORK ? "runtime.work" : "runtime.gcController";
