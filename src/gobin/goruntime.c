@@ -316,6 +316,9 @@ bool goruntime_gc_offsets_dwarf(struct elfimg *img, struct goruntime_gc_offsets 
  * words of runtime.work and runtime.gcController found by the values
  * gctrace printed (the phase clocks, the cycle number, the heap figures,
  * the goal, the CPU split), and the whole checked by test_gc_esbuild.
+ * m.preemptoff (the pause reason before 1.21): 1.19's DWARF, and where
+ * runtime.stopTheWorld stores its reason argument (MOV to 0xf8 and 0x100
+ * of g.m) in 1.17.2, 1.18.3 and 1.20.4 (esbuild 0.13.15, 0.14.49, 0.17.19).
  * Offsets are the 1.19 numbering moved by what changed around them: the
  * struct bases are found by decoding, so only the fields' distances to one
  * another matter. Other releases are left unknown rather than guessed.
@@ -348,7 +351,6 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		o->off[GCF_IDLE] = 96;
 		o->off[GCF_MAXSTACKSCAN] = -1;
 		o->off[GCF_GLOBALSSCAN] = -1;
-		o->off[GCF_M_PREEMPTOFF] = -1;
 	}
 	if (minor == 18) {
 		/*
@@ -357,10 +359,9 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		 * the same gcControllerState words as 1.19 but for the stack
 		 * figure: 1.18's stackScan (what gctrace prints as "MB stacks")
 		 * is the word 1.19 calls lastStackScan, 8 bytes before 1.19's
-		 * maxStackScan. m.preemptoff not checked: left unknown.
+		 * maxStackScan.
 		 */
 		o->off[GCF_MAXSTACKSCAN] = 160;
-		o->off[GCF_M_PREEMPTOFF] = -1;
 	}
 	if (minor >= 22) {
 		/*
@@ -379,7 +380,7 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		/*
 		 * Go 1.20 (stripped esbuild 0.17.19, against gctrace): workType lost
 		 * totaltime (userForced 8 bytes later relative to the rest); the same
-		 * gcControllerState words. m.preemptoff not checked: not read.
+		 * gcControllerState words.
 		 * Go 1.21 (stripped buf 1.28.1, against gctrace): the same words as
 		 * 1.20 (as its mgc.go has it: mode, userForced, initialHeapLive
 		 * ... cycles, and pauseNS still between tEnd and heap0). From 1.21
@@ -387,7 +388,8 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		 * not m.preemptoff.
 		 */
 		o->off[GCF_USERFORCED] = 288;
-		o->off[GCF_M_PREEMPTOFF] = -1;
+		if (minor == 21)
+			o->off[GCF_M_PREEMPTOFF] = -1; /* not read from 1.21 on */
 	}
 	o->source = "table";
 	return true;
