@@ -24,7 +24,8 @@
 # (go1.24.4) type-checks a generated project of 800 .ts files, GOGC=5 both;
 # each one-shot run is stopped (SIGSTOP) as soon as it is the Go program,
 # goscope attaches, the run goes on to its end (exit 0) and goscope ends
-# with it: the same checks against gctrace.
+# with it: the same checks against gctrace (neither stops the world for
+# anything but its GC either).
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || skip "no curl"
@@ -121,6 +122,8 @@ oneshot() {
 		bash -c "! grep -q 'heap figures\\|CPU split\\|heap goal' '$TMP/$name.err'"
 	check "$name ($go): pause reasons named from the binary's stwReasonStrings" \
 		bash -c "! grep -q 'pause reasons shown as numbers' '$TMP/$name.err'"
+	check_v "$name ($go): two GC pauses per cycle, none other, none unnamed" \
+		"$PYTHON" "$E2E_DIR/gc_check.py" pauses "$TMP/$name.json"
 }
 
 mkdir -p "$TMP/pb" "$TMP/ts/src"
