@@ -319,6 +319,7 @@ bool goruntime_gc_offsets_dwarf(struct elfimg *img, struct goruntime_gc_offsets 
  * m.preemptoff (the pause reason before 1.21): 1.19's DWARF, and where
  * runtime.stopTheWorld stores its reason argument (MOV to 0xf8 and 0x100
  * of g.m) in 1.17.2, 1.18.3 and 1.20.4 (esbuild 0.13.15, 0.14.49, 0.17.19).
+ * scripts/gc_offsets_measure.py does such a measurement on a live process.
  * Offsets are the 1.19 numbering moved by what changed around them: the
  * struct bases are found by decoding, so only the fields' distances to one
  * another matter. Other releases are left unknown rather than guessed.
