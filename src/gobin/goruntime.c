@@ -358,9 +358,11 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		 * Go 1.18 (stripped esbuild 0.14.49, against gctrace): the same
 		 * workType words as 1.19 (totaltime still after userForced), and
 		 * the same gcControllerState words as 1.19 but for the stack
-		 * figure: 1.18's stackScan (what gctrace prints as "MB stacks")
-		 * is the word 1.19 calls lastStackScan, 8 bytes before 1.19's
-		 * maxStackScan.
+		 * figure. 1.18's mgcpacer.go already has the 1.19 run heapGoal,
+		 * lastHeapGoal, heapLive, heapScan, lastHeapScan, then stackScan
+		 * (what gctrace prints as "MB stacks"), scannableStackSize,
+		 * globalsScan, ... assistTime: its stackScan is the word 1.19
+		 * calls lastStackScan, 8 bytes before 1.19's maxStackScan.
 		 */
 		o->off[GCF_MAXSTACKSCAN] = 160;
 	}
