@@ -7,7 +7,9 @@
  * stripped binary) and read from the symbol table are where `go tool nm`
  * puts them; work.cycles decoded from runtime.gcWaitOnMark (amd64, any
  * layout) is runtime.work plus DWARF's offset of cycles; a function's file offset maps back to its address; and Go
- * 1.19 has no stwReasonStrings (1.21+).
+ * 1.19 has no stwReasonStrings (1.21+). On the released stripped binaries
+ * of Go 1.17 to 1.26 (esbuild, buf, tsgo), the table's offsets decode one
+ * runtime.work whose cycles field is where gcWaitOnMark loads it.
  */
 #include "testutil.h"
 
@@ -136,12 +138,86 @@ static void test_arm64(void **state)
 	check_fixture("build/fixtures/hello-arm64");
 }
 
+/*
+ * The table on the released, stripped binaries (scripts/testbins.sh): the
+ * offsets of each release find one runtime.work in gcMarkTermination (as
+ * `goscope gc` does), and its cycles field is where gcWaitOnMark's first
+ * 32-bit load goes, found without any layout; gcController is found
+ * outside runtime.work's words. (The values behind them are checked
+ * against gctrace by test_gc_esbuild.)
+ */
+static void test_released(void **state)
+{
+	static const struct {
+		const char *rel;
+		int minor;
+	} bins[] = {
+		{ ".cache/testbins/esbuild-0.13.15/esbuild", 17 },
+		{ ".cache/testbins/esbuild-0.14.49/esbuild", 18 },
+		{ ".cache/testbins/esbuild-0.17.19/esbuild", 20 },
+		{ ".cache/testbins/buf-1.28.1/buf", 21 },
+		{ ".cache/testbins/esbuild-0.22.0/esbuild", 22 },
+		{ ".cache/testbins/esbuild-0.25.12/esbuild", 23 },
+		{ ".cache/testbins/tsgo-7.0.0-dev.20250707.2/tsgo", 24 },
+		{ ".cache/testbins/esbuild-0.27.7/esbuild", 25 },
+		{ ".cache/testbins/esbuild-0.28.2/esbuild", 26 },
+	};
+	size_t checked = 0;
+
+	(void)state;
+	for (size_t b = 0; b < sizeof(bins) / sizeof(bins[0]); b++) {
+		char path[PATH_MAX], err[512], why[256];
+		struct goruntime_gc_offsets tab;
+		struct gobin *gb = NULL;
+		uint64_t work, gcc, cycles;
+		int offs[GCF_N], wmax = 0;
+		size_t n = 0;
+
+		if (!tu_fixture(bins[b].rel, path, sizeof(path)))
+			continue;
+		if (gobin_open(path, &gb, err, sizeof(err)) != 0)
+			fail_msg("gobin_open %s: %s", path, err);
+		assert_int_equal(gb->go_minor, bins[b].minor);
+		assert_false(gb->dwarf);
+		assert_true(goruntime_gc_offsets_table(gb->go_minor, &tab));
+		for (int i = 0; i < GCF_N; i++)
+			if (goruntime_gc_fields[i].var == GCV_WORK && tab.off[i] >= 0) {
+				offs[n++] = tab.off[i];
+				if (tab.off[i] > wmax)
+					wmax = tab.off[i];
+			}
+		if (!goglobals_struct_base(gb, "runtime.gcMarkTermination", offs, n, 3, &work, why,
+					   sizeof(why)))
+			fail_msg("%s: runtime.work not decoded: %s", bins[b].rel, why);
+		if (!goglobals_gc_cycles(gb, &cycles, why, sizeof(why)))
+			fail_msg("%s: work.cycles not decoded: %s", bins[b].rel, why);
+		if (cycles != work + (uint64_t)tab.off[GCF_CYCLES])
+			fail_msg("%s: work.cycles at %#llx, table says %#llx", bins[b].rel,
+				 (unsigned long long)cycles,
+				 (unsigned long long)(work + (uint64_t)tab.off[GCF_CYCLES]));
+		n = 0;
+		for (int i = 0; i < GCF_N; i++)
+			if (goruntime_gc_fields[i].var == GCV_GCCONTROLLER && tab.off[i] >= 0)
+				offs[n++] = tab.off[i];
+		if (!goglobals_struct_base_excl(gb, "runtime.gcMarkTermination", offs, n, 3, work,
+						work + (uint64_t)wmax + 8 + 256, &gcc, why,
+						sizeof(why)))
+			fail_msg("%s: runtime.gcController not decoded: %s", bins[b].rel, why);
+		assert_true(gcc != work);
+		gobin_close(gb);
+		checked++;
+	}
+	TU_REQUIRE(checked > 0, "no released test binaries (scripts/testbins.sh)");
+	print_message("  %zu released binaries\n", checked);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_amd64),
 		cmocka_unit_test(test_amd64_pie),
 		cmocka_unit_test(test_arm64),
+		cmocka_unit_test(test_released),
 	};
 
 	return cmocka_run_group_tests_name("gcoffsets", tests, NULL, NULL);
