@@ -206,7 +206,8 @@ quick_note=
 echo "goscope tests in $ROOT$quick_note${ONLY:+ (only *$ONLY*)}"
 step build/make make -j"$JOBS" || summary
 [ -n "$(unit_names)" ] && step build/unit make -j"$JOBS" unit
-if [ ! -d "$TESTBINS" ] || [ -z "$(ls -A "$TESTBINS" 2>/dev/null)" ]; then
+if [ ! -d "$TESTBINS" ] || [ -z "$(ls -A "$TESTBINS" 2>/dev/null)" ] ||
+	[ -n "$(GOSCOPE_TESTBINS=$TESTBINS scripts/testbins.sh --missing 2>/dev/null)" ]; then
 	step build/testbins scripts/testbins.sh ||
 		echo "      (tests that need released Go binaries will skip)"
 fi

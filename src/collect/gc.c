@@ -243,11 +243,15 @@ static void gc_on_stw(struct gc_collector *c, struct gc_tstate *ts, const struct
 		 * Before 1.21 the GC's own pauses carry no reason of their own
 		 * (m.preemptoff is "" at sweep termination, "gcing" at mark
 		 * termination; other pauses name themselves): the first pause
-		 * without a name after gcStart is the sweep termination.
+		 * without a name after gcStart is the sweep termination. With
+		 * m.preemptoff read, an empty one is the sweep termination
+		 * whatever gcStart's probe saw (another goroutine's gcStart can
+		 * enter while the world is being stopped: its time is then
+		 * after this pause's start).
 		 */
-		if (e->trigger_ns && e->trigger_ns != ts->swept_trigger &&
-		    e->stop_ns >= e->trigger_ns &&
-		    (ts->reason_src == GC_REASON_NONE || s.reason[0] == 0)) {
+		if ((ts->reason_src == GC_REASON_PREEMPTOFF && s.reason[0] == 0) ||
+		    (e->trigger_ns && e->trigger_ns != ts->swept_trigger &&
+		     e->stop_ns >= e->trigger_ns && ts->reason_src == GC_REASON_NONE)) {
 			s.kind = GC_STW_SWEEP_TERM;
 			ts->swept_trigger = e->trigger_ns;
 			snprintf(s.reason, sizeof(s.reason), "GC sweep termination");

@@ -76,17 +76,18 @@ bool goruntime_offsets_table(int minor, struct goruntime_offsets *o)
 	}
 	/*
 	 * g.trackingSeq, from the byte casgstatus increments (MOVZX/MOVB at
-	 * the offset after g.tracking) in released binaries: 1.17.2, 1.20.4,
-	 * 1.22.4-5, 1.23.12, 1.25.7, 1.26.5 (esbuild test binaries), 1.19.8
-	 * also from DWARF. 1.18 lies between two identical layouts. 1.21 and
-	 * 1.24 were not checked: left unknown (waits then matched by
-	 * registers alone).
+	 * the offset after g.tracking) in released binaries: 1.17.2, 1.18.3,
+	 * 1.20.4, 1.22.4-5, 1.23.12, 1.25.7, 1.26.5 (esbuild test binaries),
+	 * 1.21.4 (buf 1.28.1: one byte before 1.20's), 1.24.4 (tsgo: as
+	 * 1.23), 1.19.8 also from DWARF.
 	 */
 	if (minor >= 17 && minor <= 20)
 		o->g_trackingseq = 0xbd;
+	else if (minor == 21)
+		o->g_trackingseq = 0xbc;
 	else if (minor == 22 || minor == 25 || minor == 26)
 		o->g_trackingseq = 0xbf;
-	else if (minor == 23)
+	else if (minor == 23 || minor == 24)
 		o->g_trackingseq = 0xc7;
 	else
 		o->g_trackingseq = -1;
@@ -307,12 +308,18 @@ bool goruntime_gc_offsets_dwarf(struct elfimg *img, struct goruntime_gc_offsets 
 
 /*
  * Go 1.19 measured from DWARF (tests/unit checks the table against DWARF
- * of amd64, PIE and arm64 builds). Go 1.17, 1.20, 1.22, 1.23, 1.25 and 1.26
- * measured on stripped released binaries (esbuild 0.13.15, 0.17.19, 0.22.0,
- * 0.25.12, 0.27.7, 0.28.2) against GODEBUG=gctrace=1: after a cycle, the
+ * of amd64, PIE and arm64 builds). Go 1.17, 1.18, 1.20, 1.22, 1.23, 1.25
+ * and 1.26 measured on stripped released binaries (esbuild 0.13.15,
+ * 0.14.49, 0.17.19, 0.22.0, 0.25.12, 0.27.7, 0.28.2), Go 1.21 on buf
+ * 1.28.1 and Go 1.24 on tsgo 7.0.0-dev.20250707.2 (no esbuild was built
+ * with either), against GODEBUG=gctrace=1: after a cycle, the
  * words of runtime.work and runtime.gcController found by the values
  * gctrace printed (the phase clocks, the cycle number, the heap figures,
  * the goal, the CPU split), and the whole checked by test_gc_esbuild.
+ * m.preemptoff (the pause reason before 1.21): 1.19's DWARF, and where
+ * runtime.stopTheWorld stores its reason argument (MOV to 0xf8 and 0x100
+ * of g.m) in 1.17.2, 1.18.3 and 1.20.4 (esbuild 0.13.15, 0.14.49, 0.17.19).
+ * scripts/gc_offsets_measure.py does such a measurement on a live process.
  * Offsets are the 1.19 numbering moved by what changed around them: the
  * struct bases are found by decoding, so only the fields' distances to one
  * another matter. Other releases are left unknown rather than guessed.
@@ -332,8 +339,7 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 	o->source = NULL;
 	for (int i = 0; i < GCF_N; i++)
 		o->off[i] = -1;
-	if (minor != 17 && minor != 19 && minor != 20 && minor != 22 && minor != 23 && minor != 25 &&
-	    minor != 26)
+	if (minor < 17 || minor > 26)
 		return false;
 	memcpy(o->off, go119, sizeof(go119));
 	if (minor == 17) {
@@ -346,13 +352,26 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		o->off[GCF_IDLE] = 96;
 		o->off[GCF_MAXSTACKSCAN] = -1;
 		o->off[GCF_GLOBALSSCAN] = -1;
-		o->off[GCF_M_PREEMPTOFF] = -1;
 	}
-	if (minor == 22 || minor == 23 || minor == 25 || minor == 26) {
+	if (minor == 18) {
+		/*
+		 * Go 1.18 (stripped esbuild 0.14.49, against gctrace): the same
+		 * workType words as 1.19 (totaltime still after userForced), and
+		 * the same gcControllerState words as 1.19 but for the stack
+		 * figure. 1.18's mgcpacer.go already has the 1.19 run heapGoal,
+		 * lastHeapGoal, heapLive, heapScan, lastHeapScan, then stackScan
+		 * (what gctrace prints as "MB stacks"), scannableStackSize,
+		 * globalsScan, ... assistTime: its stackScan is the word 1.19
+		 * calls lastStackScan, 8 bytes before 1.19's maxStackScan.
+		 */
+		o->off[GCF_MAXSTACKSCAN] = 160;
+	}
+	if (minor >= 22) {
 		/*
 		 * workType without pauseNS (heap0 right after pauseStart); userForced
 		 * moved and not pinned down (a forced cycle is still told by
 		 * gcStart's trigger). The same gcControllerState words as 1.19.
+		 * Go 1.24 (stripped tsgo, against gctrace): the same words as 1.23.
 		 */
 		o->off[GCF_HEAP0] = 400;
 		o->off[GCF_HEAP1] = 408;
@@ -360,14 +379,20 @@ bool goruntime_gc_offsets_table(int minor, struct goruntime_gc_offsets *o)
 		o->off[GCF_USERFORCED] = -1;
 		o->off[GCF_M_PREEMPTOFF] = -1;
 	}
-	if (minor == 20) {
+	if (minor == 20 || minor == 21) {
 		/*
 		 * Go 1.20 (stripped esbuild 0.17.19, against gctrace): workType lost
 		 * totaltime (userForced 8 bytes later relative to the rest); the same
-		 * gcControllerState words. m.preemptoff not checked: not read.
+		 * gcControllerState words.
+		 * Go 1.21 (stripped buf 1.28.1, against gctrace): the same words as
+		 * 1.20 (as its mgc.go has it: mode, userForced, initialHeapLive
+		 * ... cycles, and pauseNS still between tEnd and heap0). From 1.21
+		 * the pause reasons come from stopTheWorldWithSema's argument,
+		 * not m.preemptoff.
 		 */
 		o->off[GCF_USERFORCED] = 288;
-		o->off[GCF_M_PREEMPTOFF] = -1;
+		if (minor == 21)
+			o->off[GCF_M_PREEMPTOFF] = -1; /* not read from 1.21 on */
 	}
 	o->source = "table";
 	return true;

@@ -24,6 +24,11 @@
       "A+B/C/D ms cpu") summed over the cycles goscope reports, within 20%;
       the probe-timed rounds ("probe_us") are not less than 80% of it; more
       than one goroutine assisted.
+  gc_check.py pauses GOSCOPE_JSON
+      a program that stops the world only for its GC (esbuild): the summary
+      counts two GC pauses per cycle it counts (the sweep and the mark
+      termination; 2 more or fewer for the window's edges) and no other
+      pause, and no pause is left without a reason.
   gc_check.py ratio FOLDED FUNC_A FUNC_B EXPECTED_PCT
       FUNC_A's share of the bytes under FUNC_A or FUNC_B is EXPECTED_PCT
       within 10 points.
@@ -232,6 +237,21 @@ def ratio(args):
     print("%s %.1f%% of %d bytes (want %.0f%%)" % (fa, pct, a + b, want))
 
 
+def pauses(args):
+    objs = list(read_json_lines(args[0]))
+    summ = [o for o in objs if o.get("event") == "summary"]
+    if len(summ) != 1:
+        fail("%d summaries" % len(summ))
+    s = summ[0]
+    n, gcp, other = s["cycles"], s["gc_pauses"], s["other_pauses"]
+    if n < 1 or abs(gcp - 2 * n) > 2:
+        fail("%d GC pauses for %d cycles (want 2 per cycle, +-2)" % (gcp, n))
+    unnamed = [o for o in objs if o.get("event") == "stw" and not o.get("reason")]
+    if other or unnamed:
+        fail("%d other pauses, %d without a reason: %s" % (other, len(unnamed), unnamed[:2]))
+    print("%d GC pauses for %d cycles, no other pause" % (gcp, n))
+
+
 if __name__ == "__main__":
     {"gctrace": gctrace, "timed": timed, "assists": assists, "assist-cpu": assist_cpu,
-     "ratio": ratio}[sys.argv[1]](sys.argv[2:])
+     "ratio": ratio, "pauses": pauses}[sys.argv[1]](sys.argv[2:])

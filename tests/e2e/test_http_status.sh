@@ -132,7 +132,7 @@ kill "$tp" 2>/dev/null
 
 mkdir -p "$TMP/www"
 printf 'goscope http status e2e' >"$TMP/www/index.html"
-for v in 0.13.15 0.17.19 0.22.0 0.23.1 0.25.12 0.27.7 0.28.2; do
+for v in 0.13.15 0.14.49 0.17.19 0.22.0 0.23.1 0.25.12 0.27.7 0.28.2; do
 	es=$TESTBINS/esbuild-$v/esbuild
 	[ -x "$es" ] || continue
 	gover=$("$GOSCOPE" info "$es" 2>/dev/null | sed -n 's/^go version: *\(go[0-9.]*\).*/\1/p')

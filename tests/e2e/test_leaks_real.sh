@@ -35,7 +35,7 @@ for o in jstream.load(sys.argv[1]):
 ' "$TMP/$label.json"
 }
 
-ESBUILDS=(0.13.15 0.17.19 0.22.0 0.23.1 0.25.12 0.27.7 0.28.2)
+ESBUILDS=(0.13.15 0.14.49 0.17.19 0.22.0 0.23.1 0.25.12 0.27.7 0.28.2)
 mkdir -p "$TMP/www" "$TMP/home"
 echo "goscope e2e" >"$TMP/www/index.html"
 n=0

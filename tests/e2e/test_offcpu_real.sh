@@ -79,7 +79,7 @@ else
 fi
 
 # --- (b) esbuild --serve, Go 1.17 .. 1.26 -----------------------------------
-ESBUILDS=(0.13.15 0.17.19 0.22.0 0.23.1 0.25.12 0.27.7 0.28.2)
+ESBUILDS=(0.13.15 0.14.49 0.17.19 0.22.0 0.23.1 0.25.12 0.27.7 0.28.2)
 n=0
 for ver in "${ESBUILDS[@]}"; do
 	bin=$TESTBINS/esbuild-$ver/esbuild

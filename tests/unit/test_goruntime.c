@@ -109,8 +109,12 @@ static void test_table_range(void **state)
 	assert_int_equal(o.g_trackingseq, 0xbd);
 	goruntime_offsets_table(23, &o);
 	assert_int_equal(o.g_trackingseq, 0xc7);
-	goruntime_offsets_table(21, &o);
-	assert_int_equal(o.g_trackingseq, -1);
+	goruntime_offsets_table(18, &o);
+	assert_int_equal(o.g_trackingseq, 0xbd);
+	goruntime_offsets_table(21, &o); /* buf 1.28.1: one byte before 1.20's */
+	assert_int_equal(o.g_trackingseq, 0xbc);
+	goruntime_offsets_table(24, &o); /* tsgo: as 1.23 */
+	assert_int_equal(o.g_trackingseq, 0xc7);
 	goruntime_offsets_table(16, &o);
 	assert_int_equal(o.g_trackingseq, -1);
 }

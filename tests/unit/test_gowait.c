@@ -136,7 +136,14 @@ static void test_table(void **state)
 	assert_int_equal(o.g_startpc, 0x130);
 	assert_true(gowait_offsets_table(26, &o));
 	assert_int_equal(o.sudog_c, 0x58);
-	assert_false(gowait_offsets_table(21, &o)); /* interpolated */
+	/* Go 1.18, 1.21 (buf), 1.24 (tsgo): measured the same way. */
+	assert_true(gowait_offsets_table(18, &o));
+	assert_int_equal(o.g_startpc, 0x138);
+	assert_true(gowait_offsets_table(21, &o));
+	assert_int_equal(o.g_startpc, 0x128);
+	assert_int_equal(o.g_parentgoid, 0x110);
+	assert_true(gowait_offsets_table(24, &o));
+	assert_int_equal(o.g_startpc, 0x130);
 	assert_false(gowait_offsets_table(16, &o));
 }
 
